@@ -1,0 +1,33 @@
+"""sessionkit: server-side HTTP sessions for any Python framework, on any store chosen by URL."""
+
+from .errors import (
+    BackendLoadError,
+    ConfigurationError,
+    InvalidSessionIdError,
+    SessionKitError,
+    SessionTooLargeError,
+    StoreUnavailableError,
+    UnknownBackendError,
+)
+from .registry import available_backends, open_store, register_backend, unregister_backend
+from .store import AsyncStore, Store, as_async
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AsyncStore",
+    "BackendLoadError",
+    "ConfigurationError",
+    "InvalidSessionIdError",
+    "SessionKitError",
+    "SessionTooLargeError",
+    "Store",
+    "StoreUnavailableError",
+    "UnknownBackendError",
+    "__version__",
+    "as_async",
+    "available_backends",
+    "open_store",
+    "register_backend",
+    "unregister_backend",
+]

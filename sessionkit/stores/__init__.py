@@ -1,0 +1,1 @@
+"""The stores that ship with the core: ``memory://`` and ``file://``."""

@@ -1,0 +1,157 @@
+"""``memory://``: sessions in a dict of this process.
+
+``memory://`` gives a private store; ``memory://NAME`` a store shared by every
+``memory://NAME`` opened in the same process. Expired entries are never returned and are
+reclaimed from a heap of expiry times as they fall due, so no write scans the whole store.
+Option ``max_entries`` bounds the size: when full, the entry closest to expiry is evicted.
+"""
+
+from __future__ import annotations
+
+import heapq
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from ..errors import ConfigurationError
+from ..ids import check_session_id, check_ttl
+from ..url import StoreURL
+
+
+class _Table:
+    """The shared state behind one or several :class:`MemoryStore` objects."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.entries: dict[str, tuple[float, bytes]] = {}
+        self.heap: list[tuple[float, str]] = []
+
+
+_named_tables: dict[str, _Table] = {}
+_named_lock = threading.Lock()
+
+
+class MemoryStore:
+    """A thread-safe in-process store. Nothing survives the process."""
+
+    def __init__(
+        self,
+        name: str | None = None,
+        *,
+        max_entries: int | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if max_entries is not None and max_entries < 1:
+            raise ConfigurationError("max_entries must be at least 1")
+        if name:
+            with _named_lock:
+                self._table = _named_tables.setdefault(name, _Table())
+        else:
+            self._table = _Table()
+        self.max_entries = max_entries
+        self._clock = clock
+
+    @classmethod
+    def from_url(cls, url: str, **options: Any) -> MemoryStore:
+        parsed = StoreURL.parse(url)
+        parsed.reject_unknown_options({"max_entries"})
+        name = ",".join(host for host, _ in parsed.hosts) + parsed.path.rstrip("/")
+        if "max_entries" in parsed.options:
+            options.setdefault("max_entries", parsed.int_option("max_entries", 0, minimum=1))
+        return cls(name or None, **options)
+
+    def get(self, sid: str) -> bytes | None:
+        entry = self._table.entries.get(sid)
+        if entry is None or entry[0] <= self._clock():
+            return None
+        return entry[1]
+
+    def set(self, sid: str, data: bytes, ttl: int) -> None:
+        check_session_id(sid)
+        check_ttl(ttl)
+        with self._table.lock:
+            self._put(sid, bytes(data), ttl)
+
+    def add(self, sid: str, data: bytes, ttl: int) -> bool:
+        check_session_id(sid)
+        check_ttl(ttl)
+        with self._table.lock:
+            if self._live(sid):
+                return False
+            self._put(sid, bytes(data), ttl)
+            return True
+
+    def replace(self, sid: str, data: bytes, ttl: int) -> bool:
+        check_session_id(sid)
+        check_ttl(ttl)
+        with self._table.lock:
+            if not self._live(sid):
+                return False
+            self._put(sid, bytes(data), ttl)
+            return True
+
+    def delete(self, sid: str) -> None:
+        with self._table.lock:
+            self._table.entries.pop(sid, None)
+
+    def touch(self, sid: str, ttl: int) -> bool:
+        check_ttl(ttl)
+        with self._table.lock:
+            entry = self._live(sid)
+            if entry is None:
+                return False
+            self._put(sid, entry[1], ttl)
+            return True
+
+    def close(self) -> None:
+        """Nothing to release; the data stays for other stores of the same name."""
+
+    def count(self) -> int:
+        with self._table.lock:
+            self._reclaim(self._clock())
+            return len(self._table.entries)
+
+    def clear(self) -> None:
+        with self._table.lock:
+            self._table.entries.clear()
+            self._table.heap.clear()
+
+    def _live(self, sid: str) -> tuple[float, bytes] | None:
+        entry = self._table.entries.get(sid)
+        if entry is None or entry[0] <= self._clock():
+            return None
+        return entry
+
+    def _put(self, sid: str, data: bytes, ttl: int) -> None:
+        """Write an entry; the caller holds the lock."""
+        table = self._table
+        now = self._clock()
+        self._reclaim(now)
+        if self.max_entries is not None and sid not in table.entries:
+            while len(table.entries) >= self.max_entries:
+                self._evict_soonest()
+        expires = now + ttl
+        table.entries[sid] = (expires, data)
+        heapq.heappush(table.heap, (expires, sid))
+        if len(table.heap) > 2 * len(table.entries) + 64:
+            table.heap = [(exp, key) for key, (exp, _) in table.entries.items()]
+            heapq.heapify(table.heap)
+
+    def _reclaim(self, now: float) -> None:
+        """Drop entries whose expiry has passed, in expiry order; stale heap items are skipped."""
+        heap, entries = self._table.heap, self._table.entries
+        while heap and heap[0][0] <= now:
+            expires, sid = heapq.heappop(heap)
+            entry = entries.get(sid)
+            if entry is not None and entry[0] == expires:
+                del entries[sid]
+
+    def _evict_soonest(self) -> None:
+        heap, entries = self._table.heap, self._table.entries
+        while heap:
+            expires, sid = heapq.heappop(heap)
+            entry = entries.get(sid)
+            if entry is not None and entry[0] == expires:
+                del entries[sid]
+                return

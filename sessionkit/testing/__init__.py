@@ -1,0 +1,20 @@
+"""The contract every sessionkit store must meet, shipped so that any backend can prove itself.
+
+Subclass :class:`StoreContract` in a pytest module and give it a store factory::
+
+    from sessionkit.testing import StoreContract
+
+    class TestMyStore(StoreContract):
+        def create_store(self):
+            return MyStore("myscheme://127.0.0.1/?prefix=test-run-1:")
+
+Every call of ``create_store`` must return a store on the same data (the suite checks that a
+second instance reads what the first wrote), isolated from anything else: ``clear`` and
+``count`` are tested on it. :func:`require_server` skips a test module locally when its server
+is unreachable and fails it when the ``CI`` environment variable says the server is expected.
+"""
+
+from .contract import StoreContract
+from .servers import free_port, require_server
+
+__all__ = ["StoreContract", "free_port", "require_server"]

@@ -1,0 +1,31 @@
+"""Helpers for tests that need a real server."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+import pytest
+
+
+def require_server(host: str, port: int, what: str) -> None:
+    """Skip the calling test if ``host:port`` does not accept connections, unless in CI.
+
+    With ``CI`` set to a true value a missing server is a failure, never a skip.
+    """
+    try:
+        with socket.create_connection((host, port), timeout=1.0):
+            return
+    except OSError as exc:
+        reason = f"{what} is not reachable at {host}:{port} ({exc})"
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(f"{reason}; CI expects it to be running", pytrace=False)
+    pytest.skip(reason)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port

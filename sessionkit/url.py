@@ -1,0 +1,135 @@
+"""Parsing store URLs and showing them without their password."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from .errors import ConfigurationError
+
+_PASSWORD_IN_URL = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^:/@?#]*:)[^@/?#]*(?=@)")
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
+
+
+def mask_url(url: str) -> str:
+    """Return ``url`` with any password replaced by ``***``."""
+    return _PASSWORD_IN_URL.sub(r"\g<head>***", url)
+
+
+def url_scheme(url: str) -> str:
+    """Return the lower-cased scheme of ``url``, or raise :class:`ConfigurationError`."""
+    scheme, sep, _ = url.partition("://")
+    if not sep or not re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*", scheme):
+        raise ConfigurationError(
+            f"not a store URL: {mask_url(url)!r} (expected scheme://..., e.g. memory://)"
+        )
+    return scheme.lower()
+
+
+@dataclass(frozen=True)
+class StoreURL:
+    """A parsed store URL: ``scheme://user:password@host:port,host2:port2/path?option=value``.
+
+    Several comma-separated hosts are allowed (for clusters and sentinels). Query parameters
+    are options; a backend reads the ones it knows with the ``*_option`` methods and then calls
+    :meth:`reject_unknown_options` so that a misspelt option is an error rather than ignored.
+    """
+
+    url: str
+    scheme: str
+    username: str | None
+    password: str | None
+    hosts: tuple[tuple[str, int | None], ...]
+    path: str
+    options: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, url: str) -> StoreURL:
+        scheme = url_scheme(url)
+        parts = urlsplit(url)
+        netloc = parts.netloc
+        userinfo, _, hostlist = netloc.rpartition("@")
+        username = password = None
+        if userinfo:
+            user, has_password, secret = userinfo.partition(":")
+            username = unquote(user) or None
+            password = unquote(secret) if has_password else None
+        hosts = tuple(_parse_host(item, url) for item in hostlist.split(",") if item)
+        try:
+            options = dict(parse_qsl(parts.query, keep_blank_values=True, strict_parsing=False))
+        except ValueError as exc:  # pragma: no cover - parse_qsl is lenient
+            raise ConfigurationError(f"bad query string in {mask_url(url)!r}: {exc}") from None
+        return cls(url, scheme, username, password, hosts, unquote(parts.path), options)
+
+    @property
+    def masked(self) -> str:
+        """The URL as given, password masked: safe to log or show."""
+        return mask_url(self.url)
+
+    def str_option(self, name: str, default: str) -> str:
+        return self.options.get(name, default)
+
+    def int_option(self, name: str, default: int, minimum: int = 0) -> int:
+        raw = self.options.get(name)
+        if raw is None:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise self._bad_option(name, raw, "a whole number") from None
+        if value < minimum:
+            raise self._bad_option(name, raw, f"at least {minimum}")
+        return value
+
+    def float_option(self, name: str, default: float | None) -> float | None:
+        raw = self.options.get(name)
+        if raw is None:
+            return default
+        try:
+            value = float(raw)
+        except ValueError:
+            raise self._bad_option(name, raw, "a number of seconds") from None
+        if value <= 0:
+            raise self._bad_option(name, raw, "a positive number of seconds")
+        return value
+
+    def bool_option(self, name: str, default: bool) -> bool:
+        raw = self.options.get(name)
+        if raw is None:
+            return default
+        if raw.lower() in _TRUE:
+            return True
+        if raw.lower() in _FALSE:
+            return False
+        raise self._bad_option(name, raw, "true or false")
+
+    def reject_unknown_options(self, known: Collection[str]) -> None:
+        """Raise :class:`ConfigurationError` for any query option not in ``known``."""
+        for name in self.options:
+            if name not in known:
+                close = difflib.get_close_matches(name, list(known), n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                allowed = ", ".join(sorted(known)) or "none"
+                raise ConfigurationError(
+                    f"unknown option {name!r} in {self.masked}{hint} (known options: {allowed})"
+                )
+
+    def _bad_option(self, name: str, raw: str, expected: str) -> ConfigurationError:
+        return ConfigurationError(f"option {name}={raw!r} in {self.masked}: expected {expected}")
+
+
+def _parse_host(item: str, url: str) -> tuple[str, int | None]:
+    if item.startswith("["):  # [::1]:6379
+        host, _, rest = item[1:].partition("]")
+        port_text = rest[1:] if rest.startswith(":") else ""
+    else:
+        host, _, port_text = item.partition(":")
+    if not port_text:
+        return unquote(host), None
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise ConfigurationError(f"bad port {port_text!r} in {mask_url(url)!r}")
+    return unquote(host), int(port_text)
