@@ -9,7 +9,10 @@ from .errors import (
     StoreUnavailableError,
     UnknownBackendError,
 )
+from .manager import SessionManager
 from .registry import available_backends, open_store, register_backend, unregister_backend
+from .serializers import JSONSerializer, Serializer
+from .session import Session
 from .store import AsyncStore, Store, as_async
 
 __version__ = "0.1.0"
@@ -19,7 +22,11 @@ __all__ = [
     "BackendLoadError",
     "ConfigurationError",
     "InvalidSessionIdError",
+    "JSONSerializer",
+    "Serializer",
+    "Session",
     "SessionKitError",
+    "SessionManager",
     "SessionTooLargeError",
     "Store",
     "StoreUnavailableError",
