@@ -1,0 +1,35 @@
+"""Helpers shared by the core's tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sessionkit.stores.memory import MemoryStore
+
+
+class CountingStore(MemoryStore):
+    """A real memory store that records every call made to it, to assert on store I/O."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[str] = []
+
+    def __getattribute__(self, name: str) -> Any:
+        if name in ("get", "set", "add", "replace", "delete", "touch"):
+            object.__getattribute__(self, "calls").append(name)
+        return object.__getattribute__(self, name)
+
+
+def cookie_of(set_cookie: str | None) -> str:
+    """The ``name=value`` pair of a Set-Cookie header, as a browser would send it back."""
+    assert set_cookie is not None, "expected a Set-Cookie header"
+    return set_cookie.split(";", 1)[0]
+
+
+def attributes_of(set_cookie: str) -> dict[str, str]:
+    """The attributes of a Set-Cookie header, lower-cased names; flags map to ''."""
+    result = {}
+    for part in set_cookie.split(";")[1:]:
+        name, _, value = part.strip().partition("=")
+        result[name.lower()] = value
+    return result
