@@ -1,0 +1,219 @@
+"""Reading a Redis store URL into the settings that its clients are built from.
+
+URL forms (user and password are optional everywhere)::
+
+    redis://user:password@host:6379/0                         one server, database 0
+    rediss://user:password@host:6379/0                        the same over TLS
+    redis+unix://user:password@/run/redis.sock?db=0           a Unix socket
+    redis+sentinel://h1:26379,h2:26379/service_name/0         the master that Sentinel names
+    redis+cluster://h1:7000,h2:7001                           a Redis Cluster (startup nodes)
+
+Query options are listed in :data:`OPTION_DEFAULTS`; keyword options given to
+``open_store(url, **options)`` override them and take Python values of the same meaning.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, Literal
+
+from sessionkit.errors import ConfigurationError
+from sessionkit.url import StoreURL
+
+Topology = Literal["single", "sentinel", "cluster"]
+
+DEFAULT_PORT = 6379
+DEFAULT_SENTINEL_PORT = 26379
+
+#: Every query option with its default (None: not set, the client library decides).
+OPTION_DEFAULTS: Mapping[str, object] = MappingProxyType(
+    {
+        "prefix": "session:",
+        "socket_timeout": 5.0,
+        "connect_timeout": 5.0,
+        "max_connections": 0,
+        "health_check_interval": 0,
+        "retries": 1,
+        "db": 0,
+        "ssl": False,
+        "ssl_ca_certs": None,
+        "ssl_certfile": None,
+        "ssl_keyfile": None,
+        "ssl_cert_reqs": "required",
+        "ssl_check_hostname": True,
+    }
+)
+_TLS_ONLY = ("ssl_ca_certs", "ssl_certfile", "ssl_keyfile", "ssl_cert_reqs", "ssl_check_hostname")
+_CERT_REQS = ("required", "optional", "none")
+
+
+@dataclass(frozen=True)
+class RedisSettings:
+    """Everything needed to build a sync or an async client for one store.
+
+    :param topology: ``single`` (TCP, TLS or Unix socket), ``sentinel`` or ``cluster``.
+    :param masked_url: the URL with its password masked, for errors and logs.
+    :param prefix: put before every session id to form its key.
+    :param nodes: the server (single over TCP), the sentinels, or the cluster's startup nodes.
+    :param service_name: the Sentinel service name of the master.
+    :param retries: how often a command is retried after a connection error or timeout.
+    :param max_connections: the pool bound per server, None for no bound.
+    :param connection: keyword arguments for every data connection (db, credentials,
+        timeouts, TLS, Unix socket path).
+    """
+
+    topology: Topology
+    masked_url: str
+    prefix: str
+    nodes: tuple[tuple[str, int], ...]
+    service_name: str | None
+    retries: int
+    max_connections: int | None
+    connection: Mapping[str, Any]
+
+    @classmethod
+    def from_url(cls, url: str, **overrides: Any) -> RedisSettings:
+        parsed = StoreURL.parse(url)
+        options = _Options(parsed, overrides)
+        scheme = parsed.scheme
+        if scheme not in ("redis", "rediss", "redis+unix", "redis+sentinel", "redis+cluster"):
+            raise ConfigurationError(f"{parsed.masked}: not a Redis URL scheme")
+        known = set(OPTION_DEFAULTS) if scheme == "redis+unix" else set(OPTION_DEFAULTS) - {"db"}
+        parsed.reject_unknown_options(known)
+        for name in overrides:
+            if name not in known:
+                raise ConfigurationError(f"unknown option {name!r} for {parsed.masked}")
+        tls = scheme == "rediss" or options.flag("ssl")
+        if not tls and any(name in parsed.options or name in overrides for name in _TLS_ONLY):
+            raise ConfigurationError(f"{parsed.masked}: ssl_* options need rediss:// or ssl=true")
+
+        connection: dict[str, Any] = {
+            "username": parsed.username,
+            "password": parsed.password,
+            "socket_timeout": options.seconds("socket_timeout"),
+            "socket_connect_timeout": options.seconds("connect_timeout"),
+            "health_check_interval": options.count("health_check_interval"),
+        }
+        if tls:
+            connection.update(_tls_options(options, parsed))
+        topology: Topology = "single"
+        nodes: tuple[tuple[str, int], ...] = ()
+        service_name = None
+        if scheme == "redis+unix":
+            if parsed.hosts or not parsed.path.strip("/"):
+                raise ConfigurationError(
+                    f"{parsed.masked}: expected redis+unix:///path/to/redis.sock"
+                )
+            connection["unix_socket_path"] = parsed.path
+            connection["db"] = options.count("db")
+        elif scheme == "redis+sentinel":
+            topology = "sentinel"
+            nodes = _nodes(parsed, DEFAULT_SENTINEL_PORT)
+            service_name, db = _sentinel_path(parsed)
+            connection["db"] = db
+        elif scheme == "redis+cluster":
+            topology = "cluster"
+            nodes = _nodes(parsed, DEFAULT_PORT)
+            if parsed.path.strip("/") not in ("", "0"):
+                raise ConfigurationError(f"{parsed.masked}: a Redis Cluster has only database 0")
+        else:
+            nodes = _nodes(parsed, DEFAULT_PORT) if parsed.hosts else (("localhost", DEFAULT_PORT),)
+            if len(nodes) != 1:
+                raise ConfigurationError(
+                    f"{parsed.masked}: several hosts need redis+sentinel:// or redis+cluster://"
+                )
+            connection["db"] = _database(parsed, parsed.path.strip("/") or "0")
+        max_connections = options.count("max_connections")
+        return cls(
+            topology=topology,
+            masked_url=parsed.masked,
+            prefix=options.text("prefix") or "",
+            nodes=nodes,
+            service_name=service_name,
+            retries=options.count("retries"),
+            max_connections=max_connections or None,
+            connection=MappingProxyType(connection),
+        )
+
+
+class _Options:
+    """Typed option values: a keyword override if given, else the URL's query, else the default."""
+
+    def __init__(self, parsed: StoreURL, overrides: Mapping[str, Any]) -> None:
+        self._parsed = parsed
+        self._overrides = overrides
+
+    def _override(self, name: str, kind: type | tuple[type, ...]) -> Any:
+        value = self._overrides[name]
+        if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+            raise ConfigurationError(f"option {name}={value!r}: wrong type")
+        return value
+
+    def text(self, name: str) -> str | None:
+        if name in self._overrides:
+            return self._override(name, str)  # type: ignore[no-any-return]
+        default = OPTION_DEFAULTS[name]
+        return self._parsed.options.get(name, default if isinstance(default, str) else None)
+
+    def seconds(self, name: str) -> float:
+        default = float(OPTION_DEFAULTS[name])  # type: ignore[arg-type]
+        if name not in self._overrides:
+            return self._parsed.float_option(name, default) or default
+        value = float(self._override(name, (int, float)))
+        if value <= 0:
+            raise ConfigurationError(f"option {name}={value!r}: expected a positive number")
+        return value
+
+    def count(self, name: str) -> int:
+        default = int(OPTION_DEFAULTS[name])  # type: ignore[call-overload]
+        if name in self._overrides:
+            value: int = self._override(name, int)
+            if value < 0:
+                raise ConfigurationError(f"option {name}={value!r}: expected at least 0")
+            return value
+        return self._parsed.int_option(name, default, minimum=0)
+
+    def flag(self, name: str) -> bool:
+        default = bool(OPTION_DEFAULTS[name])
+        if name in self._overrides:
+            return self._override(name, bool)  # type: ignore[no-any-return]
+        return self._parsed.bool_option(name, default)
+
+
+def _tls_options(options: _Options, parsed: StoreURL) -> dict[str, Any]:
+    cert_reqs = options.text("ssl_cert_reqs")
+    if cert_reqs not in _CERT_REQS:
+        raise ConfigurationError(
+            f"{parsed.masked}: ssl_cert_reqs must be one of {', '.join(_CERT_REQS)}"
+        )
+    return {
+        "ssl": True,
+        "ssl_ca_certs": options.text("ssl_ca_certs"),
+        "ssl_certfile": options.text("ssl_certfile"),
+        "ssl_keyfile": options.text("ssl_keyfile"),
+        "ssl_cert_reqs": cert_reqs,
+        "ssl_check_hostname": options.flag("ssl_check_hostname"),
+    }
+
+
+def _nodes(parsed: StoreURL, default_port: int) -> tuple[tuple[str, int], ...]:
+    if not parsed.hosts or any(not host for host, _ in parsed.hosts):
+        raise ConfigurationError(f"{parsed.masked}: expected host:port[,host:port...]")
+    return tuple((host, port or default_port) for host, port in parsed.hosts)
+
+
+def _database(parsed: StoreURL, text: str) -> int:
+    if not text.isdigit():
+        raise ConfigurationError(f"{parsed.masked}: database {text!r} is not a number")
+    return int(text)
+
+
+def _sentinel_path(parsed: StoreURL) -> tuple[str, int]:
+    parts = [part for part in parsed.path.split("/") if part]
+    if not 1 <= len(parts) <= 2:
+        raise ConfigurationError(
+            f"{parsed.masked}: expected redis+sentinel://host:port,.../service_name[/db]"
+        )
+    return parts[0], _database(parsed, parts[1]) if len(parts) == 2 else 0
