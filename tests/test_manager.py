@@ -300,7 +300,8 @@ def test_a_concurrent_logout_is_never_undone(manager: SessionManager) -> None:
     manager.commit(logout)
     slow["views"] = 2
     set_cookie = manager.commit(slow)
-    assert set_cookie is not None and attributes_of(set_cookie)["max-age"] == "0"
+    assert set_cookie is not None
+    assert attributes_of(set_cookie)["max-age"] == "0"
     assert manager.store.get(session_id(manager, cookie)) is None
 
 
@@ -324,7 +325,8 @@ def test_gone_session_that_stays_empty_clears_the_stale_cookie(
     session = manager.open(cookie)
     assert len(session) == 0
     set_cookie = manager.commit(session)
-    assert set_cookie is not None and attributes_of(set_cookie)["max-age"] == "0"
+    assert set_cookie is not None
+    assert attributes_of(set_cookie)["max-age"] == "0"
 
 
 def test_save_writes_now_and_commit_does_not_write_again(
@@ -433,7 +435,8 @@ def test_host_prefixed_cookie_is_always_secure(make_manager: MakeManager) -> Non
     session = manager.open(None)
     session["a"] = 1
     set_cookie = manager.commit(session, https=False)
-    assert set_cookie is not None and set_cookie.startswith("__Host-sid=")
+    assert set_cookie is not None
+    assert set_cookie.startswith("__Host-sid=")
     assert "secure" in attributes_of(set_cookie)
 
 
