@@ -1,0 +1,127 @@
+"""The ``sessionkit`` command: list backends; check, purge or initialise a store; run the demo."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+
+from . import __version__
+from .errors import SessionKitError
+from .ids import new_session_id
+from .registry import available_backends, open_store
+from .store import Store, SupportsInitialize, SupportsPurge
+from .url import mask_url
+
+
+def _backends(args: argparse.Namespace) -> int:
+    for scheme, source in available_backends().items():
+        print(f"{scheme:<16} {source}")
+    return 0
+
+
+def probe(store: Store) -> float:
+    """Write, read back and delete a probe session; return the round trip in seconds."""
+    sid, payload = new_session_id(), b'{"probe":true}'
+    started = time.perf_counter()
+    if not store.add(sid, payload, 60):
+        raise SessionKitError("the probe id already existed in the store")
+    try:
+        if store.get(sid) != payload:
+            raise SessionKitError("the probe read back different data than was written")
+    finally:
+        store.delete(sid)
+    if store.get(sid) is not None:
+        raise SessionKitError("the probe is still in the store after delete")
+    return time.perf_counter() - started
+
+
+def _check(args: argparse.Namespace) -> int:
+    store = open_store(args.url)
+    try:
+        elapsed = probe(store)
+    finally:
+        store.close()
+    print(f"ok: {mask_url(args.url)} (write, read, delete in {elapsed * 1000:.2f} ms)")
+    return 0
+
+
+def _purge(args: argparse.Namespace) -> int:
+    store = open_store(args.url)
+    try:
+        if not isinstance(store, SupportsPurge):
+            print(f"{mask_url(args.url)}: this store expires sessions by itself; nothing to purge")
+            return 0
+        removed = store.purge_expired()
+    finally:
+        store.close()
+    print(f"{mask_url(args.url)}: removed {removed} expired session(s)")
+    return 0
+
+
+def _init(args: argparse.Namespace) -> int:
+    store = open_store(args.url)
+    try:
+        if isinstance(store, SupportsInitialize):
+            store.initialize()
+            print(f"{mask_url(args.url)}: ready")
+        else:
+            print(f"{mask_url(args.url)}: this store needs no initialisation")
+    finally:
+        store.close()
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    try:
+        from . import demo
+    except ImportError as exc:  # the servers are an extra: sessionkit[demo]
+        print(f"sessionkit demo needs: pip install 'sessionkit[demo]' ({exc})", file=sys.stderr)
+        return 1
+    code: int = demo.main(args)
+    return code
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sessionkit", description="Server-side HTTP sessions: tools for stores."
+    )
+    parser.add_argument("--version", action="version", version=f"sessionkit {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser(
+        "backends", help="list installed backends (scheme, distribution, version)"
+    ).set_defaults(run=_backends)
+    for name, run, text in (
+        ("check", _check, "write, read and delete a probe session; print the round trip"),
+        ("purge", _purge, "remove expired sessions; print how many"),
+        ("init", _init, "create what the store needs (tables, directories)"),
+    ):
+        command = commands.add_parser(name, help=text)
+        command.add_argument("url", help="store URL, e.g. file://./sessions or redis://host/0")
+        command.set_defaults(run=run)
+    demo = commands.add_parser("demo", help="serve the demo app (a visit counter and a cart)")
+    demo.add_argument("--store", help="store URL (default: a file store in the user's data dir)")
+    demo.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    demo.add_argument("--port", type=int, default=3000, help="port to listen on")
+    demo.add_argument("--workers", type=int, default=1, help="worker processes")
+    demo.add_argument(
+        "--server", choices=("uvicorn", "gunicorn"), default="uvicorn",
+        help="uvicorn serves the ASGI app, gunicorn the WSGI one",
+    )
+    demo.set_defaults(run=_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.run(args)
+    except (SessionKitError, OSError) as exc:
+        print(f"sessionkit {args.command}: {exc}", file=sys.stderr)
+        return 1
+    return code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,127 @@
+"""What the memory and file stores do beyond the shared contract."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from sessionkit.errors import ConfigurationError, InvalidSessionIdError
+from sessionkit.ids import new_session_id
+from sessionkit.stores.file import FileStore
+from sessionkit.stores.memory import MemoryStore
+
+
+class Clock:
+    def __init__(self, now: float = 1_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_memory_reclaims_expired_entries_without_reads() -> None:
+    clock = Clock()
+    store = MemoryStore(clock=clock)
+    for _ in range(100):
+        store.set(new_session_id(), b"x", 10)
+    clock.now += 11
+    store.set(new_session_id(), b"y", 10)  # a write reclaims what fell due
+    assert len(store._table.entries) == 1
+
+
+def test_memory_heap_stays_bounded_under_rewrites() -> None:
+    store = MemoryStore(clock=Clock())
+    sid = new_session_id()
+    for _ in range(10_000):
+        store.set(sid, b"x", 100)
+    assert len(store._table.heap) <= 2 * len(store._table.entries) + 64
+
+
+def test_memory_max_entries_evicts_the_soonest_to_expire() -> None:
+    store = MemoryStore(max_entries=3, clock=Clock())
+    ids = [new_session_id() for _ in range(4)]
+    for sid, ttl in zip(ids, (300, 100, 200, 400), strict=True):
+        store.set(sid, b"x", ttl)
+    assert store.count() == 3
+    assert store.get(ids[1]) is None
+    assert all(store.get(sid) == b"x" for sid in (ids[0], ids[2], ids[3]))
+
+
+def test_named_memory_stores_share_data_and_anonymous_ones_do_not() -> None:
+    sid = new_session_id()
+    MemoryStore("shared-test").set(sid, b"x", 60)
+    assert MemoryStore("shared-test").get(sid) == b"x"
+    assert MemoryStore().get(sid) is None
+
+
+def test_memory_rejects_a_bad_bound() -> None:
+    with pytest.raises(ConfigurationError):
+        MemoryStore(max_entries=0)
+
+
+def test_file_store_permissions(tmp_path: Path) -> None:
+    store = FileStore(tmp_path / "sessions")
+    sid = new_session_id()
+    store.set(sid, b"x", 60)
+    assert stat.S_IMODE(os.stat(tmp_path / "sessions").st_mode) == 0o700
+    assert stat.S_IMODE(os.stat(tmp_path / "sessions" / sid[:2]).st_mode) == 0o700
+    assert stat.S_IMODE(os.stat(tmp_path / "sessions" / sid[:2] / sid).st_mode) == 0o600
+
+
+def test_file_store_never_writes_outside_its_directory(tmp_path: Path) -> None:
+    store = FileStore(tmp_path / "sessions")
+    for hostile in ("../../escape", "../" + "a" * 40, "/etc/passwd"):
+        with pytest.raises(InvalidSessionIdError):
+            store.set(hostile, b"x", 60)
+        assert store.get(hostile) is None
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sessions"]
+
+
+def test_file_purge_removes_only_expired_files(tmp_path: Path) -> None:
+    clock = Clock()
+    store = FileStore(tmp_path, clock=clock)
+    expired = [new_session_id() for _ in range(3)]
+    live = [new_session_id() for _ in range(2)]
+    for sid in expired:
+        store.set(sid, b"old", 10)
+    for sid in live:
+        store.set(sid, b"new", 1000)
+    clock.now += 11
+    assert store.count() == 2
+    assert store.purge_expired() == 3
+    assert [store.get(sid) for sid in live] == [b"new", b"new"]
+    assert not any((tmp_path / sid[:2] / sid).exists() for sid in expired)
+
+
+@pytest.mark.parametrize("url", ["file://host/dir", "file://", "file:///?fsync=maybe"])
+def test_file_url_errors(url: str) -> None:
+    with pytest.raises(ConfigurationError):
+        FileStore.from_url(url)
+
+
+def _hammer(directory: str, sid: str, index: int, rounds: int) -> list[str]:
+    store = FileStore(directory)
+    payload = bytes([index]) * 50_000
+    problems = []
+    for _ in range(rounds):
+        store.set(sid, payload, 60)
+        seen = store.get(sid)
+        if seen is None or len(set(seen)) != 1 or len(seen) != 50_000:
+            problems.append("partial or missing read")
+        own = new_session_id()
+        if not store.add(own, payload, 60) or store.get(own) != payload:
+            problems.append("lost a private session")
+    return problems
+
+
+def test_several_processes_writing_one_session_never_see_partial_data(tmp_path: Path) -> None:
+    sid = new_session_id()
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(4) as pool:
+        results = pool.starmap(_hammer, [(str(tmp_path), sid, i, 50) for i in range(4)])
+    assert results == [[], [], [], []]
+    assert FileStore(tmp_path).count() == 1 + 4 * 50

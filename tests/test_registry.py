@@ -1,0 +1,145 @@
+"""Finding stores by URL scheme, and the errors when that fails."""
+
+from __future__ import annotations
+
+from importlib.metadata import EntryPoint
+
+import pytest
+
+import sessionkit
+from sessionkit import registry
+from sessionkit.errors import BackendLoadError, ConfigurationError, UnknownBackendError
+from sessionkit.stores.memory import MemoryStore
+from sessionkit.url import StoreURL, mask_url
+
+
+@pytest.fixture
+def core_only(monkeypatch: pytest.MonkeyPatch) -> dict[str, EntryPoint]:
+    """Pretend only the core's entry points are installed."""
+    discovered = {k: v for k, v in registry._discover().items() if k in ("memory", "file")}
+    monkeypatch.setattr(registry, "_entry_points", discovered)
+    monkeypatch.setattr(registry, "_loaded", {})
+    return discovered
+
+
+def test_core_stores_are_found_through_entry_points() -> None:
+    backends = sessionkit.available_backends()
+    assert backends["memory"] == f"sessionkit {sessionkit.__version__}"
+    assert backends["file"] == f"sessionkit {sessionkit.__version__}"
+    assert isinstance(sessionkit.open_store("memory://"), MemoryStore)
+
+
+def test_the_part_before_plus_is_tried_second() -> None:
+    assert isinstance(sessionkit.open_store("memory+anything://"), MemoryStore)
+
+
+def test_unknown_scheme_lists_installed_and_suggests(core_only: object) -> None:
+    with pytest.raises(UnknownBackendError) as raised:
+        sessionkit.open_store("memroy://")
+    error = raised.value
+    assert error.suggestion == "memory"
+    assert {"memory", "file"} <= set(error.installed)
+    assert "Did you mean 'memory'?" in str(error)
+
+
+@pytest.mark.parametrize(
+    ("url", "distribution"),
+    [
+        ("redis://127.0.0.1:6379/0", "sessionkit-redis"),
+        ("redis+sentinel://h:26379/mymaster", "sessionkit-redis"),
+        ("memcached://127.0.0.1:11211", "sessionkit-memcached"),
+        ("postgresql+psycopg://u:secret@db/app", "sessionkit-sql"),
+        ("mysql+pymysql://db/app", "sessionkit-sql"),
+        ("sqlite:///s.db", "sessionkit-sql"),
+    ],
+)
+def test_well_known_scheme_names_its_distribution(
+    core_only: object, url: str, distribution: str
+) -> None:
+    with pytest.raises(UnknownBackendError) as raised:
+        sessionkit.open_store(url)
+    assert raised.value.distribution == distribution
+    assert f"pip install {distribution}" in str(raised.value)
+    assert "secret" not in str(raised.value)
+
+
+def test_a_plugin_that_fails_to_import_reports_its_error(
+    core_only: dict[str, EntryPoint],
+) -> None:
+    core_only["broken"] = EntryPoint("broken", "no_such_module_xyz:factory", registry.GROUP)
+    with pytest.raises(BackendLoadError) as raised:
+        sessionkit.open_store("broken://")
+    assert "ModuleNotFoundError" in str(raised.value)
+    assert "no_such_module_xyz" in str(raised.value)
+
+
+def test_register_backend_refuses_to_replace_silently() -> None:
+    sessionkit.register_backend("testscheme", lambda url, **kw: MemoryStore())
+    try:
+        assert isinstance(sessionkit.open_store("testscheme://"), MemoryStore)
+        assert sessionkit.available_backends()["testscheme"] == "registered in this process"
+        with pytest.raises(ConfigurationError):
+            sessionkit.register_backend("testscheme", lambda url, **kw: MemoryStore())
+        with pytest.raises(ConfigurationError):
+            sessionkit.register_backend("memory", lambda url, **kw: MemoryStore())
+        marker = MemoryStore()
+        sessionkit.register_backend("testscheme", lambda url, **kw: marker, replace=True)
+        assert sessionkit.open_store("testscheme://") is marker
+    finally:
+        sessionkit.unregister_backend("testscheme")
+    assert "testscheme" not in sessionkit.available_backends()
+
+
+def test_options_reach_the_factory() -> None:
+    store = sessionkit.open_store("memory://", max_entries=5)
+    assert isinstance(store, MemoryStore)
+    assert store.max_entries == 5
+
+
+@pytest.mark.parametrize(
+    ("url", "masked"),
+    [
+        ("redis://user:hunter2@host:6379/0", "redis://user:***@host:6379/0"),
+        ("redis://:hunter2@host/0", "redis://:***@host/0"),
+        ("postgresql+psycopg://u:p%40ss@db/app?x=1", "postgresql+psycopg://u:***@db/app?x=1"),
+        ("memcached://h1:11211,h2:11212", "memcached://h1:11211,h2:11212"),
+        ("file:///var/lib/sessions", "file:///var/lib/sessions"),
+    ],
+)
+def test_mask_url(url: str, masked: str) -> None:
+    assert mask_url(url) == masked
+    assert StoreURL.parse(url).masked == masked
+
+
+def test_store_url_parses_hosts_credentials_and_options() -> None:
+    url = StoreURL.parse("redis+sentinel://user:p%40ss@h1:26379,[::1]:26380/mymaster/0?timeout=2.5")
+    assert url.scheme == "redis+sentinel"
+    assert url.username == "user"
+    assert url.password == "p@ss"
+    assert url.hosts == (("h1", 26379), ("::1", 26380))
+    assert url.path == "/mymaster/0"
+    assert url.float_option("timeout", None) == 2.5
+    assert url.int_option("pool_size", 10) == 10
+
+
+@pytest.mark.parametrize(
+    ("query", "call"),
+    [
+        ("timeout=soon", lambda u: u.float_option("timeout", None)),
+        ("timeout=-1", lambda u: u.float_option("timeout", None)),
+        ("pool=x", lambda u: u.int_option("pool", 1)),
+        ("pool=0", lambda u: u.int_option("pool", 1, minimum=1)),
+        ("tls=maybe", lambda u: u.bool_option("tls", False)),
+        ("prefx=a", lambda u: u.reject_unknown_options({"prefix"})),
+    ],
+)
+def test_bad_options_are_configuration_errors(query: str, call: object) -> None:
+    url = StoreURL.parse(f"redis://:hunter2@host/0?{query}")
+    with pytest.raises(ConfigurationError) as raised:
+        call(url)  # type: ignore[operator]
+    assert "hunter2" not in str(raised.value)
+
+
+def test_bad_port_is_a_configuration_error() -> None:
+    with pytest.raises(ConfigurationError):
+        StoreURL.parse("redis://host:99999/0")
