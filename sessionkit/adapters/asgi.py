@@ -1,0 +1,112 @@
+"""Pure ASGI middleware: every request gets a session at ``scope["session"]``.
+
+::
+
+    from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+    from sessionkit.adapters.asgi import SessionMiddleware
+
+    app = Starlette(routes=..., middleware=[Middleware(SessionMiddleware, manager=manager)])
+
+Starlette's and FastAPI's ``request.session`` (and ``websocket.session``) then work unchanged.
+Store I/O goes through ``aopen`` and ``acommit``, so the event loop never blocks; a request with
+a valid cookie has its session loaded before the application runs.
+
+The session is committed when the application sends ``http.response.start``, before the headers
+leave, so a redirect cannot race the write. ``Set-Cookie`` is appended beside the application's
+own headers and ``Vary: Cookie`` added when the session was used or a cookie is set. A 5xx
+response saves nothing. A store failure raises out of ``send``, so the framework's error
+handling answers 500; it is never swallowed.
+
+Websockets: the session is loaded for the handshake and committed when the application sends
+``websocket.accept``, whose headers then carry any ``Set-Cookie``. Changes made after the
+accept cannot reach the cookie; to keep them, call ``await session.asave()`` (it writes at
+once; a session that is new at that point is stored but its cookie cannot be sent any more).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from ..manager import SessionManager
+from ..session import Session
+from ._http import forwarded_https, is_server_error, vary_with_cookie
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+RawHeaders = list[tuple[bytes, bytes]]
+
+SCOPE_KEY = "session"
+_START = {"http": "http.response.start", "websocket": "websocket.accept"}
+
+
+class SessionMiddleware:
+    """Wraps an ASGI application so that each http and websocket scope has a session.
+
+    :param app: the ASGI application.
+    :param manager: opens and commits the sessions.
+    :param trust_proxy: decide https from the first ``X-Forwarded-Proto`` value (only behind a
+        proxy that sets it); otherwise from the scope's scheme, and that header is ignored.
+    """
+
+    def __init__(self, app: ASGIApp, manager: SessionManager, *, trust_proxy: bool = False) -> None:
+        self.app = app
+        self.manager = manager
+        self.trust_proxy = trust_proxy
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        start = _START.get(scope["type"])
+        if start is None:  # lifespan and unknown scopes pass through
+            await self.app(scope, receive, send)
+            return
+        headers: RawHeaders = scope.get("headers", [])
+        session = await self.manager.aopen(_cookie_header(headers))
+        scope[SCOPE_KEY] = session
+        https = self.is_https(scope, headers)
+        committed = False
+
+        async def send_with_session(message: Message) -> None:
+            nonlocal committed
+            if message["type"] == start and not committed:
+                committed = True
+                if not is_server_error(message.get("status", 200)):
+                    message = await self.commit(session, message, https)
+            await send(message)
+
+        await self.app(scope, receive, send_with_session)
+
+    def is_https(self, scope: Scope, headers: RawHeaders) -> bool:
+        if self.trust_proxy:
+            for name, value in headers:
+                if name == b"x-forwarded-proto":
+                    return forwarded_https(value.decode("latin-1"))
+            return False
+        return scope.get("scheme") in ("https", "wss")
+
+    async def commit(self, session: Session, message: Message, https: bool) -> Message:
+        """Commit ``session``; return ``message`` with its Set-Cookie and Vary headers added."""
+        accessed = session.accessed
+        set_cookie = await self.manager.acommit(session, https=https)
+        if set_cookie is None and not accessed:
+            return message
+        headers: RawHeaders = list(message.get("headers", []))
+        if set_cookie is not None:
+            headers.append((b"set-cookie", set_cookie.encode("latin-1")))
+        for index, (name, value) in enumerate(headers):
+            if name.lower() == b"vary":
+                vary = vary_with_cookie(value.decode("latin-1"))
+                headers[index] = (name, vary.encode("latin-1"))
+                break
+        else:
+            headers.append((b"vary", b"Cookie"))
+        return {**message, "headers": headers}
+
+
+def _cookie_header(headers: RawHeaders) -> str | None:
+    # HTTP/2 may split the Cookie header; its parts join with "; " (RFC 9113, 8.2.3).
+    values = [value.decode("latin-1") for name, value in headers if name == b"cookie"]
+    return "; ".join(values) if values else None

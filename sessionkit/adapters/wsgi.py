@@ -1,0 +1,95 @@
+"""WSGI middleware: every request gets a session at ``environ["sessionkit.session"]``.
+
+::
+
+    from sessionkit import SessionManager
+    from sessionkit.adapters.wsgi import SessionMiddleware
+
+    app = SessionMiddleware(app, SessionManager("redis://127.0.0.1:6379/0", secret="..."))
+
+The session is committed when the application calls ``start_response``, before any header
+reaches the client, so a redirect cannot race the write. Its ``Set-Cookie`` is appended beside
+the application's own, and ``Vary: Cookie`` is added when the session was used or a cookie
+is set. A 5xx response saves nothing. A store failure raises out of ``start_response``, so the
+framework or the server turns it into an error response; it is never swallowed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
+
+from ..manager import SessionManager
+from ..session import Session
+from ._http import forwarded_https, is_server_error, vary_with_cookie
+
+if TYPE_CHECKING:
+    from _typeshed import OptExcInfo
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+ENVIRON_KEY = "sessionkit.session"
+
+Headers = list[tuple[str, str]]
+
+
+def get_session(environ: WSGIEnvironment) -> Session:
+    """The request's session, as put in ``environ`` by :class:`SessionMiddleware`."""
+    session: Session = environ[ENVIRON_KEY]
+    return session
+
+
+class SessionMiddleware:
+    """Wraps a WSGI application so that each request has a session.
+
+    :param app: the WSGI application.
+    :param manager: opens and commits the sessions.
+    :param trust_proxy: decide https from the first ``X-Forwarded-Proto`` value (only behind a
+        proxy that sets it); otherwise from ``wsgi.url_scheme``, and that header is ignored.
+    """
+
+    def __init__(
+        self, app: WSGIApplication, manager: SessionManager, *, trust_proxy: bool = False
+    ) -> None:
+        self.app = app
+        self.manager = manager
+        self.trust_proxy = trust_proxy
+
+    def is_https(self, environ: WSGIEnvironment) -> bool:
+        if self.trust_proxy:
+            return forwarded_https(environ.get("HTTP_X_FORWARDED_PROTO"))
+        return environ.get("wsgi.url_scheme") == "https"
+
+    def __call__(
+        self, environ: WSGIEnvironment, start_response: StartResponse
+    ) -> Iterable[bytes]:
+        session = self.manager.open(environ.get("HTTP_COOKIE"))
+        environ[ENVIRON_KEY] = session
+        committed = False
+
+        def start_with_session(
+            status: str, headers: Headers, exc_info: OptExcInfo | None = None, /
+        ) -> Callable[[bytes], object]:
+            nonlocal committed
+            if not committed and not is_server_error(int(status[:3])):
+                committed = True
+                headers = self.commit(session, headers, self.is_https(environ))
+            return start_response(status, headers, exc_info)
+
+        return self.app(environ, start_with_session)
+
+    def commit(self, session: Session, headers: Headers, https: bool) -> Headers:
+        """Commit ``session``; return ``headers`` with its Set-Cookie and Vary added."""
+        accessed = session.accessed
+        set_cookie = self.manager.commit(session, https=https)
+        if set_cookie is None and not accessed:
+            return headers
+        headers = list(headers)
+        if set_cookie is not None:
+            headers.append(("Set-Cookie", set_cookie))
+        for index, (name, value) in enumerate(headers):
+            if name.lower() == "vary":
+                headers[index] = (name, vary_with_cookie(value))
+                break
+        else:
+            headers.append(("Vary", "Cookie"))
+        return headers
