@@ -1,0 +1,23 @@
+"""sessionkit-sql: session stores on SQLite, PostgreSQL and MySQL/MariaDB (SQLAlchemy Core).
+
+Installed, it serves ``sqlite://``, ``postgresql://``, ``mysql://`` and ``mariadb://`` URLs
+(with any ``+driver``) through :func:`sessionkit.open_store`.
+"""
+
+from .aio import AsyncSQLStore
+from .config import DEFAULT_TABLE, OPTIONS
+from .schema import session_table
+from .store import AsyncCapableSQLStore, SQLStore, open_sql_store
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DEFAULT_TABLE",
+    "OPTIONS",
+    "AsyncCapableSQLStore",
+    "AsyncSQLStore",
+    "SQLStore",
+    "__version__",
+    "open_sql_store",
+    "session_table",
+]

@@ -1,0 +1,124 @@
+"""The native async twin of a SQL store, on SQLAlchemy's asyncio engine.
+
+Made by :meth:`~sessionkit_sql.store.AsyncCapableSQLStore.async_store` when the URL names an
+async driver (``postgresql+asyncpg``, ``sqlite+aiosqlite`` …). It runs the same statements
+as the synchronous store, on the same table, with the same clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import Table, inspect
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from sessionkit.ids import check_session_id, check_ttl, is_valid_session_id
+
+from .config import Settings, Target
+from .engine import async_engine, unavailable
+from .schema import Statements, is_duplicate_key
+
+
+class AsyncSQLStore:
+    """An :class:`~sessionkit.store.AsyncStore` on one SQL table; see the module docstring."""
+
+    def __init__(
+        self, target: Target, settings: Settings, table: Table, clock: Callable[[], float]
+    ) -> None:
+        self.target = target
+        self.table = table
+        self._engine = async_engine(target, settings)
+        self._sql = Statements(table, self._engine.dialect.name, settings.purge_batch_size)
+        self._clock = clock
+        self._ready = not settings.create_table
+        self._ready_lock = asyncio.Lock()
+
+    async def get(self, sid: str) -> bytes | None:
+        if not is_valid_session_id(sid):
+            return None
+        async with self._connection() as conn:
+            result = await conn.execute(self._sql.get, {"sid": sid, "now": self._now()})
+            data = result.scalar()
+        return None if data is None else bytes(data)
+
+    async def set(self, sid: str, data: bytes, ttl: int) -> None:
+        params = self._row(sid, data, ttl)
+        async with self._connection() as conn:
+            await conn.execute(self._sql.set, params)
+
+    async def add(self, sid: str, data: bytes, ttl: int) -> bool:
+        params = self._row(sid, data, ttl)
+        async with self._connection() as conn:
+            if self._sql.add is not None:
+                return (await conn.execute(self._sql.add, params)).rowcount == 1
+            try:
+                await conn.execute(self._sql.insert, params)
+                return True
+            except IntegrityError as exc:
+                if not is_duplicate_key(exc.orig):
+                    raise
+            return (await conn.execute(self._sql.take_over, params)).rowcount == 1
+
+    async def replace(self, sid: str, data: bytes, ttl: int) -> bool:
+        params = self._row(sid, data, ttl)
+        async with self._connection() as conn:
+            return (await conn.execute(self._sql.replace, params)).rowcount == 1
+
+    async def delete(self, sid: str) -> None:
+        if not is_valid_session_id(sid):
+            return
+        async with self._connection() as conn:
+            await conn.execute(self._sql.delete, {"sid": sid})
+
+    async def touch(self, sid: str, ttl: int) -> bool:
+        check_ttl(ttl)
+        if not is_valid_session_id(sid):
+            return False
+        now = self._now()
+        params = {"sid": sid, "now": now, "expires": now + ttl * 1000}
+        async with self._connection() as conn:
+            return (await conn.execute(self._sql.touch, params)).rowcount == 1
+
+    async def close(self) -> None:
+        await self._engine.dispose()
+
+    def _now(self) -> int:
+        return int(self._clock() * 1000)
+
+    def _row(self, sid: str, data: bytes, ttl: int) -> dict[str, Any]:
+        check_session_id(sid)
+        now = self._now()
+        return {"sid": sid, "data": data, "now": now, "expires": now + check_ttl(ttl) * 1000}
+
+    @asynccontextmanager
+    async def _connection(self) -> AsyncIterator[AsyncConnection]:
+        try:
+            conn = await self._engine.connect()
+        except (DBAPIError, OSError) as exc:
+            raise unavailable(self.target, exc) from exc
+        try:
+            if not self._ready:
+                await self._create_table(conn)
+            yield conn
+        except DBAPIError as exc:
+            if exc.connection_invalidated:
+                raise unavailable(self.target, exc) from exc
+            raise
+        finally:
+            await conn.close()
+
+    async def _create_table(self, conn: AsyncConnection) -> None:
+        async with self._ready_lock:
+            if self._ready:
+                return
+            try:
+                await conn.run_sync(self.table.metadata.create_all, checkfirst=True)
+            except DBAPIError:
+                exists = await conn.run_sync(lambda c: inspect(c).has_table(self.table.name))
+                if not exists:
+                    raise
+            self._ready = True

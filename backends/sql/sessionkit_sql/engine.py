@@ -1,0 +1,74 @@
+"""Building the SQLAlchemy engines of a store, and telling lost connections from other errors.
+
+Every engine runs in autocommit mode: each operation is one statement, atomic on its own, so
+a transaction around it would only add round trips. Statement parameters are kept out of
+error messages and logs (they hold session ids). SQLite file databases get WAL journaling,
+``synchronous=NORMAL`` (safe with WAL; a power cut may lose the last commits, never corrupt)
+and a busy timeout on every new connection; an in-memory database is one shared connection.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import StaticPool
+
+from sessionkit.errors import ConfigurationError, StoreUnavailableError
+
+from .config import Settings, Target
+
+
+def sync_engine(target: Target, settings: Settings) -> Engine:
+    options = _engine_options(target, settings)
+    if target.in_memory:
+        options.update(poolclass=StaticPool, connect_args={"check_same_thread": False})
+    engine = create_engine(target.sync_url, **options)
+    if target.backend == "sqlite" and not target.in_memory:
+        _tune_sqlite(engine, settings.busy_timeout)
+    return engine
+
+
+def async_engine(target: Target, settings: Settings) -> AsyncEngine:
+    assert target.async_url is not None
+    engine = create_async_engine(target.async_url, **_engine_options(target, settings))
+    if target.backend == "sqlite":
+        _tune_sqlite(engine.sync_engine, settings.busy_timeout)
+    return engine
+
+
+def unavailable(target: Target, error: BaseException) -> StoreUnavailableError:
+    """The error to raise for a connection that could not be made or was lost."""
+    cause = error.orig if isinstance(error, DBAPIError) and error.orig is not None else error
+    reason = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
+    return StoreUnavailableError(target.masked, reason)
+
+
+def _engine_options(target: Target, settings: Settings) -> dict[str, Any]:
+    options: dict[str, Any] = {"isolation_level": "AUTOCOMMIT", "hide_parameters": True}
+    pool = settings.pool_options
+    if target.in_memory and pool:
+        raise ConfigurationError(
+            f"{target.masked}: an in-memory SQLite database is one connection; "
+            f"{', '.join(sorted(pool))} do not apply"
+        )
+    options.update(pool)
+    if target.backend != "sqlite":
+        options["pool_pre_ping"] = settings.pre_ping
+    return options
+
+
+def _tune_sqlite(engine: Engine, busy_timeout: float) -> None:
+    milliseconds = max(1, round(busy_timeout * 1000))
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {milliseconds:d}")
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+        finally:
+            cursor.close()

@@ -1,0 +1,237 @@
+"""The synchronous SQL store, and the entry-point factory that picks a class for a URL.
+
+Time is Python's clock (``time.time``, in milliseconds), not the database's: the same
+statements then work on every dialect with plain integer comparisons, ``expires_at`` means
+the same thing whichever server wrote it, and tests can freeze time. Application servers
+sharing a database must keep their clocks in sync (NTP); a skew of a few seconds moves expiry
+by that much, which is small against session lifetimes.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection, Engine, inspect
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from sessionkit.ids import check_session_id, check_ttl, is_valid_session_id
+from sessionkit.store import AsyncStore
+
+from .config import Settings, split_url
+from .engine import sync_engine, unavailable
+from .schema import Statements, is_duplicate_key, session_table
+
+Clock = Callable[[], float]
+
+
+class SQLStore:
+    """Sessions in one table of a SQLite, PostgreSQL or MySQL/MariaDB database.
+
+    :param url: a SQLAlchemy URL, optionally carrying sessionkit's options in its query
+        (see the README); keyword arguments given here take precedence over those.
+    :param clock: the time source, in seconds since the epoch.
+    """
+
+    _sql: Statements
+
+    def __init__(
+        self,
+        url: str | URL,
+        *,
+        table: str | None = None,
+        create_table: bool | None = None,
+        purge_batch_size: int | None = None,
+        pre_ping: bool | None = None,
+        busy_timeout: float | None = None,
+        pool_size: int | None = None,
+        max_overflow: int | None = None,
+        pool_timeout: float | None = None,
+        pool_recycle: int | None = None,
+        clock: Clock = time.time,
+    ) -> None:
+        self.target, options = split_url(url)
+        given = {
+            "table": table,
+            "create_table": create_table,
+            "purge_batch_size": purge_batch_size,
+            "pre_ping": pre_ping,
+            "busy_timeout": busy_timeout,
+            "pool_size": pool_size,
+            "max_overflow": max_overflow,
+            "pool_timeout": pool_timeout,
+            "pool_recycle": pool_recycle,
+        }
+        options.update({name: value for name, value in given.items() if value is not None})
+        self.settings = Settings(**options)
+        self.table = session_table(self.settings.table)
+        self._clock = clock
+        self._engine: Engine | None = None
+        self._start_lock = threading.Lock()
+        # An in-memory SQLite database is a single connection: one operation at a time.
+        self._serial = threading.Lock() if self.target.in_memory else None
+
+    # -- the Store protocol
+
+    def get(self, sid: str) -> bytes | None:
+        if not is_valid_session_id(sid):
+            return None
+        with self._connection() as conn:
+            data = conn.execute(self._sql.get, {"sid": sid, "now": self._now()}).scalar()
+        return None if data is None else bytes(data)
+
+    def set(self, sid: str, data: bytes, ttl: int) -> None:
+        params = self._row(sid, data, ttl)
+        with self._connection() as conn:
+            conn.execute(self._sql.set, params)
+
+    def add(self, sid: str, data: bytes, ttl: int) -> bool:
+        """Create ``sid``; an expired row of that id counts as absent and is taken over."""
+        params = self._row(sid, data, ttl)
+        with self._connection() as conn:
+            if self._sql.add is not None:
+                return conn.execute(self._sql.add, params).rowcount == 1
+            try:
+                conn.execute(self._sql.insert, params)
+                return True
+            except IntegrityError as exc:
+                if not is_duplicate_key(exc.orig):
+                    raise
+            return conn.execute(self._sql.take_over, params).rowcount == 1
+
+    def replace(self, sid: str, data: bytes, ttl: int) -> bool:
+        params = self._row(sid, data, ttl)
+        with self._connection() as conn:
+            return conn.execute(self._sql.replace, params).rowcount == 1
+
+    def delete(self, sid: str) -> None:
+        if not is_valid_session_id(sid):
+            return
+        with self._connection() as conn:
+            conn.execute(self._sql.delete, {"sid": sid})
+
+    def touch(self, sid: str, ttl: int) -> bool:
+        check_ttl(ttl)
+        if not is_valid_session_id(sid):
+            return False
+        now = self._now()
+        params = {"sid": sid, "now": now, "expires": now + ttl * 1000}
+        with self._connection() as conn:
+            return conn.execute(self._sql.touch, params).rowcount == 1
+
+    def close(self) -> None:
+        """Close the pooled connections."""
+        if self._engine is not None:
+            self._engine.dispose()
+
+    # -- optional capabilities
+
+    def initialize(self) -> None:
+        """Create the table and its expiry index if they are missing."""
+        self._create_table(self._engine or self._start())
+
+    def purge_expired(self) -> int:
+        """Delete expired rows in batches of ``purge_batch_size``; return how many went."""
+        params = {"now": self._now()}
+        removed = 0
+        with self._connection() as conn:
+            while True:
+                batch = conn.execute(self._sql.purge, params).rowcount
+                removed += batch
+                if batch < self._sql.purge_batch_size:
+                    return removed
+
+    def count(self) -> int:
+        """How many sessions have not expired."""
+        with self._connection() as conn:
+            return int(conn.execute(self._sql.count, {"now": self._now()}).scalar_one())
+
+    def clear(self) -> None:
+        """Delete every row of this store's table."""
+        with self._connection() as conn:
+            conn.execute(self._sql.clear)
+
+    # -- internals
+
+    def _now(self) -> int:
+        return int(self._clock() * 1000)
+
+    def _row(self, sid: str, data: bytes, ttl: int) -> dict[str, Any]:
+        check_session_id(sid)
+        now = self._now()
+        return {"sid": sid, "data": data, "now": now, "expires": now + check_ttl(ttl) * 1000}
+
+    def _start(self) -> Engine:
+        """Create the engine (and, unless told not to, the table) on first use."""
+        with self._start_lock:
+            if self._engine is None:
+                engine = sync_engine(self.target, self.settings)
+                self._sql = Statements(
+                    self.table, engine.dialect.name, self.settings.purge_batch_size
+                )
+                if self.settings.create_table:
+                    try:
+                        self._create_table(engine)
+                    except BaseException:
+                        engine.dispose()
+                        raise
+                self._engine = engine
+            return self._engine
+
+    def _create_table(self, engine: Engine) -> None:
+        with self._connected(engine) as conn:
+            try:
+                self.table.metadata.create_all(conn, checkfirst=True)
+            except DBAPIError:
+                # Another process may have created it between the check and the CREATE.
+                if not inspect(conn).has_table(self.table.name):
+                    raise
+
+    @contextmanager
+    def _connection(self) -> Iterator[Connection]:
+        engine = self._engine or self._start()
+        if self._serial is None:
+            with self._connected(engine) as conn:
+                yield conn
+            return
+        with self._serial, self._connected(engine) as conn:
+            yield conn
+
+    @contextmanager
+    def _connected(self, engine: Engine) -> Iterator[Connection]:
+        try:
+            conn = engine.connect()
+        except DBAPIError as exc:
+            raise unavailable(self.target, exc) from exc
+        try:
+            with conn:
+                yield conn
+        except DBAPIError as exc:
+            if exc.connection_invalidated:
+                raise unavailable(self.target, exc) from exc
+            raise
+
+
+class AsyncCapableSQLStore(SQLStore):
+    """A :class:`SQLStore` whose URL names an async driver: it has a native async twin."""
+
+    def async_store(self) -> AsyncStore:
+        """A new async store on the same table, with its own engine.
+
+        An async engine belongs to the event loop it first ran on, so each call makes a
+        fresh one; close it (``await astore.close()``) on the loop that used it.
+        """
+        from .aio import AsyncSQLStore
+
+        return AsyncSQLStore(self.target, self.settings, self.table, self._clock)
+
+
+def open_sql_store(url: str, **options: Any) -> SQLStore:
+    """The ``sessionkit.backends`` factory for sqlite, postgresql, mysql and mariadb URLs."""
+    target, _ = split_url(url)
+    cls = AsyncCapableSQLStore if target.async_url is not None else SQLStore
+    return cls(url, **options)
