@@ -1,0 +1,59 @@
+"""The shipped store contract on a single node, a Redis Cluster and Sentinel, each run with
+a key prefix unique to this run and with no prefix at all (on throwaway servers only)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import ClassVar
+from urllib.parse import quote
+
+import pytest
+
+import sessionkit
+from sessionkit.store import Store
+from sessionkit.testing import StoreContract
+
+
+class RedisContract(StoreContract):
+    server: ClassVar[str]  # the fixture giving the server's URL
+    prefixed: ClassVar[bool] = True
+
+    @pytest.fixture(autouse=True)
+    def _url(self, request: pytest.FixtureRequest, run_prefix: str) -> Iterator[None]:
+        base = request.getfixturevalue(self.server)
+        prefix = run_prefix if self.prefixed else ""
+        self.url = f"{base}?prefix={quote(prefix)}"
+        yield
+        store = self.create_store()
+        store.clear()  # type: ignore[attr-defined]
+        store.close()
+
+    def create_store(self) -> Store:
+        return sessionkit.open_store(self.url)
+
+
+class TestSharedServer(RedisContract):
+    server = "shared_redis_url"
+
+
+class TestSingleNodeWithoutPrefix(RedisContract):
+    server = "single_url"
+    prefixed = False
+
+
+class TestCluster(RedisContract):
+    server = "cluster_url"
+
+
+class TestClusterWithoutPrefix(RedisContract):
+    server = "cluster_url"
+    prefixed = False
+
+
+class TestSentinel(RedisContract):
+    server = "sentinel_url"
+
+
+class TestSentinelWithoutPrefix(RedisContract):
+    server = "sentinel_url"
+    prefixed = False
