@@ -128,8 +128,10 @@ class MemcachedStore:
             node, cause = exc.node, exc.cause
         else:
             node, cause = ", ".join(map(node_name, self.settings.servers)), exc
-        if size is not None and isinstance(cause, MemcacheServerError) and "too large" in str(
-            cause
+        if (
+            size is not None
+            and isinstance(cause, MemcacheServerError)
+            and "too large" in str(cause)
         ):
             return SessionTooLargeError(size, self.data_limit)
         if isinstance(cause, RuntimeError):  # pymemcache's pool is out of connections
