@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from http.cookies import Morsel
 from typing import Any, ClassVar, Literal
 
@@ -55,6 +56,9 @@ class CookieOptions:
     samesite: SameSite | None = "lax"
     partitioned: bool = False
     priority: Priority | None = None
+    _rendered: dict[tuple[int | None, bool, int], str] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         if not self.name or any(c in self.name for c in ' ;,="\t\r\n'):
@@ -86,9 +90,23 @@ class CookieOptions:
 
     def render(self, value: str, max_age: int | None, *, https: bool) -> str:
         """The Set-Cookie header value for ``value``; ``max_age=None`` makes a browser-session
-        cookie, ``max_age=0`` one that the browser deletes at once."""
+        cookie, ``max_age=0`` one that the browser deletes at once.
+
+        ``value`` must already be cookie-safe (a signed id is). The attributes are rendered by
+        the standard library's Morsel and reused within the same second, since only Expires
+        changes with time.
+        """
+        key = (max_age, https, int(time.time()))
+        attributes = self._rendered.get(key)
+        if attributes is None:
+            attributes = self._render_attributes(max_age, https)
+            self._rendered.clear()
+            self._rendered[key] = attributes
+        return f"{self.name}={value}{attributes}"
+
+    def _render_attributes(self, max_age: int | None, https: bool) -> str:
         morsel = _Morsel()
-        morsel.set(self.name, value, value)
+        morsel.set(self.name, "", "")
         attributes: dict[str, Any] = {
             "path": self.path,
             "domain": self.domain or "",
@@ -102,4 +120,4 @@ class CookieOptions:
             attributes["max-age"] = max_age
             attributes["expires"] = max_age if max_age > 0 else EXPIRED
         morsel.update(attributes)
-        return morsel.OutputString()
+        return morsel.OutputString()[len(self.name) + 1 :]

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Create .venv (if missing) and install sessionkit, every backend under backends/ and the
+# test tools into it. Safe to run again: it only installs what changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+  .venv/bin/python -m pip install --quiet --upgrade pip
+fi
+
+packages=(-e ".[all,test,lint]")
+for backend in backends/*/; do
+  [ -f "$backend/pyproject.toml" ] || continue
+  extras=$(sed -n 's/^# setup-extras: *//p' "$backend/pyproject.toml")
+  packages+=(-e "${backend%/}${extras:+[$extras]}")
+done
+[ -f loadtests/requirements.txt ] && packages+=(-r loadtests/requirements.txt)
+.venv/bin/python -m pip install --quiet "${packages[@]}"
+
+# memcached's tests start their own servers from the memcached binary.
+if ! command -v memcached >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq memcached >/dev/null
+  else
+    echo "memcached is not installed: its tests will be skipped (apt-get install memcached)" >&2
+  fi
+fi
