@@ -63,7 +63,12 @@ class SessionStore(SessionBase):  # type: ignore[misc]
 
     def __init__(self, session_key: str | None = None) -> None:
         super().__init__(session_key)
-        self.store = get_store()
+        self.store = self.get_store()
+
+    @classmethod
+    def get_store(cls) -> Store:
+        """The store sessions live in; a subclass may override it."""
+        return get_store()
 
     def _get_new_session_key(self) -> str:
         # 256 random bits: a collision is left to save(must_create=True), which never merges.
@@ -120,6 +125,6 @@ class SessionStore(SessionBase):  # type: ignore[misc]
 
     @classmethod
     def clear_expired(cls) -> None:
-        store = get_store()
+        store = cls.get_store()
         if isinstance(store, SupportsPurge):
             store.purge_expired()

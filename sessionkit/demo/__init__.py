@@ -1,0 +1,62 @@
+"""The demo: a visit counter, a login and a cart, served by a production server.
+
+``sessionkit demo [--store URL] [--host 127.0.0.1] [--port 3000] [--workers N]
+[--server uvicorn|gunicorn]`` (needs ``pip install 'sessionkit[demo]'``).
+
+Routes: ``GET /`` counts visits ("Welcome! This is your first visit.", then "Number of
+visits: N"); ``POST /login`` (a ``user`` form or JSON field, default "demo") gives the session
+a new id; ``POST /logout`` destroys it; ``POST /cart`` takes ``{"add": item}`` or
+``{"remove": item}`` and answers the cart as JSON; ``GET /me`` answers the session as JSON;
+``GET /health`` answers "ok" without using the session.
+
+The default store is a file store in the user's data directory (``$XDG_DATA_HOME`` or
+``~/.local/share``, under ``sessionkit-demo``): it survives restarts and serves every worker.
+The signing secret is ``$SESSIONKIT_SECRET``, else one generated once and kept beside it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from ..registry import open_store
+from ..url import mask_url
+from .config import STORE_ENV, default_store_url, probe, secret
+from .serve import SERVERS
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the demo's options to ``parser``."""
+    parser.add_argument("--store", help="store URL (default: a file store in the user's data dir)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=int, default=3000, help="port to listen on")
+    parser.add_argument("--workers", type=int, default=1, help="worker processes")
+    parser.add_argument(
+        "--server", choices=sorted(SERVERS), default="uvicorn",
+        help="uvicorn serves the ASGI app, gunicorn the WSGI one",
+    )
+
+
+def main(args: argparse.Namespace) -> int:
+    """Check the store, then serve the demo until interrupted; the exit status."""
+    url = args.store or default_store_url()
+    try:
+        secret()  # made once here, before the workers start, which then read it
+        store = open_store(url)
+        try:
+            probe(store)
+        finally:
+            store.close()
+    except Exception as exc:  # noqa: BLE001 - any failure here means the demo cannot run
+        print(f"sessionkit demo: cannot use the store {mask_url(url)}: {exc}", file=sys.stderr)
+        return 1
+    os.environ[STORE_ENV] = url
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    workers = "1 worker" if args.workers == 1 else f"{args.workers} workers"
+    print(
+        f"sessionkit demo on http://{host}:{args.port}/ "
+        f"(store: {mask_url(url)}; {args.server}, {workers})",
+        flush=True,
+    )
+    return SERVERS[args.server](args.host, args.port, args.workers)

@@ -1,0 +1,67 @@
+"""Where the demo keeps its data, its signing secret, and how it checks its store."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from ..errors import SessionKitError
+from ..ids import new_session_id
+from ..manager import SessionManager
+from ..store import Store
+
+STORE_ENV = "SESSIONKIT_DEMO_STORE"
+SECRET_ENV = "SESSIONKIT_SECRET"  # noqa: S105 - the name of a variable, not a secret
+PROBE = b'{"probe":true}'
+
+
+def data_dir() -> Path:
+    """``$XDG_DATA_HOME/sessionkit-demo``, else ``~/.local/share/sessionkit-demo``."""
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "sessionkit-demo"
+
+
+def default_store_url() -> str:
+    """A file store in the data directory: it survives restarts and serves every worker."""
+    return f"file://{(data_dir() / 'sessions').absolute()}"
+
+
+def secret() -> str:
+    """``$SESSIONKIT_SECRET``, else a random secret kept (mode 0600) in the data directory,
+    so that a restart keeps the cookies valid."""
+    from_env = os.environ.get(SECRET_ENV)
+    if from_env:
+        return from_env
+    directory = data_dir()
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path = directory / "secret"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        value = path.read_text().strip()
+        if not value:
+            raise SessionKitError(f"the demo's secret file {path} is empty") from None
+        return value
+    value = secrets.token_urlsafe(32)
+    with os.fdopen(fd, "w") as file:
+        file.write(value + "\n")
+    return value
+
+
+def probe(store: Store) -> None:
+    """Write, read back and delete a fresh session, or raise what the store raised."""
+    sid = new_session_id()
+    if not store.add(sid, PROBE, 60):
+        raise SessionKitError("the store refused to create a probe session")
+    try:
+        if store.get(sid) != PROBE:
+            raise SessionKitError("the store did not return the probe session it was given")
+    finally:
+        store.delete(sid)
+
+
+def manager_from_env() -> SessionManager:
+    """The demo's manager, in a server worker: the store URL comes from the parent process."""
+    url = os.environ.get(STORE_ENV) or default_store_url()
+    return SessionManager(url, secret())
