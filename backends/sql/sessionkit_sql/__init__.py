@@ -7,7 +7,7 @@ Installed, it serves ``sqlite://``, ``postgresql://``, ``mysql://`` and ``mariad
 from .aio import AsyncSQLStore
 from .config import DEFAULT_TABLE, OPTIONS
 from .schema import session_table
-from .store import AsyncCapableSQLStore, SQLStore, open_sql_store
+from .store import AsyncCapableSQLStore, SQLStore
 
 __version__ = "0.1.0"
 
@@ -18,6 +18,5 @@ __all__ = [
     "AsyncSQLStore",
     "SQLStore",
     "__version__",
-    "open_sql_store",
     "session_table",
 ]

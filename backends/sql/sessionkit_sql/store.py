@@ -1,4 +1,4 @@
-"""The synchronous SQL store, and the entry-point factory that picks a class for a URL.
+"""The synchronous SQL store, and its subclass for URLs that name an async driver.
 
 Time is Python's clock (``time.time``, in milliseconds), not the database's: the same
 statements then work on every dialect with plain integer comparisons, ``expires_at`` means
@@ -38,6 +38,14 @@ class SQLStore:
     """
 
     _sql: Statements
+
+    @classmethod
+    def from_url(cls, url: str, **options: Any) -> SQLStore:
+        """The ``sessionkit.backends`` factory: a store with a native async twin when the URL
+        names an async driver (:class:`AsyncCapableSQLStore`), a plain one otherwise."""
+        target, _ = split_url(url)
+        store_class = AsyncCapableSQLStore if target.async_url is not None else SQLStore
+        return store_class(url, **options)
 
     def __init__(
         self,
@@ -228,10 +236,3 @@ class AsyncCapableSQLStore(SQLStore):
         from .aio import AsyncSQLStore
 
         return AsyncSQLStore(self.target, self.settings, self.table, self._clock)
-
-
-def open_sql_store(url: str, **options: Any) -> SQLStore:
-    """The ``sessionkit.backends`` factory for sqlite, postgresql, mysql and mariadb URLs."""
-    target, _ = split_url(url)
-    cls = AsyncCapableSQLStore if target.async_url is not None else SQLStore
-    return cls(url, **options)

@@ -1,0 +1,52 @@
+"""The shipped store contract on SQLite (file), PostgreSQL and MariaDB, and through the
+native async twin on aiosqlite and asyncpg; each class in a table of its own."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import ClassVar
+
+import pytest
+
+import sessionkit
+from sessionkit.store import HasNativeAsync, Store
+from sessionkit.testing import StoreContract
+
+
+class SQLContract(StoreContract):
+    database: ClassVar[str]  # the fixture giving the database's URL
+    native_async: ClassVar[bool] = False
+
+    url: ClassVar[str]
+
+    @pytest.fixture(autouse=True, scope="class")
+    @classmethod
+    def _table(cls, request: pytest.FixtureRequest, class_table: Callable[[str], str]) -> None:
+        cls.url = class_table(request.getfixturevalue(cls.database))
+
+    def create_store(self) -> Store:
+        store = sessionkit.open_store(self.url)
+        assert isinstance(store, HasNativeAsync) is self.native_async
+        return store
+
+
+class TestSQLiteFile(SQLContract):
+    database = "sqlite_url"
+
+
+class TestSQLiteAiosqlite(SQLContract):
+    database = "aiosqlite_url"
+    native_async = True
+
+
+class TestPostgreSQL(SQLContract):
+    database = "postgresql_url"
+
+
+class TestPostgreSQLAsyncpg(SQLContract):
+    database = "asyncpg_url"
+    native_async = True
+
+
+class TestMariaDB(SQLContract):
+    database = "mariadb_url"
