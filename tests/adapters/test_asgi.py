@@ -1,0 +1,196 @@
+"""The ASGI middleware, through Starlette's and FastAPI's test clients and httpx."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route, WebSocketRoute
+from starlette.testclient import TestClient
+from starlette.websockets import WebSocket
+
+from sessionkit import SessionManager, available_backends
+from sessionkit.adapters.asgi import SessionMiddleware
+from sessionkit.stores.memory import MemoryStore
+from sessionkit.testing import free_port
+
+
+async def home(request: Request) -> Response:
+    request.session["views"] = request.session.get("views", 0) + 1
+    response = PlainTextResponse(str(request.session["views"]), headers={"Vary": "Accept"})
+    response.set_cookie("theme", "dark")
+    return response
+
+
+async def login(request: Request) -> Response:
+    request.session.regenerate(keep=True)  # type: ignore[attr-defined]
+    return PlainTextResponse("in")
+
+
+async def logout(request: Request) -> Response:
+    request.session.destroy()  # type: ignore[attr-defined]
+    return PlainTextResponse("out")
+
+
+async def boom(request: Request) -> Response:
+    request.session["views"] = 99
+    return PlainTextResponse("boom", status_code=503)
+
+
+async def untouched(request: Request) -> Response:
+    return PlainTextResponse("untouched")
+
+
+async def socket(websocket: WebSocket) -> None:
+    websocket.session["socket"] = websocket.session.get("socket", 0) + 1
+    await websocket.accept()
+    await websocket.send_json(dict(websocket.session))
+    await websocket.close()
+
+
+def make_app(manager: SessionManager, trust_proxy: bool = False) -> Starlette:
+    return Starlette(
+        routes=[
+            Route("/", home),
+            Route("/login", login, methods=["POST"]),
+            Route("/logout", logout, methods=["POST"]),
+            Route("/boom", boom),
+            Route("/untouched", untouched),
+            WebSocketRoute("/ws", socket),
+        ],
+        middleware=[Middleware(SessionMiddleware, manager=manager, trust_proxy=trust_proxy)],
+    )
+
+
+@pytest.fixture(params=["memory", "redis"])
+def any_manager(request: pytest.FixtureRequest) -> Iterator[SessionManager]:
+    """A manager on the memory store (run in a worker thread) and on native async Redis."""
+    if request.param == "memory":
+        yield SessionManager(MemoryStore(), "secret")
+    else:
+        yield request.getfixturevalue("redis_manager")
+
+
+def session_cookies(response: httpx.Response) -> list[str]:
+    return [v for v in response.headers.get_list("set-cookie") if v.startswith("session=")]
+
+
+def test_visits_are_counted_and_headers_added_beside_the_apps(any_manager: SessionManager) -> None:
+    with TestClient(make_app(any_manager)) as client:  # one event loop for every request
+        for expected in ("1", "2", "3"):
+            response = client.get("/")
+            assert response.text == expected
+    assert any(v.startswith("theme=dark") for v in response.headers.get_list("set-cookie"))
+    assert len(session_cookies(response)) == 1
+    assert response.headers.get_list("vary") == ["Accept, Cookie"]
+
+
+def test_login_changes_the_id_and_logout_clears_the_cookie(any_manager: SessionManager) -> None:
+    with TestClient(make_app(any_manager)) as client:
+        client.get("/")
+        before = client.cookies["session"]
+        client.post("/login")
+        assert client.cookies["session"] != before
+        assert client.get("/").text == "2"
+        response = client.post("/logout")
+        assert "Max-Age=0" in session_cookies(response)[0]
+        assert client.get("/").text == "1"
+
+
+def test_an_untouched_session_adds_no_header(manager: SessionManager) -> None:
+    response = TestClient(make_app(manager)).get("/untouched")
+    assert session_cookies(response) == []
+    assert "vary" not in response.headers
+
+
+def test_a_5xx_response_saves_nothing(manager: SessionManager, memory_store: MemoryStore) -> None:
+    response = TestClient(make_app(manager)).get("/boom")
+    assert response.status_code == 503
+    assert session_cookies(response) == []
+    assert memory_store.count() == 0
+
+
+def test_a_store_failure_is_a_500_with_no_cookie() -> None:
+    if "redis" not in available_backends():
+        pytest.skip("sessionkit-redis is not installed")
+    manager = SessionManager(f"redis://127.0.0.1:{free_port()}/0", "secret")
+    client = TestClient(make_app(manager), raise_server_exceptions=False)
+    response = client.get("/")
+    assert response.status_code == 500
+    assert session_cookies(response) == []
+
+
+@pytest.mark.parametrize(
+    ("trust_proxy", "base", "forwarded", "secure"),
+    [
+        (False, "http://testserver", None, False),
+        (False, "https://testserver", None, True),
+        (False, "http://testserver", "https", False),
+        (True, "http://testserver", "https,http", True),
+    ],
+)
+def test_https_decides_the_secure_attribute(
+    manager: SessionManager, trust_proxy: bool, base: str, forwarded: str | None, secure: bool
+) -> None:
+    client = TestClient(make_app(manager, trust_proxy), base_url=base)
+    headers = {"X-Forwarded-Proto": forwarded} if forwarded else {}
+    response = client.get("/", headers=headers)
+    assert ("Secure" in session_cookies(response)[0]) is secure
+
+
+def test_a_websocket_gets_the_session_and_its_cookie_at_accept(any_manager: SessionManager) -> None:
+    with TestClient(make_app(any_manager)) as client:
+        client.get("/")
+        with client.websocket_connect("/ws") as websocket:
+            assert websocket.receive_json() == {"views": 1, "socket": 1}
+            accept_headers = dict(websocket.extra_headers or [])
+        assert accept_headers[b"vary"] == b"Cookie"
+        assert client.get("/").text == "2"
+        with client.websocket_connect("/ws") as websocket:
+            assert websocket.receive_json() == {"views": 2, "socket": 2}
+
+
+def test_a_new_websocket_session_gets_its_cookie_in_the_accept(manager: SessionManager) -> None:
+    with TestClient(make_app(manager)).websocket_connect("/ws") as websocket:
+        websocket.receive_json()
+        headers = websocket.extra_headers or []
+    assert any(name == b"set-cookie" and value.startswith(b"session=") for name, value in headers)
+
+
+def test_fastapi_request_session_is_the_sessionkit_session(manager: SessionManager) -> None:
+    api = FastAPI()
+    api.add_middleware(SessionMiddleware, manager=manager)
+
+    @api.post("/cart/{item}")
+    def add(item: str, request: Request) -> list[str]:
+        cart: list[str] = request.session.setdefault("cart", [])
+        cart.append(item)  # a nested change is seen
+        return cart
+
+    client = TestClient(api)
+    assert client.post("/cart/apple").json() == ["apple"]
+    assert client.post("/cart/pear").json() == ["apple", "pear"]
+
+
+def test_lifespan_passes_through(manager: SessionManager) -> None:
+    with TestClient(make_app(manager)) as client:
+        assert client.get("/").text == "1"
+
+
+@pytest.mark.anyio
+async def test_through_httpx_on_native_async_redis(redis_manager: SessionManager) -> None:
+    transport = httpx.ASGITransport(app=make_app(redis_manager))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        texts = [(await client.get("/")).text for _ in range(3)]
+    assert texts == ["1", "2", "3"]
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
