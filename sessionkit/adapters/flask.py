@@ -48,7 +48,9 @@ from typing import Any
 from flask import Flask, Request, Response, request
 from flask.sessions import SessionInterface, SessionMixin
 
+from ..cookies import cookie_values
 from ..errors import ConfigurationError
+from ..ids import new_session_id
 from ..manager import SessionManager
 from ..registry import open_store
 from ..session import Session
@@ -68,6 +70,7 @@ class FlaskSession(Session, SessionMixin):
     """A sessionkit session with Flask's session interface on top."""
 
     _proxy_accessed = False
+    refresh_asked = False  # set by ``modified = True``
 
     @property
     def new(self) -> bool:  # type: ignore[override]
@@ -84,6 +87,7 @@ class FlaskSession(Session, SessionMixin):
         # Changes are found by comparing the data, so there is nothing to flag; as in Flask,
         # setting it makes the response carry the session: its expiry is refreshed.
         if value:
+            self.refresh_asked = True
             self.touch()
 
     @property
@@ -127,16 +131,19 @@ class SessionKitInterface(SessionInterface):
         self.lifetime = lifetime
 
     def open_session(self, app: Flask, request: Request) -> FlaskSession:
-        session = self.manager.open(request.headers.get("Cookie"))
-        session.__class__ = FlaskSession  # the manager makes plain sessions; add Flask's face
-        assert isinstance(session, FlaskSession)
-        return session
+        # SessionManager.open makes plain sessions; this is its lookup, making a FlaskSession.
+        manager = self.manager
+        for value in cookie_values(request.headers.get("Cookie"), manager.cookie.name):
+            sid = manager.signer.unsign(value)
+            if sid is not None:
+                return FlaskSession(manager, sid, from_cookie=True)
+        return FlaskSession(manager, new_session_id(), from_cookie=False)
 
     def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
         assert isinstance(session, FlaskSession)
         if is_server_error(response.status_code):
             return
-        if session.loaded:
+        if session.loaded or session.refresh_asked:
             session.apply_permanence(self.lifetime, app.config["SESSION_REFRESH_EACH_REQUEST"])
         accessed = session.accessed
         set_cookie = self.manager.commit(session, https=request.is_secure)
