@@ -1,0 +1,234 @@
+"""The Django session engine: SessionBase's behaviour, and requests through Django's Client.
+
+Django's own ``tests/sessions_tests`` ship only in its source tree, so the behaviours of its
+backend mixin are written out here against this engine.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.contrib.sessions.backends.base import CreateError, UpdateError
+from django.test import Client, override_settings
+
+from sessionkit.adapters.django import SessionStore
+from sessionkit.ids import is_valid_session_id, new_session_id
+from sessionkit.store import Store
+from sessionkit.stores.file import FileStore
+from sessionkit.stores.memory import MemoryStore
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def engine(clock: Clock) -> type[SessionStore]:
+    """The engine on a memory store of its own, with a clock the test moves."""
+    store = MemoryStore(clock=clock)
+
+    class ClockedSessionStore(SessionStore):
+        @classmethod
+        def get_store(cls) -> Store:
+            return store
+
+    return ClockedSessionStore
+
+
+def test_new_keys_are_sessionkit_ids(engine: type[SessionStore]) -> None:
+    session = engine()
+    session["a"] = 1
+    session.save()
+    assert is_valid_session_id(session.session_key)
+    assert engine().exists(session.session_key)
+
+
+def test_save_and_load(engine: type[SessionStore]) -> None:
+    session = engine()
+    session["cart"] = ["apple"]
+    session.save()
+    assert engine(session.session_key)["cart"] == ["apple"]
+
+
+def test_a_key_of_another_shape_is_never_adopted(engine: type[SessionStore]) -> None:
+    django_key = "a" * 32
+    session = engine(django_key)
+    assert session.session_key is None
+    session["a"] = 1
+    session.save()
+    assert session.session_key != django_key
+    assert not engine().exists(django_key)
+
+
+def test_an_unknown_key_loads_empty_and_saves_under_a_new_key(engine: type[SessionStore]) -> None:
+    unknown = new_session_id()
+    session = engine(unknown)
+    assert session.load() == {}
+    session["a"] = 1
+    session.save()
+    assert session.session_key != unknown
+    assert not engine().exists(unknown)
+
+
+def test_cycle_key_keeps_the_data_and_deletes_the_old_key(engine: type[SessionStore]) -> None:
+    session = engine()
+    session["a"] = 1
+    session.save()
+    old = session.session_key
+    session.cycle_key()
+    assert session.session_key != old
+    assert not engine().exists(old)
+    assert engine(session.session_key)["a"] == 1
+
+
+def test_flush_deletes_the_session_and_forgets_the_key(engine: type[SessionStore]) -> None:
+    session = engine()
+    session["a"] = 1
+    session.save()
+    old = session.session_key
+    session.flush()
+    assert session.session_key is None
+    assert session.modified
+    assert not engine().exists(old)
+    assert "a" not in session
+
+
+def test_delete_by_key_and_by_default(engine: type[SessionStore]) -> None:
+    first, second = engine(), engine()
+    for session in (first, second):
+        session["a"] = 1
+        session.save()
+    first.delete(second.session_key)
+    assert not engine().exists(second.session_key)
+    first.delete()
+    assert not engine().exists(first.session_key)
+
+
+def test_save_must_create_collides_with_an_existing_key(engine: type[SessionStore]) -> None:
+    session = engine()
+    session["a"] = 1
+    session.save()
+    twin = engine(session.session_key)
+    twin._session_cache = {"b": 2}
+    with pytest.raises(CreateError):
+        twin.save(must_create=True)
+    assert engine(session.session_key)["a"] == 1
+
+
+def test_a_concurrent_logout_is_not_undone(engine: type[SessionStore]) -> None:
+    session = engine()
+    session["user"] = "ann"
+    session.save()
+    slow = engine(session.session_key)
+    slow["views"] = 1  # read before the logout below
+    engine(session.session_key).flush()
+    with pytest.raises(UpdateError):
+        slow.save()
+    assert not engine().exists(session.session_key)
+
+
+def test_the_store_enforces_expiry(engine: type[SessionStore], clock: Clock) -> None:
+    session = engine()
+    session.set_expiry(60)
+    session["a"] = 1
+    session.save()
+    assert session.get_expiry_age() == 60
+    clock.now += 59
+    assert engine().exists(session.session_key)
+    clock.now += 2
+    assert not engine().exists(session.session_key)
+    assert engine(session.session_key).load() == {}
+
+
+def test_set_expiry_zero_and_default_ages(engine: type[SessionStore]) -> None:
+    session = engine()
+    assert session.get_expiry_age() == 1209600  # SESSION_COOKIE_AGE
+    session.set_expiry(0)
+    assert session.get_expire_at_browser_close()
+    assert session.get_expiry_age() == 1209600
+    session.set_expiry(None)
+    assert not session.get_expire_at_browser_close()
+
+
+def test_a_session_saved_already_expired_is_gone(engine: type[SessionStore]) -> None:
+    session = engine()
+    session["a"] = 1
+    session.save()
+    session.set_expiry(-10)
+    session.save()
+    assert not engine().exists(session.session_key)
+
+
+def test_corrupt_data_gives_an_empty_session(engine: type[SessionStore]) -> None:
+    sid = new_session_id()
+    engine.get_store().set(sid, b"not signed django data", 60)
+    assert engine(sid).load() == {}
+
+
+def test_clear_expired_purges_a_file_store(tmp_path: Path, clock: Clock) -> None:
+    store = FileStore(tmp_path, clock=clock)
+
+    class FileSessionStore(SessionStore):
+        @classmethod
+        def get_store(cls) -> Store:
+            return store
+
+    short, long = FileSessionStore(), FileSessionStore()
+    short.set_expiry(10)
+    long.set_expiry(100)
+    for session in (short, long):
+        session["a"] = 1
+        session.save()
+    clock.now += 11
+    FileSessionStore.clear_expired()
+    assert store.count() == 1
+    assert FileSessionStore().exists(long.session_key)
+
+
+def test_clear_expired_is_a_no_op_on_a_store_that_expires_by_itself() -> None:
+    SessionStore.clear_expired()  # the memory store needs no purge call
+
+
+@pytest.fixture
+def client() -> Iterator[Client]:
+    with override_settings(SESSIONKIT_STORE=f"memory://django-client-{uuid.uuid4().hex}"):
+        yield Client()
+
+
+def test_requests_count_visits(client: Client) -> None:
+    assert [client.get("/").content for _ in range(3)] == [b"1", b"2", b"3"]
+    assert client.get("/").headers["Vary"] == "Cookie"
+
+
+def test_login_cycles_the_key_and_logout_clears_it(client: Client) -> None:
+    client.get("/")
+    before = client.cookies["sessionid"].value
+    assert is_valid_session_id(before)
+    client.get("/login")
+    after = client.cookies["sessionid"].value
+    assert after != before
+    assert not SessionStore().exists(before)
+    assert client.get("/").content == b"2"
+    client.get("/logout")
+    assert client.cookies["sessionid"].value == ""
+    assert not SessionStore().exists(after)
+
+
+def test_a_request_racing_a_logout_gets_a_400_not_a_resurrected_session(client: Client) -> None:
+    client.get("/")
+    key = client.cookies["sessionid"].value
+    response = client.get("/slow-write")
+    assert response.status_code == 400  # Django's SessionInterrupted
+    assert not SessionStore().exists(key)
