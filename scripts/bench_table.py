@@ -1,0 +1,206 @@
+"""Print the benchmark tables from saved pytest-benchmark runs.
+
+Usage::
+
+    python scripts/bench_table.py                 # the latest run of each name under .benchmarks/
+    python scripts/bench_table.py FILE.json ...   # these runs
+
+Store runs (``tests/benchmarks/test_bench_*.py``): one row per backend, case and session size
+with the median and p99 of sessionkit and of the raw client, and their ratio. Each
+implementation's figure is the median of its per-repetition medians (the repetitions alternate
+sessionkit and raw, so both saw the same machine); "range" is the spread of the ratio between
+repetitions. Runs without repetitions (one pair per group) count as one repetition, and their
+p99 column shows the max of the rounds instead (marked ``*``).
+
+Peer runs (``tests/benchmarks/peers``): the per-request session overhead of each library
+(request with a session minus the same framework's bare request) and sessionkit's overhead
+as a fraction of each peer's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+BACKENDS = ("memory", "file", "sqlite", "postgresql", "mysql", "redis", "memcached")
+CASES = ("cycle", "lookup", "save", "touch", "create")
+NETWORK = ("postgresql", "mysql", "redis", "memcached")
+TARGETS = {("memory", "cycle"): 1.5, **{(b, c): 1.15 for b in NETWORK for c in ("lookup", "save")}}
+PEER_TARGETS = {"Flask-Session": 0.5, "Beaker": 0.6}
+
+
+def latest_runs(storage: Path) -> list[Path]:
+    """The newest saved file of each run name (``NNNN_<name>.json``) under ``storage``."""
+    newest: dict[str, Path] = {}
+    for path in sorted(storage.glob("*/*.json")):
+        match = re.fullmatch(r"(\d+)_(.+)\.json", path.name)
+        if match:
+            newest[match.group(2)] = path  # sorted: later numbers win
+    return sorted(newest.values())
+
+
+def describe(bench: dict[str, Any]) -> dict[str, Any]:
+    """Backend, case, size, implementation and repetition of one benchmark entry."""
+    info = dict(bench.get("extra_info") or {})
+    if "backend" in info and "impl" in info:
+        return info
+    group = bench.get("group") or ""
+    if group.startswith("core-"):  # core-cycle-memory
+        _, case, backend = group.split("-", 2)
+    else:
+        backend, _, case = group.partition("-")
+    impl = "sessionkit" if "sessionkit" in bench["name"] else "raw"
+    return {"backend": backend, "case": case, "size": "300B", "impl": impl, "rep": 0, **info}
+
+
+def judge(ratio: float, target: float | None) -> str:
+    if target is None:
+        return ""
+    return f"{'met' if ratio <= target else 'MISSED'} (<= {target})"
+
+
+def micro(seconds: float) -> str:
+    return f"{seconds * 1e6:,.1f}"
+
+
+def store_rows(benches: Iterable[dict[str, Any]]) -> list[list[str]]:
+    # (backend, case, size) -> impl -> rep -> (median, p99, p99 is a max)
+    cells: dict[tuple[str, str, str], dict[str, dict[int, tuple[float, float, bool]]]]
+    cells = defaultdict(lambda: defaultdict(dict))
+    for bench in benches:
+        info = describe(bench)
+        if "framework" in info:
+            continue
+        stats = bench["stats"]
+        tail, is_max = (info["p99"], False) if "p99" in info else (stats["max"], True)
+        key = (info["backend"], info["case"], info["size"])
+        cells[key][info["impl"]][int(info["rep"])] = (stats["median"], tail, is_max)
+
+    def order(key: tuple[str, str, str]) -> tuple[int, int, str]:
+        backend, case, size = key
+        rank = BACKENDS.index(backend) if backend in BACKENDS else len(BACKENDS)
+        return rank, CASES.index(case) if case in CASES else len(CASES), size[::-1]
+
+    rows = []
+    for key in sorted(cells, key=order):
+        impls = cells[key]
+        if "sessionkit" not in impls or "raw" not in impls:
+            continue
+        sk, raw = impls["sessionkit"], impls["raw"]
+        sk_median = statistics.median(m for m, _, _ in sk.values())
+        raw_median = statistics.median(m for m, _, _ in raw.values())
+        ratio = sk_median / raw_median
+        per_rep = [sk[r][0] / raw[r][0] for r in sorted(sk.keys() & raw.keys())]
+        spread = f"{min(per_rep):.2f}-{max(per_rep):.2f}" if len(per_rep) > 1 else ""
+        target = TARGETS.get(key[:2])
+        verdict = judge(ratio, target)
+        star = "*" if any(is_max for _, _, is_max in sk.values()) else ""
+        rows.append(
+            [
+                *key,
+                micro(sk_median),
+                micro(statistics.median(t for _, t, _ in sk.values())) + star,
+                micro(raw_median),
+                micro(statistics.median(t for _, t, _ in raw.values())) + star,
+                f"{ratio:.2f}x",
+                spread,
+                verdict,
+            ]
+        )
+    return rows
+
+
+def peer_rows(benches: Iterable[dict[str, Any]]) -> list[list[str]]:
+    # (framework, backend) -> impl -> [per-repetition medians]
+    cells: dict[tuple[str, str], dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for bench in benches:
+        info = bench.get("extra_info") or {}
+        if "framework" in info:
+            cells[(info["framework"], info["backend"])][info["impl"]].append(
+                bench["stats"]["median"]
+            )
+    rows = []
+    for (framework, backend), impls in sorted(cells.items()):
+        if "bare" not in impls or "sessionkit" not in impls:
+            continue
+        bare = statistics.median(impls["bare"])
+        overhead = {name: statistics.median(m) - bare for name, m in impls.items()}
+        for peer, peer_overhead in sorted(overhead.items()):
+            if peer in ("sessionkit", "bare"):
+                continue
+            ratio = overhead["sessionkit"] / peer_overhead
+            target = PEER_TARGETS.get(peer)
+            verdict = judge(ratio, target)
+            rows.append(
+                [
+                    framework,
+                    backend,
+                    micro(bare),
+                    micro(overhead["sessionkit"]),
+                    peer,
+                    micro(peer_overhead),
+                    f"{ratio:.2f}x",
+                    verdict,
+                ]
+            )
+    return rows
+
+
+def markdown(header: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(str(c)) for c in column) for column in zip(header, *rows, strict=True)]
+    lines = [header, ["-" * w for w in widths], *rows]
+    return "\n".join(
+        "| " + " | ".join(str(c).ljust(w) for c, w in zip(line, widths, strict=True)) + " |"
+        for line in lines
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("runs", nargs="*", type=Path, help="saved pytest-benchmark JSON files")
+    parser.add_argument("--storage", type=Path, default=Path(".benchmarks"))
+    args = parser.parse_args(argv)
+    runs = args.runs or latest_runs(args.storage)
+    if not runs:
+        parser.error(f"no saved runs under {args.storage}; run a bench-* tox env first")
+    benches = [bench for run in runs for bench in json.loads(run.read_text())["benchmarks"]]
+    print("Runs: " + ", ".join(str(run) for run in runs) + "\n")
+    stores = store_rows(benches)
+    if stores:
+        header = [
+            "backend",
+            "case",
+            "size",
+            "sessionkit median (us)",
+            "sessionkit p99 (us)",
+            "raw median (us)",
+            "raw p99 (us)",
+            "ratio",
+            "range",
+            "target",
+        ]
+        print(markdown(header, stores) + "\n")
+    peers = peer_rows(benches)
+    if peers:
+        header = [
+            "framework",
+            "backend",
+            "bare request (us)",
+            "sessionkit overhead (us)",
+            "peer",
+            "peer overhead (us)",
+            "sessionkit/peer",
+            "target",
+        ]
+        print(markdown(header, peers) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
