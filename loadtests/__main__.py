@@ -1,0 +1,7 @@
+"""``python -m loadtests run --store URL ...``; see :mod:`loadtests.run`."""
+
+import sys
+
+from loadtests.run import main
+
+sys.exit(main())
