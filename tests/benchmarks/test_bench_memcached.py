@@ -1,0 +1,146 @@
+"""memcached through SessionManager beside raw pymemcache with the same client settings.
+
+Run: pytest tests/benchmarks/test_bench_memcached.py --benchmarks
+Needs the memcached binary; a throwaway server is started on a free loopback port.
+
+Groups, each with sessionkit and the raw client side by side:
+- ``memcached-lookup``: open a request's session from its cookie and read a key
+  (one get) beside a raw ``get``.
+- ``memcached-save``: open, modify and commit (get + replace, Set-Cookie rendered) beside a
+  raw ``get`` + ``set`` of the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from pymemcache.client.base import PooledClient
+from sessionkit_memcached import MemcachedStore
+
+from sessionkit import SessionManager
+from sessionkit.ids import new_session_id
+from sessionkit.testing import free_port
+
+SESSION = {
+    "user": {"id": 4211, "name": "Ann Example", "email": "ann@example.com", "roles": ["staff"]},
+    "cart": [{"sku": "A-1001", "qty": 2}, {"sku": "B-2002", "qty": 1}],
+    "csrf": "Xq2n3v7m0Zb1pYt8Lk4sRf9WdJh6Ge5Ua",
+    "views": 1,
+    "flash": [],
+    "locale": "en-GB",
+    "last_seen": "2026-11-28T06:00:00Z",
+    "theme": "dark",
+    "tz": "Europe/London",
+}
+PAYLOAD = json.dumps(SESSION, separators=(",", ":")).encode()
+TTL = 14 * 24 * 3600
+
+
+@pytest.fixture(scope="module")
+def address() -> Iterator[tuple[str, int]]:
+    binary = os.environ.get("MEMCACHED") or shutil.which("memcached")
+    if binary is None:
+        pytest.skip("the memcached binary is not installed")
+    port = free_port()
+    user = ["-u", "root"] if os.geteuid() == 0 else []
+    process = subprocess.Popen([binary, *user, "-l", "127.0.0.1", "-p", str(port), "-U", "0"])
+    try:
+        end = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > end:
+                    raise
+                time.sleep(0.02)
+        yield "127.0.0.1", port
+    finally:
+        process.kill()
+        process.wait(timeout=10)
+
+
+@pytest.fixture
+def store(address: tuple[str, int]) -> Iterator[MemcachedStore]:
+    store = MemcachedStore.from_url(f"memcached://{address[0]}:{address[1]}")
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def raw(store: MemcachedStore) -> Iterator[Any]:
+    """A PooledClient configured exactly as the store's own."""
+    settings = store.settings
+    client = PooledClient(
+        settings.servers[0],
+        connect_timeout=settings.connect_timeout,
+        timeout=settings.timeout,
+        no_delay=True,
+        default_noreply=False,
+        key_prefix=settings.prefix.encode("ascii"),
+    )
+    yield client
+    client.close()
+
+
+def stored_session(store: MemcachedStore) -> tuple[SessionManager, str]:
+    manager = SessionManager(store=store, secret="benchmark-secret", max_age=TTL)
+    session = manager.open(None)
+    session.update(SESSION)
+    set_cookie = manager.commit(session)
+    assert set_cookie is not None
+    assert len(store.get(session.id) or b"") == len(PAYLOAD)
+    return manager, set_cookie.split(";", 1)[0]
+
+
+@pytest.mark.benchmark(group="memcached-lookup")
+def test_sessionkit_lookup(benchmark: Any, store: MemcachedStore) -> None:
+    manager, cookie = stored_session(store)
+
+    def lookup() -> Any:
+        return manager.open(cookie)["user"]
+
+    assert benchmark(lookup) == SESSION["user"]
+
+
+@pytest.mark.benchmark(group="memcached-lookup")
+def test_raw_get(benchmark: Any, raw: Any) -> None:
+    sid = new_session_id()
+    raw.set(sid, PAYLOAD, TTL)
+
+    assert benchmark(raw.get, sid) == PAYLOAD
+    raw.delete(sid)
+
+
+@pytest.mark.benchmark(group="memcached-save")
+def test_sessionkit_save(benchmark: Any, store: MemcachedStore) -> None:
+    manager, cookie = stored_session(store)
+
+    def save() -> str | None:
+        session = manager.open(cookie)
+        session["views"] += 1
+        return manager.commit(session)
+
+    assert benchmark(save) is not None
+    assert manager.open(cookie)["views"] > 1
+
+
+@pytest.mark.benchmark(group="memcached-save")
+def test_raw_get_and_set(benchmark: Any, raw: Any) -> None:
+    sid = new_session_id()
+    raw.set(sid, PAYLOAD, TTL)
+
+    def save() -> bool:
+        data = raw.get(sid)
+        return bool(raw.set(sid, data, TTL))
+
+    assert benchmark(save) is True
+    raw.delete(sid)
