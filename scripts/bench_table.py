@@ -2,8 +2,9 @@
 
 Usage::
 
-    python scripts/bench_table.py                 # the latest run of each name under .benchmarks/
-    python scripts/bench_table.py FILE.json ...   # these runs
+    python scripts/bench_table.py                 # the runs in .benchmarks/latest/ (else the
+                                                  # newest run of each name under .benchmarks/)
+    python scripts/bench_table.py PATH ...        # these JSON files, or every one in a folder
 
 Store runs (``tests/benchmarks/test_bench_*.py``): one row per backend, case and session size
 with the median and p99 of sessionkit and of the raw client, and their ratio. Each
@@ -166,7 +167,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("runs", nargs="*", type=Path, help="saved pytest-benchmark JSON files")
     parser.add_argument("--storage", type=Path, default=Path(".benchmarks"))
     args = parser.parse_args(argv)
-    runs = args.runs or latest_runs(args.storage)
+    runs = [
+        run
+        for given in args.runs or [args.storage / "latest"]
+        for run in (sorted(given.glob("*.json")) if given.is_dir() else [given])
+    ] or latest_runs(args.storage)
     if not runs:
         parser.error(f"no saved runs under {args.storage}; run a bench-* tox env first")
     benches = [bench for run in runs for bench in json.loads(run.read_text())["benchmarks"]]

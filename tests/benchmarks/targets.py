@@ -18,7 +18,7 @@ from typing import Any
 from sessionkit import SessionManager, open_store
 from sessionkit.store import Store
 
-from .raw import Raw, RawFile, RawMemcached, RawMemory, RawRedis, RawSQL
+from .raw import Raw, RawFile, RawMemcached, RawMemory, RawRedis
 
 BACKENDS = ("memory", "file", "sqlite", "postgresql", "mysql", "redis", "memcached")
 NETWORK_BACKENDS = ("postgresql", "mysql", "redis", "memcached")
@@ -106,6 +106,8 @@ class Target:
         if self.backend == "memcached":
             assert memcached is not None
             return RawMemcached(memcached, self.prefix, timeout=2.0)
+        from .raw_sql import RawSQL
+
         table = self.store.table  # type: ignore[attr-defined]
         url = self.store.target.sync_url  # type: ignore[attr-defined]
         return RawSQL(url.render_as_string(hide_password=False), table)
