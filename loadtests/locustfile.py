@@ -46,7 +46,7 @@ class DemoUser(FastHttpUser):
         """Run ``check`` on a 200 answer; report a failure and return False otherwise."""
         problem: Any = None
         if response.status_code != 200:
-            problem = response.error or f"HTTP {response.status_code}"
+            problem = getattr(response, "error", None) or f"HTTP {response.status_code}"
         else:
             try:
                 check()
@@ -56,7 +56,7 @@ class DemoUser(FastHttpUser):
                 problem = "unreadable answer"
         if problem is None:
             return True
-        response.failure(problem)
+        response.failure(problem)  # type: ignore[no-untyped-call]
         return False
 
 
@@ -72,7 +72,7 @@ class AnonymousUser(DemoUser):
     def _check_health(response: ResponseContextManager) -> None:
         if response.text != "ok":
             raise AnswerError("GET /health did not answer ok")
-        if response.headers.get("set-cookie"):
+        if response.headers is not None and response.headers.get("set-cookie"):
             raise AnswerError("GET /health set a cookie")
 
 
@@ -176,7 +176,7 @@ class Visitor(DemoUser):
         return False
 
 
-@events.init.add_listener
+@events.init.add_listener  # type: ignore[untyped-decorator]
 def _weigh_classes(environment: Environment, **kwargs: Any) -> None:
     weights = weights_of(environment.parsed_options)
     if min(weights["anonymous"], weights["visitor"]) < 1:

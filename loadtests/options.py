@@ -1,9 +1,7 @@
-"""The command-line options the locustfiles add to Locust's own, and the action weights.
+"""The command-line options the locustfiles add to Locust's own (see :mod:`.settings`).
 
-``--weights`` overrides some of :data:`DEFAULT_WEIGHTS`, e.g. ``--weights visit=20,logout=0``.
-``anonymous`` and ``visitor`` weigh the two HTTP user classes against each other; the other
-names weigh what a user does next. Locust hands custom options from the master to its
-workers, so the options are only needed where the master (or the single process) runs.
+Locust hands custom options from the master to its workers, so they are only needed where
+the master (or the single process) runs.
 """
 
 from __future__ import annotations
@@ -13,41 +11,7 @@ from typing import Any
 from locust import events
 from locust.argument_parser import LocustArgumentParser
 
-DEFAULT_THINK_TIME = 0.1
-DEFAULT_WEIGHTS = {
-    # HTTP user classes
-    "anonymous": 1,
-    "visitor": 4,
-    # what a visitor does
-    "first_visit": 1,
-    "visit": 8,
-    "login": 1,
-    "cart": 4,
-    "me": 2,
-    "logout": 1,
-    # what a store user does
-    "lookup": 4,
-    "save": 1,
-}
-
-
-def parse_weights(spec: str) -> dict[str, int]:
-    """:data:`DEFAULT_WEIGHTS` with the ``name=weight,...`` pairs of ``spec`` applied."""
-    weights = dict(DEFAULT_WEIGHTS)
-    for pair in filter(None, (part.strip() for part in spec.split(","))):
-        name, sep, value = pair.partition("=")
-        name = name.strip()
-        if not sep or name not in weights:
-            known = ", ".join(weights)
-            raise ValueError(f"--weights: {pair!r} is not NAME=WEIGHT with NAME one of {known}")
-        try:
-            weight = int(value)
-        except ValueError:
-            weight = -1
-        if weight < 0:
-            raise ValueError(f"--weights: the weight of {name} must be a whole number >= 0")
-        weights[name] = weight
-    return weights
+from loadtests.settings import DEFAULT_THINK_TIME, DEFAULT_WEIGHTS, parse_weights
 
 
 def weights_of(options: Any) -> dict[str, int]:
@@ -55,7 +19,7 @@ def weights_of(options: Any) -> dict[str, int]:
     return parse_weights(getattr(options, "weights", "") or "")
 
 
-@events.init_command_line_parser.add_listener
+@events.init_command_line_parser.add_listener  # type: ignore[untyped-decorator]
 def _add_options(parser: LocustArgumentParser) -> None:
     parser.add_argument(
         "--weights",

@@ -18,10 +18,9 @@ from collections.abc import Sequence
 from contextlib import ExitStack
 from pathlib import Path
 
-from locust.util.timespan import parse_timespan
-
 from loadtests.report import Summary, read_summary, render
 from loadtests.server import HOST, DemoServer, ServerError
+from loadtests.settings import parse_timespan
 from sessionkit.testing import free_port
 from sessionkit.url import mask_url
 
@@ -54,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="http",
         help="http: through the demo server (default); store: the store directly",
     )
-    run.add_argument("--weights", default="", help="NAME=WEIGHT,... (see loadtests/options.py)")
+    run.add_argument("--weights", default="", help="NAME=WEIGHT,... (see loadtests/settings.py)")
     run.add_argument("--think-time", type=float, help="most seconds between a user's actions")
     run.add_argument("--server-workers", type=int, default=1, help="demo server processes")
     run.add_argument("--server", choices=("uvicorn", "gunicorn"), default="uvicorn")
@@ -77,8 +76,10 @@ def locust_command(args: argparse.Namespace, prefix: Path, host: str) -> list[st
 
 def run_locust(args: argparse.Namespace, prefix: Path, host: str) -> int:
     """Run Locust to its end, its output in ``PREFIX*.log``; its exit status."""
-    # The store URL travels in the environment, so that no password shows in a process list.
-    env = {**os.environ, "LOCUST_STORE_URL": args.store}
+    # The store URL travels in the environment, so that no password shows in a process list;
+    # PYTHONPATH lets the locustfiles import this package from any working directory.
+    path = os.pathsep.join(filter(None, [str(HERE.parent), os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, "LOCUST_STORE_URL": args.store, "PYTHONPATH": path}
     command = locust_command(args, prefix, host)
     timeout = parse_timespan(args.time) + GRACE
     with ExitStack() as stack:

@@ -45,7 +45,7 @@ def shared_store(url: str) -> Store:
     return _stores[url]
 
 
-@events.quitting.add_listener
+@events.quitting.add_listener  # type: ignore[untyped-decorator]
 def _close_stores(environment: Environment, **kwargs: Any) -> None:
     while _stores:
         _stores.popitem()[1].close()

@@ -1,0 +1,162 @@
+"""The load harness: its session checks, and short real runs that must end clean.
+
+The runs start the demo server and Locust as subprocesses for a few seconds each: memory and
+Redis must show no failed request and no lost or mixed-up session, and a store wiped in the
+middle of a run must make the run fail with lost sessions.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from loadtests.checks import LOST, MIXED, ExpectedSession, SessionMismatch, visits_in
+from loadtests.report import Summary, read_summary
+from loadtests.run import main
+from loadtests.settings import DEFAULT_WEIGHTS, parse_timespan, parse_weights
+from sessionkit import open_store
+from sessionkit.testing import require_server
+
+SHORT_RUN = ["--users", "5", "--spawn-rate", "5", "--time", "5s", "--think-time", "0.05"]
+
+
+def _kind(error: pytest.ExceptionInfo[SessionMismatch]) -> str:
+    return error.value.kind
+
+
+# -- what a visitor expects
+
+
+def test_visits_count_up_and_a_restart_is_a_lost_session() -> None:
+    session = ExpectedSession()
+    session.visit(visits_in("Welcome! This is your first visit."))
+    session.visit(visits_in("Number of visits: 2"))
+    with pytest.raises(SessionMismatch) as lost:
+        session.visit(visits_in("Welcome! This is your first visit."))
+    assert _kind(lost) == LOST
+    with pytest.raises(SessionMismatch) as mixed:
+        session.visit(visits_in("Number of visits: 7"))
+    assert _kind(mixed) == MIXED
+    assert session.views == 2
+
+
+def test_a_first_visit_that_finds_a_session_is_mixed_up() -> None:
+    with pytest.raises(SessionMismatch) as mixed:
+        ExpectedSession().visit(visits_in("Number of visits: 4"))
+    assert _kind(mixed) == MIXED
+
+
+def test_unknown_answers_of_the_home_page_are_rejected() -> None:
+    with pytest.raises(ValueError, match="not an answer"):
+        visits_in("Internal Server Error")
+
+
+def test_cart_changes_are_checked_against_the_expected_cart() -> None:
+    session = ExpectedSession()
+    session.change_cart({"add": "a"}, ["a"])
+    session.change_cart({"add": "b"}, ["a", "b"])
+    session.change_cart({"remove": "a"}, ["b"])
+    with pytest.raises(SessionMismatch) as lost:
+        session.change_cart({"add": "c"}, ["c"])
+    assert _kind(lost) == LOST
+    with pytest.raises(SessionMismatch) as mixed:
+        session.change_cart({"add": "c"}, ["x", "b", "c"])
+    assert _kind(mixed) == MIXED
+    assert session.as_json() == {"cart": ["b"]}
+
+
+def test_the_whole_session_is_compared_with_what_me_answers() -> None:
+    session = ExpectedSession()
+    session.visit(1)
+    session.login("ann", {"user": "ann"})
+    session.check({"views": 1, "user": "ann"})
+    with pytest.raises(SessionMismatch) as lost:
+        session.check({})
+    assert _kind(lost) == LOST
+    with pytest.raises(SessionMismatch) as mixed:
+        session.check({"views": 1, "user": "bob"})
+    assert _kind(mixed) == MIXED
+    with pytest.raises(SessionMismatch):
+        session.login("ann", {"user": "bob"})
+
+
+def test_weights_override_the_defaults_and_reject_unknown_names() -> None:
+    weights = parse_weights("visit=20, logout=0")
+    assert weights == {**DEFAULT_WEIGHTS, "visit": 20, "logout": 0}
+    for bad in ("vist=2", "visit", "visit=-1", "visit=two"):
+        with pytest.raises(ValueError, match="--weights"):
+            parse_weights(bad)
+
+
+def test_run_times_read_like_locusts() -> None:
+    times = ("60s", "2m", "1h30m", "90", "1m5s")
+    assert [parse_timespan(text) for text in times] == [60, 120, 5400, 90, 65]
+    for bad in ("", "soon", "5x"):
+        with pytest.raises(ValueError, match="run time"):
+            parse_timespan(bad)
+
+
+# -- short real runs
+
+
+def test_the_harness_leaves_this_process_alone() -> None:
+    # Importing Locust would monkey-patch this process with gevent, under every other test.
+    assert "locust" not in sys.modules
+
+
+def _run(reports: Path, store: str, *options: str) -> tuple[int, Summary]:
+    code = main(["run", "--store", store, *SHORT_RUN, "--reports", str(reports), *options])
+    return code, read_summary(reports / ("store" if "store" in options else "http"))
+
+
+def _assert_clean(code: int, summary: Summary) -> None:
+    assert summary.total.requests > 50
+    assert (summary.total.failures, summary.lost, summary.mixed, summary.errors) == (0, 0, 0, 0)
+    assert code == 0
+
+
+def test_memory_run_is_clean(tmp_path: Path) -> None:
+    code, summary = _run(tmp_path, "memory://")
+    _assert_clean(code, summary)
+    names = {row.name for row in summary.rows}
+    assert {"/health", "/ (return visit)", "/cart (add)"} <= names
+    assert (tmp_path / "http.html").stat().st_size > 0
+
+
+def test_redis_run_is_clean_through_the_server_and_straight_at_the_store(tmp_path: Path) -> None:
+    require_server("127.0.0.1", 6379, "Redis")
+    url = f"redis://127.0.0.1:6379/0?prefix=loadtest-{secrets.token_hex(4)}:"
+    try:
+        _assert_clean(*_run(tmp_path, url))
+        code, summary = _run(tmp_path, url, "--mode", "store", "--time", "3s")
+        _assert_clean(code, summary)
+        assert {row.name for row in summary.rows} == {"lookup", "save", "Aggregated"}
+    finally:
+        store = open_store(url)
+        store.clear()  # type: ignore[attr-defined]
+        store.close()
+
+
+def test_sessions_wiped_during_a_run_fail_it_as_lost(tmp_path: Path) -> None:
+    url = f"file://{tmp_path / 'sessions'}"
+    outcome: list[int] = []
+    run = threading.Thread(target=lambda: outcome.append(_run(tmp_path / "reports", url)[0]))
+    run.start()
+    store = open_store(url)
+    try:
+        deadline = time.monotonic() + 20
+        while store.count() < 10 and time.monotonic() < deadline:  # type: ignore[attr-defined]
+            time.sleep(0.2)
+        store.clear()  # type: ignore[attr-defined]
+    finally:
+        store.close()
+        run.join()
+    summary = read_summary(tmp_path / "reports" / "http")
+    assert outcome == [1]
+    assert summary.lost > 0
+    assert summary.total.failures >= summary.lost
