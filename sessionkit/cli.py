@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from collections.abc import Sequence
 
 from . import __version__
+from . import demo as demo_arguments
 from .errors import SessionKitError
-from .ids import new_session_id
 from .registry import available_backends, open_store
-from .store import Store, SupportsInitialize, SupportsPurge
+from .store import SupportsInitialize, SupportsPurge, probe
 from .url import mask_url
 
 
@@ -19,22 +18,6 @@ def _backends(args: argparse.Namespace) -> int:
     for scheme, source in available_backends().items():
         print(f"{scheme:<16} {source}")
     return 0
-
-
-def probe(store: Store) -> float:
-    """Write, read back and delete a probe session; return the round trip in seconds."""
-    sid, payload = new_session_id(), b'{"probe":true}'
-    started = time.perf_counter()
-    if not store.add(sid, payload, 60):
-        raise SessionKitError("the probe id already existed in the store")
-    try:
-        if store.get(sid) != payload:
-            raise SessionKitError("the probe read back different data than was written")
-    finally:
-        store.delete(sid)
-    if store.get(sid) is not None:
-        raise SessionKitError("the probe is still in the store after delete")
-    return time.perf_counter() - started
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -74,12 +57,7 @@ def _init(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    try:
-        from . import demo
-    except ImportError as exc:  # the servers are an extra: sessionkit[demo]
-        print(f"sessionkit demo needs: pip install 'sessionkit[demo]' ({exc})", file=sys.stderr)
-        return 1
-    code: int = demo.main(args)
+    code: int = demo_arguments.main(args)
     return code
 
 
@@ -101,14 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("url", help="store URL, e.g. file://./sessions or redis://host/0")
         command.set_defaults(run=run)
     demo = commands.add_parser("demo", help="serve the demo app (a visit counter and a cart)")
-    demo.add_argument("--store", help="store URL (default: a file store in the user's data dir)")
-    demo.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    demo.add_argument("--port", type=int, default=3000, help="port to listen on")
-    demo.add_argument("--workers", type=int, default=1, help="worker processes")
-    demo.add_argument(
-        "--server", choices=("uvicorn", "gunicorn"), default="uvicorn",
-        help="uvicorn serves the ASGI app, gunicorn the WSGI one",
-    )
+    demo_arguments.add_arguments(demo)
     demo.set_defaults(run=_demo)
     return parser
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Generator
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar, overload
+from weakref import WeakKeyDictionary
 
 from .cookies import CookieOptions, Priority, SameSite, cookie_values
 from .errors import ConfigurationError, SessionKitError, SessionTooLargeError
@@ -22,6 +24,7 @@ ADD_ATTEMPTS = 3
 
 # A store call as data: (method name, *arguments). The session logic below is written once as
 # generators that yield these and receive the results, then driven by a sync or async runner.
+S = TypeVar("S", bound=Session)
 StoreCall = tuple[Any, ...]
 Steps = Generator[StoreCall, Any, Any]
 
@@ -98,7 +101,9 @@ class SessionManager:
         self.empty = self.serializer.dumps({})
         self._owns_store = isinstance(store, str)
         self.store: Store = open_store(store) if isinstance(store, str) else store
-        self._astore: AsyncStore | None = None
+        self._async_stores: WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncStore] = (
+            WeakKeyDictionary()
+        )
 
     @staticmethod
     def check_max_age(value: int | None) -> int | None:
@@ -108,26 +113,55 @@ class SessionManager:
 
     @property
     def async_store(self) -> AsyncStore:
-        """The store as seen from async code (native, or calls in a worker thread)."""
-        if self._astore is None:
-            self._astore = as_async(self.store)
-        return self._astore
+        """The store as seen from the running event loop: native, or calls in a worker thread.
+
+        Native async clients belong to the loop they first ran on, so each loop gets its own.
+        """
+        loop = asyncio.get_running_loop()
+        astore = self._async_stores.get(loop)
+        if astore is None:
+            astore = self._async_stores[loop] = as_async(self.store)
+        return astore
 
     def close(self) -> None:
         """Close the store if this manager opened it from a URL."""
         if self._owns_store:
             self.store.close()
 
+    async def aclose(self) -> None:
+        """Close the running loop's async twin of the store, then the store as :meth:`close`."""
+        astore = self._async_stores.pop(asyncio.get_running_loop(), None)
+        if astore is not None:
+            await astore.close()
+        self.close()
+
     # -- a request's life: open, then commit
 
-    def open(self, cookie_header: str | None) -> Session:
-        """The session for a request with this Cookie header. No store I/O happens here."""
-        return self._session_for(cookie_header)
+    @overload
+    def open(self, cookie_header: str | None) -> Session: ...
+    @overload
+    def open(self, cookie_header: str | None, session_class: type[S]) -> S: ...
 
-    async def aopen(self, cookie_header: str | None) -> Session:
+    def open(
+        self, cookie_header: str | None, session_class: type[Session] = Session
+    ) -> Session:
+        """The session for a request with this Cookie header. No store I/O happens here.
+
+        ``session_class`` lets a framework adapter hand out a subclass of :class:`Session`.
+        """
+        return self._session_for(cookie_header, session_class)
+
+    @overload
+    async def aopen(self, cookie_header: str | None) -> Session: ...
+    @overload
+    async def aopen(self, cookie_header: str | None, session_class: type[S]) -> S: ...
+
+    async def aopen(
+        self, cookie_header: str | None, session_class: type[Session] = Session
+    ) -> Session:
         """:meth:`open` for async code; loads a cookie's session now, since dict access
         cannot await."""
-        session = self._session_for(cookie_header)
+        session = self._session_for(cookie_header, session_class)
         if session._in_store:
             await _arun(self._load_steps(session), self.async_store)
         return session
@@ -145,7 +179,8 @@ class SessionManager:
     # -- used by Session
 
     def load_session(self, session: Session) -> None:
-        _run(self._load_steps(session), self.store)
+        raw = self.store.get(session._id) if session._in_store else None
+        self._apply_loaded(session, raw)
 
     def reload_session(self, session: Session) -> None:
         _run(self._reload_steps(session), self.store)
@@ -161,28 +196,39 @@ class SessionManager:
 
     # -- the logic, once, as steps
 
-    def _session_for(self, cookie_header: str | None) -> Session:
-        unsign = self.signer.unsign
+    def _session_for(self, cookie_header: str | None, session_class: type[S]) -> S:
+        verify = self.signer.verify
         for value in cookie_values(cookie_header, self.cookie.name):
-            sid = unsign(value)
-            if sid is not None:
-                return Session(self, sid, from_cookie=True)
-        return Session(self, new_session_id(), from_cookie=False)
+            verified = verify(value)
+            if verified is not None:
+                session = session_class(self, verified[0], from_cookie=True)
+                if verified[1]:  # signed with the newest secret: reusable as it is
+                    session._signed = (verified[0], value)
+                return session
+        return session_class(self, new_session_id(), from_cookie=False)
+
+    def _cookie_value(self, session: Session) -> str:
+        signed = session._signed
+        if signed is not None and signed[0] == session._id:
+            return signed[1]
+        return self.signer.sign(session._id)
 
     def _load_steps(self, session: Session) -> Steps:
-        if not session._in_store:
-            session._data, session._snapshot = {}, self.empty
-            return
-        raw = yield ("get", session._id)
-        if raw is None:  # expired or destroyed: a fresh session, never the client's id
-            session._id = new_session_id()
-            session._in_store = False
-            session._is_new = True
+        raw = (yield ("get", session._id)) if session._in_store else None
+        self._apply_loaded(session, raw)
+
+    def _apply_loaded(self, session: Session, raw: bytes | None) -> None:
+        if raw is None:
+            if session._in_store:  # expired or destroyed: a fresh session, never the client's id
+                session._id = new_session_id()
+                session._in_store = False
+                session._is_new = True
             session._data, session._snapshot = {}, self.empty
             return
         try:
             session._data = self.serializer.loads(raw)
         except Exception as exc:  # noqa: BLE001 - stored data is untrusted
+            # The snapshot keeps the bad bytes, so commit replaces them with the session's data.
             log.warning("undecodable session data (%s); starting an empty session", exc)
             session._data = {}
         session._snapshot = raw
@@ -259,7 +305,7 @@ class SessionManager:
         if session._destroyed or (session._from_cookie and not session._in_store):
             return self._clear_cookie(https)  # the cookie's session is gone
         if send:
-            return self.cookie.render(self.signer.sign(session._id), session._max_age, https=https)
+            return self.cookie.render(self._cookie_value(session), session._max_age, https=https)
         return None
 
     def _refresh_steps(self, session: Session) -> Steps:

@@ -21,6 +21,24 @@ class Session(MutableMapping[str, Any]):
     do their I/O when called (:meth:`asave` and :meth:`areload` in async code).
     """
 
+    __slots__ = (
+        "_cookie_due",
+        "_data",
+        "_destroyed",
+        "_doomed",
+        "_from_cookie",
+        "_id",
+        "_in_store",
+        "_is_new",
+        "_manager",
+        "_max_age",
+        "_max_age_changed",
+        "_saved",
+        "_signed",
+        "_snapshot",
+        "_touch",
+    )
+
     def __init__(self, manager: SessionManager, sid: str, *, from_cookie: bool) -> None:
         self._manager = manager
         self._id = sid
@@ -36,6 +54,7 @@ class Session(MutableMapping[str, Any]):
         self._cookie_due = False  # save() wrote something the cookie must announce
         self._max_age = manager.max_age
         self._max_age_changed = False
+        self._signed: tuple[str, str] | None = None  # (id, cookie value) fit to send back
 
     # -- identity and state
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 from collections.abc import Sequence
 
 from itsdangerous import BadSignature, Signer
+from itsdangerous.signer import HMACAlgorithm
 
 from .errors import ConfigurationError
 from .ids import is_valid_session_id
@@ -16,12 +18,27 @@ Secret = str | bytes
 Secrets = Secret | Sequence[Secret]
 
 
+class _SHA256(HMACAlgorithm):
+    """HMAC-SHA256 computed in one call of the C implementation; verification stays
+    itsdangerous's constant-time comparison."""
+
+    def __init__(self) -> None:
+        super().__init__(hashlib.sha256)
+
+    def get_signature(self, key: bytes, value: bytes) -> bytes:
+        return hmac.digest(key, value, "sha256")
+
+
 class _CachedKeySigner(Signer):
     """A :class:`Signer` that derives each key once, not on every sign and verify."""
 
     def __init__(self, secret_keys: list[bytes]) -> None:
         super().__init__(
-            secret_keys, salt=SALT, key_derivation="hmac", digest_method=hashlib.sha256
+            secret_keys,
+            salt=SALT,
+            key_derivation="hmac",
+            digest_method=hashlib.sha256,
+            algorithm=_SHA256(),
         )
         self._derived = {key: super(_CachedKeySigner, self).derive_key(key) for key in secret_keys}
 
@@ -51,15 +68,37 @@ class CookieSigner:
     """
 
     def __init__(self, secret: Secrets | None) -> None:
-        self._signer = _CachedKeySigner(list(reversed(normalise_secrets(secret))))
+        keys = normalise_secrets(secret)
+        self._current = _CachedKeySigner(keys[:1])
+        self._older = _CachedKeySigner(list(reversed(keys[1:]))) if len(keys) > 1 else None
 
     def sign(self, sid: str) -> str:
-        return self._signer.sign(sid.encode("ascii")).decode("ascii")
+        return self._current.sign(sid.encode("ascii")).decode("ascii")
 
     def unsign(self, value: str) -> str | None:
         """The session id in ``value``, or None if the signature or the id's shape is wrong."""
+        verified = self.verify(value)
+        return verified[0] if verified else None
+
+    def verify(self, value: str) -> tuple[str, bool] | None:
+        """``(session id, signed with the newest secret)``, or None if ``value`` is not valid.
+
+        When the newest secret signed it, ``value`` is what :meth:`sign` would return, so the
+        caller may send it back as it is.
+        """
         try:
-            sid = self._signer.unsign(value.encode("ascii")).decode("ascii")
-        except (BadSignature, UnicodeError):
+            raw = value.encode("ascii")
+        except UnicodeError:
             return None
-        return sid if is_valid_session_id(sid) else None
+        current = True
+        try:
+            sid = self._current.unsign(raw).decode("ascii")
+        except BadSignature:
+            if self._older is None:
+                return None
+            try:
+                sid = self._older.unsign(raw).decode("ascii")
+            except BadSignature:
+                return None
+            current = False
+        return (sid, current) if is_valid_session_id(sid) else None

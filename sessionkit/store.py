@@ -12,7 +12,11 @@ protocols below let code (and the contract suite) ask for them with ``isinstance
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Protocol, runtime_checkable
+
+from .errors import SessionKitError
+from .ids import new_session_id
 
 
 @runtime_checkable
@@ -119,3 +123,23 @@ def as_async(store: Store) -> AsyncStore:
     if isinstance(store, HasNativeAsync):
         return store.async_store()
     return ThreadedAsyncStore(store)
+
+
+def probe(store: Store) -> float:
+    """Create, read back and delete a fresh session; return the seconds that took.
+
+    Raises what the store raises (e.g. :class:`~sessionkit.StoreUnavailableError`), or
+    :class:`~sessionkit.SessionKitError` if the store does not behave.
+    """
+    sid, payload = new_session_id(), b'{"probe":true}'
+    started = time.perf_counter()
+    if not store.add(sid, payload, 60):
+        raise SessionKitError("the store refused to create a probe session")
+    try:
+        if store.get(sid) != payload:
+            raise SessionKitError("the store did not return the probe session it was given")
+    finally:
+        store.delete(sid)
+    if store.get(sid) is not None:
+        raise SessionKitError("the probe session is still in the store after delete")
+    return time.perf_counter() - started

@@ -225,7 +225,7 @@ def test_tampered_cookie_never_reaches_the_store(
 def test_validly_signed_id_of_the_wrong_shape_is_rejected(
     manager: SessionManager, store: CountingStore
 ) -> None:
-    forged = manager.signer._signer.sign(b"../../etc/passwd").decode()
+    forged = manager.signer._current.sign(b"../../etc/passwd").decode()
     session = manager.open(f"session={forged}")
     assert session.is_new
     assert store.calls == []
@@ -482,3 +482,44 @@ def test_async_open_and_commit(make_manager: MakeManager, store: CountingStore) 
         assert session["views"] == 2
 
     asyncio.run(scenario())
+
+
+def test_a_cookie_signed_with_an_older_secret_is_resigned_with_the_newest(
+    make_manager: MakeManager,
+) -> None:
+    old_cookie = start_session(make_manager(secret="old-key"), views=1)
+    rotated = make_manager(secret=["new-key", "old-key"])
+    session = rotated.open(old_cookie)
+    session["views"] += 1
+    resent = cookie_of(rotated.commit(session))
+    assert resent != old_cookie
+    assert session_id(rotated, resent) == session_id(rotated, old_cookie)
+    assert make_manager(secret="new-key").open(resent)["views"] == 2
+
+
+def test_open_can_hand_out_a_session_subclass(manager: SessionManager) -> None:
+    from sessionkit import Session
+
+    class FrameworkSession(Session):
+        pass
+
+    cookie = start_session(manager, views=1)
+    session = manager.open(cookie, FrameworkSession)
+    assert isinstance(session, FrameworkSession)
+    assert session["views"] == 1
+    assert isinstance(manager.open(None, FrameworkSession), FrameworkSession)
+
+
+def test_one_manager_serves_several_event_loops(manager: SessionManager) -> None:
+    cookie = start_session(manager, views=1)
+
+    async def visit() -> int:
+        session = await manager.aopen(cookie)
+        session["views"] += 1
+        await manager.acommit(session)
+        views: int = session["views"]
+        await manager.aclose()
+        return views
+
+    assert asyncio.run(visit()) == 2
+    assert asyncio.run(visit()) == 3  # a second loop gets its own async twin

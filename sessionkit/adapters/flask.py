@@ -48,9 +48,7 @@ from typing import Any
 from flask import Flask, Request, Response, request
 from flask.sessions import SessionInterface, SessionMixin
 
-from ..cookies import cookie_values
 from ..errors import ConfigurationError
-from ..ids import new_session_id
 from ..manager import SessionManager
 from ..registry import open_store
 from ..session import Session
@@ -131,13 +129,7 @@ class SessionKitInterface(SessionInterface):
         self.lifetime = lifetime
 
     def open_session(self, app: Flask, request: Request) -> FlaskSession:
-        # SessionManager.open makes plain sessions; this is its lookup, making a FlaskSession.
-        manager = self.manager
-        for value in cookie_values(request.headers.get("Cookie"), manager.cookie.name):
-            sid = manager.signer.unsign(value)
-            if sid is not None:
-                return FlaskSession(manager, sid, from_cookie=True)
-        return FlaskSession(manager, new_session_id(), from_cookie=False)
+        return self.manager.open(request.headers.get("Cookie"), FlaskSession)
 
     def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
         assert isinstance(session, FlaskSession)

@@ -21,8 +21,9 @@ import os
 import sys
 
 from ..registry import open_store
+from ..store import probe
 from ..url import mask_url
-from .config import STORE_ENV, default_store_url, probe, secret
+from .config import STORE_ENV, default_store_url, secret
 from .serve import SERVERS
 
 

@@ -7,13 +7,10 @@ import secrets
 from pathlib import Path
 
 from ..errors import SessionKitError
-from ..ids import new_session_id
 from ..manager import SessionManager
-from ..store import Store
 
 STORE_ENV = "SESSIONKIT_DEMO_STORE"
 SECRET_ENV = "SESSIONKIT_SECRET"  # noqa: S105 - the name of a variable, not a secret
-PROBE = b'{"probe":true}'
 
 
 def data_dir() -> Path:
@@ -47,18 +44,6 @@ def secret() -> str:
     with os.fdopen(fd, "w") as file:
         file.write(value + "\n")
     return value
-
-
-def probe(store: Store) -> None:
-    """Write, read back and delete a fresh session, or raise what the store raised."""
-    sid = new_session_id()
-    if not store.add(sid, PROBE, 60):
-        raise SessionKitError("the store refused to create a probe session")
-    try:
-        if store.get(sid) != PROBE:
-            raise SessionKitError("the store did not return the probe session it was given")
-    finally:
-        store.delete(sid)
 
 
 def manager_from_env() -> SessionManager:
