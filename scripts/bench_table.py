@@ -10,8 +10,8 @@ Store runs (``tests/benchmarks/test_bench_*.py``): one row per backend, case and
 with the median and p99 of sessionkit and of the raw client, and their ratio. Each
 implementation's figure is the median of its per-repetition medians (the repetitions alternate
 sessionkit and raw, so both saw the same machine); "range" is the spread of the ratio between
-repetitions. Runs without repetitions (one pair per group) count as one repetition, and their
-p99 column shows the max of the rounds instead (marked ``*``).
+repetitions. Runs without repetitions (one pair per group, e.g. ``test_bench_redis.py``) get
+their own rows (size "300B pair"), and their p99 column shows the max of the rounds (marked ``*``).
 
 Peer runs (``tests/benchmarks/peers``): the per-request session overhead of each library
 (request with a session minus the same framework's bare request) and sessionkit's overhead
@@ -57,7 +57,8 @@ def describe(bench: dict[str, Any]) -> dict[str, Any]:
     else:
         backend, _, case = group.partition("-")
     impl = "sessionkit" if "sessionkit" in bench["name"] else "raw"
-    return {"backend": backend, "case": case, "size": "300B", "impl": impl, "rep": 0, **info}
+    # A single sessionkit/raw pair from another file: its own row, apart from the matrix.
+    return {"backend": backend, "case": case, "size": "300B pair", "impl": impl, "rep": 0, **info}
 
 
 def judge(ratio: float, target: float | None) -> str:
