@@ -12,15 +12,15 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import Table, inspect
+from sqlalchemy import CursorResult, Executable, Table, inspect
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sessionkit.ids import check_session_id, check_ttl, is_valid_session_id
 
 from .config import Settings, Target
-from .engine import async_engine, unavailable
-from .schema import Statements, is_duplicate_key
+from .engine import DEADLOCK_ATTEMPTS, async_engine, is_deadlock, is_duplicate_key, unavailable
+from .schema import Statements
 
 
 class AsyncSQLStore:
@@ -41,38 +41,38 @@ class AsyncSQLStore:
         if not is_valid_session_id(sid):
             return None
         async with self._connection() as conn:
-            result = await conn.execute(self._sql.get, {"sid": sid, "now": self._now()})
+            result = await self._run(conn, self._sql.get, {"sid": sid, "now": self._now()})
             data = result.scalar()
         return None if data is None else bytes(data)
 
     async def set(self, sid: str, data: bytes, ttl: int) -> None:
         params = self._row(sid, data, ttl)
         async with self._connection() as conn:
-            await conn.execute(self._sql.set, params)
+            await self._run(conn, self._sql.set, params)
 
     async def add(self, sid: str, data: bytes, ttl: int) -> bool:
         params = self._row(sid, data, ttl)
         async with self._connection() as conn:
             if self._sql.add is not None:
-                return (await conn.execute(self._sql.add, params)).rowcount == 1
+                return (await self._run(conn, self._sql.add, params)).rowcount == 1
             try:
-                await conn.execute(self._sql.insert, params)
+                await self._run(conn, self._sql.insert, params)
                 return True
             except IntegrityError as exc:
                 if not is_duplicate_key(exc.orig):
                     raise
-            return (await conn.execute(self._sql.take_over, params)).rowcount == 1
+            return (await self._run(conn, self._sql.take_over, params)).rowcount == 1
 
     async def replace(self, sid: str, data: bytes, ttl: int) -> bool:
         params = self._row(sid, data, ttl)
         async with self._connection() as conn:
-            return (await conn.execute(self._sql.replace, params)).rowcount == 1
+            return (await self._run(conn, self._sql.replace, params)).rowcount == 1
 
     async def delete(self, sid: str) -> None:
         if not is_valid_session_id(sid):
             return
         async with self._connection() as conn:
-            await conn.execute(self._sql.delete, {"sid": sid})
+            await self._run(conn, self._sql.delete, {"sid": sid})
 
     async def touch(self, sid: str, ttl: int) -> bool:
         check_ttl(ttl)
@@ -81,7 +81,7 @@ class AsyncSQLStore:
         now = self._now()
         params = {"sid": sid, "now": now, "expires": now + ttl * 1000}
         async with self._connection() as conn:
-            return (await conn.execute(self._sql.touch, params)).rowcount == 1
+            return (await self._run(conn, self._sql.touch, params)).rowcount == 1
 
     async def close(self) -> None:
         await self._engine.dispose()
@@ -93,6 +93,19 @@ class AsyncSQLStore:
         check_session_id(sid)
         now = self._now()
         return {"sid": sid, "data": data, "now": now, "expires": now + check_ttl(ttl) * 1000}
+
+    async def _run(
+        self, conn: AsyncConnection, statement: Executable, params: dict[str, Any] | None = None
+    ) -> CursorResult[Any]:
+        """Execute ``statement``, again if the server rolled it back to break a deadlock."""
+        attempt = 1
+        while True:
+            try:
+                return await conn.execute(statement, params)
+            except DBAPIError as exc:
+                if attempt == DEADLOCK_ATTEMPTS or not is_deadlock(exc):
+                    raise
+                attempt += 1
 
     @asynccontextmanager
     async def _connection(self) -> AsyncIterator[AsyncConnection]:

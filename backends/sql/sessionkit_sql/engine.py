@@ -20,6 +20,11 @@ from sessionkit.errors import ConfigurationError, StoreUnavailableError
 
 from .config import Settings, Target
 
+DEADLOCK_ATTEMPTS = 5
+_MYSQL_DUPLICATE_KEY = 1062
+_MYSQL_DEADLOCK = 1213
+_RETRYABLE_SQLSTATES = frozenset({"40P01"})  # PostgreSQL deadlock_detected
+
 
 def sync_engine(target: Target, settings: Settings) -> Engine:
     options = _engine_options(target, settings)
@@ -44,6 +49,26 @@ def unavailable(target: Target, error: BaseException) -> StoreUnavailableError:
     cause = error.orig if isinstance(error, DBAPIError) and error.orig is not None else error
     reason = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
     return StoreUnavailableError(target.masked, reason)
+
+
+def is_duplicate_key(error: BaseException | None) -> bool:
+    """True for MySQL/MariaDB's duplicate-key error (1062) as the driver raised it."""
+    return error is not None and bool(error.args) and error.args[0] == _MYSQL_DUPLICATE_KEY
+
+
+def is_deadlock(error: DBAPIError) -> bool:
+    """True when the server chose this statement as a deadlock victim and rolled it back.
+
+    InnoDB does this even to single-row statements: an UPDATE that moves ``expires_at`` and a
+    DELETE of the same row can lock the old and new entries of the expiry index in opposite
+    orders. The statement had no effect, so running it again is safe.
+    """
+    orig = error.orig
+    if orig is None:
+        return False
+    if getattr(orig, "sqlstate", None) in _RETRYABLE_SQLSTATES:
+        return True
+    return bool(orig.args) and orig.args[0] == _MYSQL_DEADLOCK
 
 
 def _engine_options(target: Target, settings: Settings) -> dict[str, Any]:

@@ -111,8 +111,3 @@ class Statements:
         else:
             raise ConfigurationError(f"sessionkit-sql does not support the {dialect} dialect")
         self.purge_batch_size = purge_batch_size
-
-
-def is_duplicate_key(error: BaseException | None) -> bool:
-    """True for MySQL/MariaDB's duplicate-key error (1062) as the driver raised it."""
-    return error is not None and bool(error.args) and error.args[0] == 1062

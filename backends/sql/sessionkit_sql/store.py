@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, inspect
+from sqlalchemy import Connection, CursorResult, Engine, Executable, inspect
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
@@ -23,8 +23,8 @@ from sessionkit.ids import check_session_id, check_ttl, is_valid_session_id
 from sessionkit.store import AsyncStore
 
 from .config import Settings, split_url
-from .engine import sync_engine, unavailable
-from .schema import Statements, is_duplicate_key, session_table
+from .engine import DEADLOCK_ATTEMPTS, is_deadlock, is_duplicate_key, sync_engine, unavailable
+from .schema import Statements, session_table
 
 Clock = Callable[[], float]
 
@@ -89,38 +89,38 @@ class SQLStore:
         if not is_valid_session_id(sid):
             return None
         with self._connection() as conn:
-            data = conn.execute(self._sql.get, {"sid": sid, "now": self._now()}).scalar()
+            data = self._run(conn, self._sql.get, {"sid": sid, "now": self._now()}).scalar()
         return None if data is None else bytes(data)
 
     def set(self, sid: str, data: bytes, ttl: int) -> None:
         params = self._row(sid, data, ttl)
         with self._connection() as conn:
-            conn.execute(self._sql.set, params)
+            self._run(conn, self._sql.set, params)
 
     def add(self, sid: str, data: bytes, ttl: int) -> bool:
         """Create ``sid``; an expired row of that id counts as absent and is taken over."""
         params = self._row(sid, data, ttl)
         with self._connection() as conn:
             if self._sql.add is not None:
-                return conn.execute(self._sql.add, params).rowcount == 1
+                return self._run(conn, self._sql.add, params).rowcount == 1
             try:
-                conn.execute(self._sql.insert, params)
+                self._run(conn, self._sql.insert, params)
                 return True
             except IntegrityError as exc:
                 if not is_duplicate_key(exc.orig):
                     raise
-            return conn.execute(self._sql.take_over, params).rowcount == 1
+            return self._run(conn, self._sql.take_over, params).rowcount == 1
 
     def replace(self, sid: str, data: bytes, ttl: int) -> bool:
         params = self._row(sid, data, ttl)
         with self._connection() as conn:
-            return conn.execute(self._sql.replace, params).rowcount == 1
+            return self._run(conn, self._sql.replace, params).rowcount == 1
 
     def delete(self, sid: str) -> None:
         if not is_valid_session_id(sid):
             return
         with self._connection() as conn:
-            conn.execute(self._sql.delete, {"sid": sid})
+            self._run(conn, self._sql.delete, {"sid": sid})
 
     def touch(self, sid: str, ttl: int) -> bool:
         check_ttl(ttl)
@@ -129,7 +129,7 @@ class SQLStore:
         now = self._now()
         params = {"sid": sid, "now": now, "expires": now + ttl * 1000}
         with self._connection() as conn:
-            return conn.execute(self._sql.touch, params).rowcount == 1
+            return self._run(conn, self._sql.touch, params).rowcount == 1
 
     def close(self) -> None:
         """Close the pooled connections."""
@@ -148,7 +148,7 @@ class SQLStore:
         removed = 0
         with self._connection() as conn:
             while True:
-                batch = conn.execute(self._sql.purge, params).rowcount
+                batch = self._run(conn, self._sql.purge, params).rowcount
                 removed += batch
                 if batch < self._sql.purge_batch_size:
                     return removed
@@ -156,12 +156,12 @@ class SQLStore:
     def count(self) -> int:
         """How many sessions have not expired."""
         with self._connection() as conn:
-            return int(conn.execute(self._sql.count, {"now": self._now()}).scalar_one())
+            return int(self._run(conn, self._sql.count, {"now": self._now()}).scalar_one())
 
     def clear(self) -> None:
         """Delete every row of this store's table."""
         with self._connection() as conn:
-            conn.execute(self._sql.clear)
+            self._run(conn, self._sql.clear)
 
     # -- internals
 
@@ -198,6 +198,19 @@ class SQLStore:
                 # Another process may have created it between the check and the CREATE.
                 if not inspect(conn).has_table(self.table.name):
                     raise
+
+    def _run(
+        self, conn: Connection, statement: Executable, params: dict[str, Any] | None = None
+    ) -> CursorResult[Any]:
+        """Execute ``statement``, again if the server rolled it back to break a deadlock."""
+        attempt = 1
+        while True:
+            try:
+                return conn.execute(statement, params)
+            except DBAPIError as exc:
+                if attempt == DEADLOCK_ATTEMPTS or not is_deadlock(exc):
+                    raise
+                attempt += 1
 
     @contextmanager
     def _connection(self) -> Iterator[Connection]:

@@ -10,12 +10,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from sessionkit_sql import session_table
+from sessionkit_sql.config import split_url
 from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 
 from sessionkit.testing import require_server
-from sessionkit_sql import session_table
-from sessionkit_sql.config import split_url
 
 POSTGRESQL_URL = os.environ.get(
     "SESSIONKIT_POSTGRESQL_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
