@@ -16,7 +16,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 
-from sessionkit.errors import ConfigurationError, StoreUnavailableError
+from sessionkit.errors import StoreUnavailableError
 
 from .config import Settings, Target
 
@@ -73,13 +73,7 @@ def is_deadlock(error: DBAPIError) -> bool:
 
 def _engine_options(target: Target, settings: Settings) -> dict[str, Any]:
     options: dict[str, Any] = {"isolation_level": "AUTOCOMMIT", "hide_parameters": True}
-    pool = settings.pool_options
-    if target.in_memory and pool:
-        raise ConfigurationError(
-            f"{target.masked}: an in-memory SQLite database is one connection; "
-            f"{', '.join(sorted(pool))} do not apply"
-        )
-    options.update(pool)
+    options.update(settings.pool_options)
     if target.backend != "sqlite":
         options["pool_pre_ping"] = settings.pre_ping
     return options

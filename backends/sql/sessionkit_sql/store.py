@@ -19,6 +19,7 @@ from sqlalchemy import Connection, CursorResult, Engine, Executable, inspect
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from sessionkit.errors import ConfigurationError
 from sessionkit.ids import check_session_id, check_ttl, is_valid_session_id
 from sessionkit.store import AsyncStore
 
@@ -76,6 +77,11 @@ class SQLStore:
         }
         options.update({name: value for name, value in given.items() if value is not None})
         self.settings = Settings(**options)
+        if self.target.in_memory and self.settings.pool_options:
+            raise ConfigurationError(
+                f"{self.target.masked}: an in-memory SQLite database is one connection; "
+                f"{', '.join(sorted(self.settings.pool_options))} do not apply"
+            )
         self.table = session_table(self.settings.table)
         self._clock = clock
         self._engine: Engine | None = None

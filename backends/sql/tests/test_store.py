@@ -1,0 +1,135 @@
+"""SQL behaviour beyond the shipped contract, on SQLite, PostgreSQL and MariaDB, with a
+frozen clock instead of sleeps."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from sessionkit_sql import SQLStore
+from sqlalchemy import event
+from sqlalchemy.exc import DBAPIError
+
+from sessionkit.ids import new_session_id
+
+TableFactory = Callable[[str], str]
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_700_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def store(database_url: str, new_table: TableFactory, clock: Clock) -> Iterator[SQLStore]:
+    store = SQLStore(new_table(database_url), purge_batch_size=2, clock=clock)
+    yield store
+    store.close()
+
+
+def statements(store: SQLStore, verb: str) -> list[str]:
+    """Record the SQL of every statement starting with ``verb`` the store runs from now on."""
+    seen: list[str] = []
+    engine = store._engine or store._start()
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def record(_conn: Any, _cursor: Any, sql: str, *_args: Any) -> None:
+        if sql.lstrip().upper().startswith(verb):
+            seen.append(sql)
+
+    return seen
+
+
+def test_an_expired_row_counts_as_gone(store: SQLStore, clock: Clock) -> None:
+    sid = new_session_id()
+    store.set(sid, b"old", 10)
+    clock.now += 10
+    assert store.get(sid) is None
+    assert store.replace(sid, b"x", 10) is False
+    assert store.touch(sid, 10) is False
+    assert store.count() == 0
+    assert store.add(sid, b"new", 10) is True
+    assert store.add(sid, b"newer", 10) is False
+    assert store.get(sid) == b"new"
+
+
+def test_touch_moves_expiry_from_now(store: SQLStore, clock: Clock) -> None:
+    sid = new_session_id()
+    store.set(sid, b"x", 10)
+    clock.now += 9
+    assert store.touch(sid, 10) is True
+    clock.now += 9
+    assert store.get(sid) == b"x"
+    clock.now += 1
+    assert store.get(sid) is None
+
+
+def test_purge_deletes_in_bounded_batches(store: SQLStore, clock: Clock) -> None:
+    stale = [new_session_id() for _ in range(5)]
+    for sid in stale:
+        store.set(sid, b"old", 5)
+    live = new_session_id()
+    store.set(live, b"live", 60)
+    clock.now += 5
+    deletes = statements(store, "DELETE")
+    assert store.purge_expired() == 5
+    assert len(deletes) == 3  # batches of 2, 2 and 1
+    assert store.purge_expired() == 0
+    assert store.get(live) == b"live"
+    assert store.count() == 1
+
+
+def test_ids_are_compared_byte_for_byte(store: SQLStore) -> None:
+    lower = "a" * 43
+    upper = "A" * 43
+    assert store.add(lower, b"lower", 60) is True
+    assert store.add(upper, b"upper", 60) is True
+    assert (store.get(lower), store.get(upper)) == (b"lower", b"upper")
+    store.delete(upper)
+    assert store.get(lower) == b"lower"
+
+
+def test_payloads_over_64_kib_fit(store: SQLStore) -> None:
+    sid = new_session_id()
+    payload = bytes(range(256)) * 4096  # 1 MiB
+    store.set(sid, payload, 60)
+    assert store.get(sid) == payload
+
+
+def test_without_create_table_a_missing_table_is_an_error_not_a_miss(
+    database_url: str, new_table: TableFactory
+) -> None:
+    store = SQLStore(new_table(database_url), create_table=False)
+    try:
+        with pytest.raises(DBAPIError):
+            store.get(new_session_id())
+        store.initialize()
+        store.initialize()  # a second time is harmless
+        assert store.get(new_session_id()) is None
+    finally:
+        store.close()
+
+
+def test_stores_on_one_table_share_it(
+    database_url: str, new_table: TableFactory, clock: Clock
+) -> None:
+    url = new_table(database_url)
+    first, second = SQLStore(url, clock=clock), SQLStore(url, clock=clock)
+    try:
+        sid = new_session_id()
+        first.set(sid, b"x", 60)
+        assert second.count() == 1
+        second.clear()
+        assert first.get(sid) is None
+    finally:
+        first.close()
+        second.close()
