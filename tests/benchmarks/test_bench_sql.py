@@ -1,0 +1,173 @@
+"""SessionManager on SQL stores beside raw SQLAlchemy Core doing the same statements.
+
+Run: pytest tests/benchmarks/test_bench_sql.py --benchmarks
+(SQLite in a temporary file; PostgreSQL at SESSIONKIT_POSTGRESQL_URL, default
+postgresql+psycopg://postgres@127.0.0.1:5432/test, in a table unique to the run, dropped after.)
+
+- ``sql-<db>-lookup``: ``manager.open(cookie)`` + reading one key of an existing ~300-byte
+  session, beside a raw select by primary key of the same bytes.
+- ``sql-<db>-save``: open, modify, commit (select + update) beside a raw select + the same
+  upsert the store's ``set`` uses, of bytes of the same size.
+- ``sql-<db>-store-get``: the store's ``get`` alone beside the raw select, to tell the store's
+  share of the cost from the core's (cookie, serialising).
+
+The raw engine is what a careful hand-written app would use: autocommit, and on SQLite the
+same WAL, ``synchronous=NORMAL`` and busy timeout as the store. It has no pre-ping; the
+``sessionkit-no-pre-ping`` entries show the store with pre-ping off (PostgreSQL only: SQLite
+has no server to ping), so the price of pre-ping can be read off beside the rest.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, bindparam, create_engine, event, select
+from sqlalchemy.engine import make_url
+
+from sessionkit import SessionManager
+from sessionkit.testing import require_server
+
+sessionkit_sql = pytest.importorskip("sessionkit_sql")
+from sessionkit_sql.schema import Statements  # noqa: E402
+
+POSTGRESQL_URL = os.environ.get(
+    "SESSIONKIT_POSTGRESQL_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+TTL = 3600
+SESSION = {
+    "user": {"id": 4211, "name": "Ann Example", "email": "ann@example.com", "roles": ["staff"]},
+    "cart": [{"sku": "A-1001", "qty": 2}, {"sku": "B-2002", "qty": 1}],
+    "csrf": "Xq2n3v7m0Zb1pYt8Lk4sRf9WdJh6Ge5Ua",
+    "views": 1,
+    "flash": [],
+    "locale": "en-GB",
+    "last_seen": "2026-11-28T06:00:00Z",
+    "theme": "dark",
+    "tz": "Europe/London",
+}
+
+
+def raw_engine(url: str) -> Engine:
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    if engine.dialect.name == "sqlite":
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA busy_timeout = 5000")
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+            cursor.close()
+
+    return engine
+
+
+class Setup:
+    """Managers on one stored session, and a raw engine on the same table and bytes."""
+
+    def __init__(self, url: str) -> None:
+        self.table = f"sk_bench_{uuid.uuid4().hex[:12]}"
+        store = sessionkit_sql.SQLStore(url, table=self.table)
+        unpinged = sessionkit_sql.SQLStore(url, table=self.table, pre_ping=False)
+        self.manager = SessionManager(store, secret="benchmark-secret", ttl=TTL, max_age=None)
+        self.unpinged = SessionManager(unpinged, secret="benchmark-secret", ttl=TTL, max_age=None)
+        session = self.manager.open(None)
+        session.update(SESSION)
+        set_cookie = self.manager.commit(session)
+        assert set_cookie is not None
+        self.cookie = set_cookie.split(";", 1)[0]
+        self.sid = session.id
+        self.payload: bytes = store.get(self.sid)
+        assert 280 <= len(self.payload) <= 340, len(self.payload)
+        self.engine = raw_engine(store.target.sync_url.render_as_string(hide_password=False))
+        c = store.table.c
+        self.select = select(c.data).where(c.id == bindparam("sid"))
+        self.upsert = Statements(store.table, self.engine.dialect.name, 1000).set
+        self.raw_sid = "r" * 43
+        store.set(self.raw_sid, self.payload, TTL)
+
+    def raw_get(self) -> bytes | None:
+        with self.engine.connect() as conn:
+            data = conn.execute(self.select, {"sid": self.raw_sid}).scalar()
+        return None if data is None else bytes(data)
+
+    def raw_save(self) -> None:
+        data = self.raw_get()
+        assert data is not None
+        now = int(time.time() * 1000)
+        params = {"sid": self.raw_sid, "data": data, "expires": now + TTL * 1000}
+        with self.engine.connect() as conn:
+            conn.execute(self.upsert, params)
+
+    def close(self) -> None:
+        store = self.manager.store
+        with self.engine.connect() as conn:
+            store.table.drop(conn)  # type: ignore[attr-defined]
+        self.engine.dispose()
+        store.close()
+        self.unpinged.store.close()
+
+
+@pytest.fixture(scope="module")
+def sqlite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
+    path: Path = tmp_path_factory.mktemp("sqlbench") / "sessions.db"
+    setup = Setup(f"sqlite:///{path}")
+    yield setup
+    setup.close()
+
+
+@pytest.fixture(scope="module")
+def postgresql() -> Iterator[Setup]:
+    url = make_url(POSTGRESQL_URL)
+    require_server(url.host or "127.0.0.1", url.port or 5432, "PostgreSQL")
+    setup = Setup(POSTGRESQL_URL)
+    yield setup
+    setup.close()
+
+
+def lookup(manager: SessionManager, cookie: str) -> Any:
+    return manager.open(cookie)["user"]
+
+
+def save(manager: SessionManager, cookie: str) -> str | None:
+    session = manager.open(cookie)
+    session["views"] += 1
+    return manager.commit(session)
+
+
+DATABASES = ["sqlite", "postgresql"]
+
+
+@pytest.mark.parametrize("impl", ["sessionkit", "raw", "sessionkit-no-pre-ping"])
+@pytest.mark.parametrize("database", DATABASES)
+@pytest.mark.parametrize("case", ["lookup", "save", "store-get"])
+def test_sql(
+    benchmark: Any, request: pytest.FixtureRequest, database: str, impl: str, case: str
+) -> None:
+    if impl == "sessionkit-no-pre-ping" and database == "sqlite":
+        pytest.skip("SQLite has no server to ping")
+    setup: Setup = request.getfixturevalue(database)
+    benchmark.group = f"sql-{database}-{case}"
+    manager = setup.unpinged if impl == "sessionkit-no-pre-ping" else setup.manager
+    cookie = setup.cookie
+    if case == "lookup":
+        if impl == "raw":
+            assert benchmark(setup.raw_get) == setup.payload
+        else:
+            assert benchmark(lookup, manager, cookie) == SESSION["user"]
+    elif case == "save":
+        if impl == "raw":
+            benchmark(setup.raw_save)
+        else:
+            benchmark(save, manager, cookie)
+            assert manager.open(cookie)["views"] > SESSION["views"]
+    elif impl == "raw":
+        assert benchmark(setup.raw_get) == setup.payload
+    else:
+        assert benchmark(manager.store.get, setup.raw_sid) == setup.payload
