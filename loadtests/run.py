@@ -28,6 +28,8 @@ HERE = Path(__file__).resolve().parent
 LOCUSTFILES = {"http": HERE / "locustfile.py", "store": HERE / "storefile.py"}
 USER_CLASSES = {"http": ["AnonymousUser", "Visitor"], "store": ["StoreUser"]}
 GRACE = 60.0  # seconds Locust may take beyond --time to start and stop
+TIMED_OUT = -1
+LOCUST_DONE = (0, 1)  # Locust's exit status: 1 means some requests failed
 
 
 def backend_of(url: str) -> str:
@@ -100,6 +102,10 @@ def run_locust(args: argparse.Namespace, prefix: Path, host: str) -> int:
         master = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
         try:
             code = master.wait(timeout)
+        except subprocess.TimeoutExpired:
+            print(f"loadtests: Locust ran {GRACE:.0f} s past --time; stopped", file=sys.stderr)
+            master.terminate()
+            code = TIMED_OUT
         finally:
             for process in [master, *workers]:
                 _end(process)
@@ -141,6 +147,9 @@ def run(args: argparse.Namespace) -> int:
     except (OSError, KeyError, ValueError) as exc:
         print(f"loadtests: Locust exited with {code} and left no readable report ({exc}); "
               f"see {prefix}.log", file=sys.stderr)  # fmt: skip
+        return 2
+    if code not in LOCUST_DONE:
+        print(f"loadtests: Locust exited with {code}; see {prefix}.log", file=sys.stderr)
         return 2
     return report(summary, prefix)
 
