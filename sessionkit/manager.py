@@ -224,7 +224,9 @@ class SessionManager:
                 session._in_store = False
                 session._is_new = True
             session._data, session._snapshot = {}, self.empty
+            session._exposed = False
             return
+        session._exposed = False
         try:
             session._data = self.serializer.loads(raw)
         except Exception as exc:  # noqa: BLE001 - stored data is untrusted
@@ -293,12 +295,12 @@ class SessionManager:
             elif self.save_uninitialized:
                 yield from self._load_steps(session)
         if session._data is not None:
-            payload = self._dump(session)
             if session._in_store:
                 write = self.resave and not session._saved
             else:
                 write = self.save_uninitialized
-            if write or payload != session._snapshot:
+            payload = self._dump(session) if write or session._exposed else None
+            if payload is not None and (write or payload != session._snapshot):
                 send = (yield from self._write_steps(session, payload)) or send
             elif session._in_store and not session._saved:
                 send = (yield from self._refresh_steps(session)) or send

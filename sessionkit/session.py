@@ -11,6 +11,8 @@ from .serializers import SessionData
 if TYPE_CHECKING:
     from .manager import SessionManager
 
+_IMMUTABLE = frozenset({str, int, float, bool, type(None)})
+
 
 class Session(MutableMapping[str, Any]):
     """One user's session, as handed out by :meth:`SessionManager.open`.
@@ -26,6 +28,7 @@ class Session(MutableMapping[str, Any]):
         "_data",
         "_destroyed",
         "_doomed",
+        "_exposed",
         "_from_cookie",
         "_id",
         "_in_store",
@@ -47,6 +50,9 @@ class Session(MutableMapping[str, Any]):
         self._is_new = not from_cookie
         self._data: SessionData | None = None  # None until first accessed
         self._snapshot: bytes | None = None  # the serialised data as the store holds it
+        # False while the app has only read immutable values: the data cannot have changed,
+        # so commit need not serialise it to find out.
+        self._exposed = False
         self._doomed: list[str] = []  # ids to delete from the store at commit
         self._destroyed = False
         self._touch = False
@@ -78,7 +84,7 @@ class Session(MutableMapping[str, Any]):
     @property
     def modified(self) -> bool:
         """True if the data differs from what the store holds (nested changes included)."""
-        if self._data is None:
+        if self._data is None or not self._exposed:
             return False
         return self._manager.serializer.dumps(self._data) != self._snapshot
 
@@ -111,6 +117,7 @@ class Session(MutableMapping[str, Any]):
             self._doomed.append(self._id)
         self._id = new_session_id()
         self._data = data
+        self._exposed = keep
         self._snapshot = self._manager.empty
         self._in_store = False
         self._is_new = True
@@ -157,13 +164,18 @@ class Session(MutableMapping[str, Any]):
         return self._data
 
     def __getitem__(self, key: str) -> Any:
-        return self._loaded()[key]
+        value = self._loaded()[key]
+        if type(value) not in _IMMUTABLE:
+            self._exposed = True  # the caller may change it in place
+        return value
 
     def __setitem__(self, key: str, value: Any) -> None:
         self._loaded()[key] = value
+        self._exposed = True
 
     def __delitem__(self, key: str) -> None:
         del self._loaded()[key]
+        self._exposed = True
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._loaded())
@@ -175,10 +187,14 @@ class Session(MutableMapping[str, Any]):
         return key in self._loaded()
 
     def get(self, key: str, default: Any = None) -> Any:
-        return self._loaded().get(key, default)
+        value = self._loaded().get(key, default)
+        if type(value) not in _IMMUTABLE:
+            self._exposed = True
+        return value
 
     def clear(self) -> None:
         self._loaded().clear()
+        self._exposed = True
 
     def __repr__(self) -> str:
         # The id is a bearer credential: it is kept out of reprs and logs.

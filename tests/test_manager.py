@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from sessionkit import SessionManager, SessionTooLargeError
+from sessionkit import JSONSerializer, SessionManager, SessionTooLargeError
 from sessionkit.ids import new_session_id
 from tests.helpers import CountingStore, attributes_of, cookie_of
 
@@ -523,3 +523,47 @@ def test_one_manager_serves_several_event_loops(manager: SessionManager) -> None
 
     assert asyncio.run(visit()) == 2
     assert asyncio.run(visit()) == 3  # a second loop gets its own async twin
+
+
+class CountingSerializer(JSONSerializer):
+    def __init__(self) -> None:
+        super().__init__()
+        self.dumps_calls = 0
+
+    def dumps(self, data: dict[str, object]) -> bytes:
+        self.dumps_calls += 1
+        return super().dumps(data)
+
+
+def test_reading_only_immutable_values_skips_serialising_at_commit(
+    make_manager: MakeManager,
+) -> None:
+    serializer = CountingSerializer()
+    manager = make_manager(serializer=serializer)
+    cookie = start_session(manager, user="ann", views=3, cart=["apple"])
+    serializer.dumps_calls = 0
+    session = manager.open(cookie)
+    assert (session["user"], session.get("views"), "cart" in session, len(session)) == (
+        "ann", 3, True, 3
+    )
+    assert manager.commit(session) is None
+    assert serializer.dumps_calls == 0
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda s: s.get("cart").append("pear"),
+        lambda s: next(iter(s.values())).append("pear"),
+        lambda s: next(v for _, v in s.items()).append("pear"),
+        lambda s: s.setdefault("cart", []).append("pear"),
+    ],
+)
+def test_values_handed_out_by_any_accessor_are_watched(
+    manager: SessionManager, mutate: Callable[[object], None]
+) -> None:
+    cookie = start_session(manager, cart=["apple"])
+    session = manager.open(cookie)
+    mutate(session)
+    manager.commit(session)
+    assert manager.open(cookie)["cart"] == ["apple", "pear"]
