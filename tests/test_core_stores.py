@@ -5,6 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import stat
+import time
 from pathlib import Path
 
 import pytest
@@ -125,3 +126,19 @@ def test_several_processes_writing_one_session_never_see_partial_data(tmp_path: 
         results = pool.starmap(_hammer, [(str(tmp_path), sid, i, 50) for i in range(4)])
     assert results == [[], [], [], []]
     assert FileStore(tmp_path).count() == 1 + 4 * 50
+
+
+def test_file_purge_removes_temporaries_left_by_a_crash(tmp_path: Path) -> None:
+    store = FileStore(tmp_path)
+    sid = new_session_id()
+    store.set(sid, b"x", 60)
+    stale = tmp_path / sid[:2] / ".tmp-crashed"
+    fresh = tmp_path / sid[:2] / ".tmp-in-flight"
+    stale.write_bytes(b"partial")
+    fresh.write_bytes(b"partial")
+    two_hours_ago = time.time() - 7200
+    os.utime(stale, (two_hours_ago, two_hours_ago))
+    assert store.purge_expired() == 0
+    assert not stale.exists()
+    assert fresh.exists(), "a write in progress must not lose its temporary file"
+    assert store.get(sid) == b"x"

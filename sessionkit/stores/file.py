@@ -30,6 +30,7 @@ from ..url import StoreURL
 _HEADER = struct.Struct(">Q")
 _LOCK_NAME = ".lock"
 _TEMP_PREFIX = ".tmp-"
+_STALE_TEMP_SECONDS = 3600
 
 
 class FileStore:
@@ -82,7 +83,7 @@ class FileStore:
         check_ttl(ttl)
         path = self._path(sid)
         with self._locked(path.parent):
-            if self._read_live(path) is not None:
+            if self._expiry(path) is not None:
                 return False
             self._write(path, data, ttl)
             return True
@@ -92,7 +93,7 @@ class FileStore:
         check_ttl(ttl)
         path = self._path(sid)
         with self._locked(path.parent):
-            if self._read_live(path) is None:
+            if self._expiry(path) is None:
                 return False
             self._write(path, data, ttl)
             return True
@@ -122,7 +123,12 @@ class FileStore:
     # -- optional capabilities
 
     def purge_expired(self) -> int:
-        """Remove expired session files; return how many were removed."""
+        """Remove expired session files; return how many were removed.
+
+        Temporary files older than an hour, left by a process that died mid-write, go too
+        (they are not counted).
+        """
+        self._remove_stale_temporaries()
         removed = 0
         for path in self._session_files():
             if self._expiry(path) is None:
@@ -132,6 +138,13 @@ class FileStore:
                             path.unlink()
                             removed += 1
         return removed
+
+    def _remove_stale_temporaries(self) -> None:
+        cutoff = time.time() - _STALE_TEMP_SECONDS
+        for temp in self.directory.glob(f"??/{_TEMP_PREFIX}*"):
+            with contextlib.suppress(FileNotFoundError):
+                if temp.stat().st_mtime < cutoff:
+                    temp.unlink()
 
     def count(self) -> int:
         return sum(1 for path in self._session_files() if self._expiry(path) is not None)
@@ -177,8 +190,11 @@ class FileStore:
 
     def _write(self, path: Path, data: bytes, ttl: int) -> None:
         expires = int((self._clock() + ttl) * 1000)
-        path.parent.mkdir(mode=0o700, exist_ok=True)
-        fd, temp = tempfile.mkstemp(prefix=_TEMP_PREFIX, dir=path.parent)
+        try:
+            fd, temp = tempfile.mkstemp(prefix=_TEMP_PREFIX, dir=path.parent)
+        except FileNotFoundError:  # the shard's first session
+            path.parent.mkdir(mode=0o700, exist_ok=True)
+            fd, temp = tempfile.mkstemp(prefix=_TEMP_PREFIX, dir=path.parent)
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(_HEADER.pack(expires))
@@ -195,15 +211,15 @@ class FileStore:
     @contextlib.contextmanager
     def _locked(self, shard: Path, *, create: bool = True) -> Iterator[None]:
         """Hold the shard's exclusive lock (between threads and processes alike)."""
-        if create:
-            shard.mkdir(mode=0o700, exist_ok=True)
+        lock = shard / _LOCK_NAME
         try:
-            fd = os.open(shard / _LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
         except FileNotFoundError:
-            if create:
-                raise
-            yield  # the shard does not exist, so neither does anything in it
-            return
+            if not create:
+                yield  # the shard does not exist, so neither does anything in it
+                return
+            shard.mkdir(mode=0o700, exist_ok=True)
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             yield
