@@ -4,7 +4,6 @@ Installed, it serves ``sqlite://``, ``postgresql://``, ``mysql://`` and ``mariad
 (with any ``+driver``) through :func:`sessionkit.open_store`.
 """
 
-from .aio import AsyncSQLStore
 from .config import DEFAULT_TABLE, OPTIONS
 from .schema import session_table
 from .store import AsyncCapableSQLStore, SQLStore
@@ -15,7 +14,6 @@ __all__ = [
     "DEFAULT_TABLE",
     "OPTIONS",
     "AsyncCapableSQLStore",
-    "AsyncSQLStore",
     "SQLStore",
     "__version__",
     "session_table",

@@ -14,14 +14,28 @@ from typing import Any
 
 from sqlalchemy import CursorResult, Executable, Table, inspect
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from sessionkit.ids import check_session_id, check_ttl, is_valid_session_id
 
 from .config import Settings, Target
-from .engine import DEADLOCK_ATTEMPTS, async_engine, is_deadlock, is_duplicate_key, unavailable
+from .engine import (
+    DEADLOCK_ATTEMPTS,
+    engine_options,
+    is_deadlock,
+    is_duplicate_key,
+    tune_sqlite,
+    unavailable,
+)
 from .schema import Statements
 
+
+def async_engine(target: Target, settings: Settings) -> AsyncEngine:
+    assert target.async_url is not None
+    engine = create_async_engine(target.async_url, **engine_options(target, settings))
+    if target.backend == "sqlite":
+        tune_sqlite(engine.sync_engine, settings.busy_timeout)
+    return engine
 
 class AsyncSQLStore:
     """An :class:`~sessionkit.store.AsyncStore` on one SQL table; see the module docstring."""

@@ -32,7 +32,7 @@ class Settings:
     table: str = DEFAULT_TABLE
     create_table: bool = True
     purge_batch_size: int = 1000
-    pre_ping: bool = True
+    pre_ping: bool = False
     busy_timeout: float = 5.0
     pool_size: int | None = None
     max_overflow: int | None = None
@@ -134,7 +134,7 @@ def _typed_options(url: StoreURL) -> dict[str, Any]:
     readers: dict[str, Any] = {
         "table": lambda: url.str_option("table", DEFAULT_TABLE),
         "create_table": lambda: url.bool_option("create_table", True),
-        "pre_ping": lambda: url.bool_option("pre_ping", True),
+        "pre_ping": lambda: url.bool_option("pre_ping", False),
         "purge_batch_size": lambda: url.int_option("purge_batch_size", 1000, minimum=1),
         "pool_size": lambda: url.int_option("pool_size", 5, minimum=1),
         "max_overflow": lambda: url.int_option("max_overflow", 10, minimum=0),

@@ -13,7 +13,6 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 
 from sessionkit.errors import StoreUnavailableError
@@ -27,20 +26,12 @@ _RETRYABLE_SQLSTATES = frozenset({"40P01"})  # PostgreSQL deadlock_detected
 
 
 def sync_engine(target: Target, settings: Settings) -> Engine:
-    options = _engine_options(target, settings)
+    options = engine_options(target, settings)
     if target.in_memory:
         options.update(poolclass=StaticPool, connect_args={"check_same_thread": False})
     engine = create_engine(target.sync_url, **options)
     if target.backend == "sqlite" and not target.in_memory:
-        _tune_sqlite(engine, settings.busy_timeout)
-    return engine
-
-
-def async_engine(target: Target, settings: Settings) -> AsyncEngine:
-    assert target.async_url is not None
-    engine = create_async_engine(target.async_url, **_engine_options(target, settings))
-    if target.backend == "sqlite":
-        _tune_sqlite(engine.sync_engine, settings.busy_timeout)
+        tune_sqlite(engine, settings.busy_timeout)
     return engine
 
 
@@ -71,7 +62,7 @@ def is_deadlock(error: DBAPIError) -> bool:
     return bool(orig.args) and orig.args[0] == _MYSQL_DEADLOCK
 
 
-def _engine_options(target: Target, settings: Settings) -> dict[str, Any]:
+def engine_options(target: Target, settings: Settings) -> dict[str, Any]:
     options: dict[str, Any] = {"isolation_level": "AUTOCOMMIT", "hide_parameters": True}
     options.update(settings.pool_options)
     if target.backend != "sqlite":
@@ -79,7 +70,7 @@ def _engine_options(target: Target, settings: Settings) -> dict[str, Any]:
     return options
 
 
-def _tune_sqlite(engine: Engine, busy_timeout: float) -> None:
+def tune_sqlite(engine: Engine, busy_timeout: float) -> None:
     milliseconds = max(1, round(busy_timeout * 1000))
 
     @event.listens_for(engine, "connect")

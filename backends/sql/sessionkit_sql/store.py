@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, CursorResult, Engine, Executable, inspect
 from sqlalchemy.engine import URL
@@ -28,6 +28,19 @@ from .engine import DEADLOCK_ATTEMPTS, is_deadlock, is_duplicate_key, sync_engin
 from .schema import Statements, session_table
 
 Clock = Callable[[], float]
+T = TypeVar("T")
+
+
+class _StaleConnection(Exception):
+    """A pooled connection was found dead; the pool has been invalidated."""
+
+
+def _scalar(result: CursorResult[Any]) -> Any:
+    return result.scalar()
+
+
+def _rowcount(result: CursorResult[Any]) -> int:
+    return result.rowcount
 
 
 class SQLStore:
@@ -94,39 +107,34 @@ class SQLStore:
     def get(self, sid: str) -> bytes | None:
         if not is_valid_session_id(sid):
             return None
-        with self._connection() as conn:
-            data = self._run(conn, self._sql.get, {"sid": sid, "now": self._now()}).scalar()
+        params = {"sid": sid, "now": self._now()}
+        data = self._execute(self._statements().get, params, _scalar)
         return None if data is None else bytes(data)
 
     def set(self, sid: str, data: bytes, ttl: int) -> None:
-        params = self._row(sid, data, ttl)
-        with self._connection() as conn:
-            self._run(conn, self._sql.set, params)
+        self._execute(self._statements().set, self._row(sid, data, ttl), _rowcount)
 
     def add(self, sid: str, data: bytes, ttl: int) -> bool:
         """Create ``sid``; an expired row of that id counts as absent and is taken over."""
         params = self._row(sid, data, ttl)
-        with self._connection() as conn:
-            if self._sql.add is not None:
-                return self._run(conn, self._sql.add, params).rowcount == 1
-            try:
-                self._run(conn, self._sql.insert, params)
-                return True
-            except IntegrityError as exc:
-                if not is_duplicate_key(exc.orig):
-                    raise
-            return self._run(conn, self._sql.take_over, params).rowcount == 1
+        add = self._statements().add
+        if add is not None:
+            return self._execute(add, params, _rowcount) == 1
+        try:
+            self._execute(self._statements().insert, params, _rowcount)
+            return True
+        except IntegrityError as exc:
+            if not is_duplicate_key(exc.orig):
+                raise
+        return self._execute(self._statements().take_over, params, _rowcount) == 1
 
     def replace(self, sid: str, data: bytes, ttl: int) -> bool:
-        params = self._row(sid, data, ttl)
-        with self._connection() as conn:
-            return self._run(conn, self._sql.replace, params).rowcount == 1
+        return self._execute(self._statements().replace, self._row(sid, data, ttl), _rowcount) == 1
 
     def delete(self, sid: str) -> None:
         if not is_valid_session_id(sid):
             return
-        with self._connection() as conn:
-            self._run(conn, self._sql.delete, {"sid": sid})
+        self._execute(self._statements().delete, {"sid": sid}, _rowcount)
 
     def touch(self, sid: str, ttl: int) -> bool:
         check_ttl(ttl)
@@ -134,8 +142,7 @@ class SQLStore:
             return False
         now = self._now()
         params = {"sid": sid, "now": now, "expires": now + ttl * 1000}
-        with self._connection() as conn:
-            return self._run(conn, self._sql.touch, params).rowcount == 1
+        return self._execute(self._statements().touch, params, _rowcount) == 1
 
     def close(self) -> None:
         """Close the pooled connections."""
@@ -205,6 +212,30 @@ class SQLStore:
                 if not inspect(conn).has_table(self.table.name):
                     raise
 
+    def _statements(self) -> Statements:
+        if self._engine is None:
+            self._start()
+        return self._sql
+
+    def _execute(
+        self,
+        statement: Executable,
+        params: dict[str, Any],
+        read: Callable[[CursorResult[Any]], T],
+    ) -> T:
+        """Run one statement on a pooled connection and ``read`` its result.
+
+        A pooled connection that turns out to be dead (the server restarted while it sat idle)
+        is replaced and the statement run once more on a fresh one; only when that fails too,
+        or no connection can be made, is the store unavailable.
+        """
+        try:
+            with self._connection(retryable=True) as conn:
+                return read(self._run(conn, statement, params))
+        except _StaleConnection:
+            with self._connection() as conn:
+                return read(self._run(conn, statement, params))
+
     def _run(
         self, conn: Connection, statement: Executable, params: dict[str, Any] | None = None
     ) -> CursorResult[Any]:
@@ -219,17 +250,17 @@ class SQLStore:
                 attempt += 1
 
     @contextmanager
-    def _connection(self) -> Iterator[Connection]:
+    def _connection(self, *, retryable: bool = False) -> Iterator[Connection]:
         engine = self._engine or self._start()
         if self._serial is None:
-            with self._connected(engine) as conn:
+            with self._connected(engine, retryable) as conn:
                 yield conn
             return
-        with self._serial, self._connected(engine) as conn:
+        with self._serial, self._connected(engine, retryable) as conn:
             yield conn
 
     @contextmanager
-    def _connected(self, engine: Engine) -> Iterator[Connection]:
+    def _connected(self, engine: Engine, retryable: bool = False) -> Iterator[Connection]:
         try:
             conn = engine.connect()
         except DBAPIError as exc:
@@ -239,6 +270,8 @@ class SQLStore:
                 yield conn
         except DBAPIError as exc:
             if exc.connection_invalidated:
+                if retryable:
+                    raise _StaleConnection from exc
                 raise unavailable(self.target, exc) from exc
             raise
 

@@ -59,27 +59,18 @@ def _kill_connections(postgresql_url: str, table: str) -> None:
     engine.dispose()
 
 
-def test_pre_ping_replaces_connections_the_server_dropped(
-    postgresql_url: str, new_table: TableFactory
+@pytest.mark.parametrize("pre_ping", [False, True])
+def test_connections_the_server_dropped_are_replaced_without_an_error(
+    postgresql_url: str, new_table: TableFactory, pre_ping: bool
 ) -> None:
-    store = SQLStore(new_table(postgresql_url))
+    store = SQLStore(new_table(postgresql_url), pre_ping=pre_ping)
     sid = new_session_id()
     store.set(sid, b"x", 60)
     _kill_connections(postgresql_url, store.table.name)
     assert store.get(sid) == b"x"
-    store.close()
-
-
-def test_without_pre_ping_a_dropped_connection_is_unavailable_then_recovers(
-    postgresql_url: str, new_table: TableFactory
-) -> None:
-    store = SQLStore(new_table(postgresql_url), pre_ping=False)
-    sid = new_session_id()
-    store.set(sid, b"x", 60)
     _kill_connections(postgresql_url, store.table.name)
-    with pytest.raises(StoreUnavailableError):
-        store.get(sid)
-    assert store.get(sid) == b"x"
+    assert store.replace(sid, b"y", 60) is True
+    assert store.get(sid) == b"y"
     store.close()
 
 
