@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 
-def forwarded_https(header: str | None) -> bool:
-    """Whether the first value of an ``X-Forwarded-Proto`` header says https."""
+def forwarded_https(header: str | None, direct: bool) -> bool:
+    """Whether the first value of an ``X-Forwarded-Proto`` header says https; ``direct`` (the
+    connection's own scheme) when the proxy sent no such header."""
     if not header:
-        return False
+        return direct
     return header.split(",", 1)[0].strip().lower() == "https"
 
 

@@ -80,12 +80,12 @@ class SessionMiddleware:
         await self.app(scope, receive, send_with_session)
 
     def is_https(self, scope: Scope, headers: RawHeaders) -> bool:
+        direct = scope.get("scheme") in ("https", "wss")
         if self.trust_proxy:
             for name, value in headers:
                 if name == b"x-forwarded-proto":
-                    return forwarded_https(value.decode("latin-1"))
-            return False
-        return scope.get("scheme") in ("https", "wss")
+                    return forwarded_https(value.decode("latin-1"), direct)
+        return direct
 
     async def commit(self, session: Session, message: Message, https: bool) -> Message:
         """Commit ``session``; return ``message`` with its Set-Cookie and Vary headers added."""

@@ -55,9 +55,10 @@ class SessionMiddleware:
         self.trust_proxy = trust_proxy
 
     def is_https(self, environ: WSGIEnvironment) -> bool:
+        direct = environ.get("wsgi.url_scheme") == "https"
         if self.trust_proxy:
-            return forwarded_https(environ.get("HTTP_X_FORWARDED_PROTO"))
-        return environ.get("wsgi.url_scheme") == "https"
+            return forwarded_https(environ.get("HTTP_X_FORWARDED_PROTO"), direct)
+        return direct
 
     def __call__(
         self, environ: WSGIEnvironment, start_response: StartResponse

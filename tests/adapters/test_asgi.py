@@ -133,6 +133,8 @@ def test_a_store_failure_is_a_500_with_no_cookie() -> None:
         (False, "https://testserver", None, True),
         (False, "http://testserver", "https", False),
         (True, "http://testserver", "https,http", True),
+        (True, "https://testserver", "http", False),
+        (True, "https://testserver", None, True),
     ],
 )
 def test_https_decides_the_secure_attribute(

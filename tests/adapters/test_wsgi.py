@@ -114,6 +114,8 @@ def test_the_session_is_stored_before_start_response_reaches_the_server(
         (False, "http", "https", False),
         (True, "http", "https, http", True),
         (True, "https", "http", False),
+        (True, "https", None, True),
+        (True, "http", None, False),
     ],
 )
 def test_https_decides_the_secure_attribute(
