@@ -12,11 +12,9 @@ fi
 
 packages=(-e ".[all,test,lint]")
 for backend in backends/*/; do
-  [ -f "$backend/pyproject.toml" ] || continue
-  extras=$(sed -n 's/^# setup-extras: *//p' "$backend/pyproject.toml")
-  packages+=(-e "${backend%/}${extras:+[$extras]}")
+  if [ -f "$backend/pyproject.toml" ]; then packages+=(-e "${backend%/}[test]"); fi
 done
-[ -f loadtests/requirements.txt ] && packages+=(-r loadtests/requirements.txt)
+if [ -f loadtests/requirements.txt ]; then packages+=(-r loadtests/requirements.txt); fi
 .venv/bin/python -m pip install --quiet "${packages[@]}"
 
 # memcached's tests start their own servers from the memcached binary.
