@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from .errors import ConfigurationError
@@ -133,3 +134,67 @@ def _parse_host(item: str, url: str) -> tuple[str, int | None]:
     if not port_text.isdigit() or not 0 < int(port_text) < 65536:
         raise ConfigurationError(f"bad port {port_text!r} in {mask_url(url)!r}")
     return unquote(host), int(port_text)
+
+
+class StoreOptions:
+    """A backend's options: a keyword given to ``open_store`` wins over the URL's query, which
+    wins over the default. Names outside ``defaults`` are errors, with a close match suggested.
+
+    :param parsed: the store's URL.
+    :param overrides: the keyword options, as Python values.
+    :param defaults: every option the backend knows, with its default (None for "unset").
+    """
+
+    def __init__(
+        self, parsed: StoreURL, overrides: Mapping[str, Any], defaults: Mapping[str, object]
+    ) -> None:
+        parsed.reject_unknown_options(defaults)
+        for name in overrides:
+            if name not in defaults:
+                close = difflib.get_close_matches(name, list(defaults), n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                raise ConfigurationError(f"unknown option {name!r} for {parsed.masked}{hint}")
+        self._parsed = parsed
+        self._overrides = overrides
+        self._defaults = defaults
+
+    def given(self, name: str) -> bool:
+        """Whether ``name`` was set, as a keyword or in the URL."""
+        return name in self._overrides or name in self._parsed.options
+
+    def text(self, name: str) -> str | None:
+        if name in self._overrides:
+            return self._override(name, str)  # type: ignore[no-any-return]
+        default = self._defaults[name]
+        return self._parsed.options.get(name, default if isinstance(default, str) else None)
+
+    def seconds(self, name: str) -> float:
+        """A positive number of seconds."""
+        default = float(self._defaults[name])  # type: ignore[arg-type]
+        if name not in self._overrides:
+            return self._parsed.float_option(name, default) or default
+        value = float(self._override(name, (int, float)))
+        if not value > 0:
+            raise ConfigurationError(f"option {name}={value!r}: expected a positive number")
+        return value
+
+    def count(self, name: str, minimum: int = 0) -> int:
+        """A whole number of at least ``minimum``."""
+        default = int(self._defaults[name])  # type: ignore[call-overload]
+        if name not in self._overrides:
+            return self._parsed.int_option(name, default, minimum=minimum)
+        value: int = self._override(name, int)
+        if value < minimum:
+            raise ConfigurationError(f"option {name}={value!r}: expected at least {minimum}")
+        return value
+
+    def flag(self, name: str) -> bool:
+        if name in self._overrides:
+            return self._override(name, bool)  # type: ignore[no-any-return]
+        return self._parsed.bool_option(name, bool(self._defaults[name]))
+
+    def _override(self, name: str, kind: type | tuple[type, ...]) -> Any:
+        value = self._overrides[name]
+        if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+            raise ConfigurationError(f"option {name}={value!r}: wrong type")
+        return value

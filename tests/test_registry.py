@@ -10,7 +10,7 @@ import sessionkit
 from sessionkit import registry
 from sessionkit.errors import BackendLoadError, ConfigurationError, UnknownBackendError
 from sessionkit.stores.memory import MemoryStore
-from sessionkit.url import StoreURL, mask_url
+from sessionkit.url import StoreOptions, StoreURL, mask_url
 
 
 @pytest.fixture
@@ -143,3 +143,42 @@ def test_bad_options_are_configuration_errors(query: str, call: object) -> None:
 def test_bad_port_is_a_configuration_error() -> None:
     with pytest.raises(ConfigurationError):
         StoreURL.parse("redis://host:99999/0")
+
+
+DEFAULTS = {"prefix": "session:", "timeout": 2.0, "pool": 4, "tls": False, "ca": None}
+
+
+def test_store_options_take_keywords_then_the_query_then_defaults() -> None:
+    url = StoreURL.parse("x://h/?prefix=q:&timeout=5&tls=yes")
+    options = StoreOptions(url, {"prefix": "kw:"}, DEFAULTS)
+    assert options.text("prefix") == "kw:"
+    assert options.seconds("timeout") == 5.0
+    assert options.flag("tls") is True
+    assert options.count("pool") == 4
+    assert options.text("ca") is None
+    assert options.given("timeout")
+    assert not options.given("pool")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "call"),
+    [
+        ({"timeout": "soon"}, lambda o: o.seconds("timeout")),
+        ({"timeout": 0}, lambda o: o.seconds("timeout")),
+        ({"pool": True}, lambda o: o.count("pool")),
+        ({"pool": -1}, lambda o: o.count("pool")),
+        ({"tls": "yes"}, lambda o: o.flag("tls")),
+        ({"prefix": 3}, lambda o: o.text("prefix")),
+    ],
+)
+def test_store_options_check_keyword_types(overrides: dict[str, object], call: object) -> None:
+    options = StoreOptions(StoreURL.parse("x://h/"), overrides, DEFAULTS)
+    with pytest.raises(ConfigurationError):
+        call(options)  # type: ignore[operator]
+
+
+def test_store_options_reject_unknown_names_with_a_suggestion() -> None:
+    with pytest.raises(ConfigurationError, match="did you mean 'timeout'"):
+        StoreOptions(StoreURL.parse("x://h/"), {"timeuot": 1}, DEFAULTS)
+    with pytest.raises(ConfigurationError, match="did you mean 'prefix'"):
+        StoreOptions(StoreURL.parse("x://h/?prefx=a"), {}, DEFAULTS)

@@ -19,7 +19,7 @@ from types import MappingProxyType
 from typing import Any
 
 from sessionkit.errors import ConfigurationError
-from sessionkit.url import StoreURL
+from sessionkit.url import StoreOptions, StoreURL
 
 DEFAULT_PORT = 11211
 SESSION_ID_LENGTH = 43
@@ -72,21 +72,16 @@ class MemcachedSettings:
         parsed = StoreURL.parse(url)
         if parsed.scheme not in ("memcached", "memcached+unix"):
             raise ConfigurationError(f"{parsed.masked}: not a memcached URL scheme")
-        parsed.reject_unknown_options(OPTION_DEFAULTS)
-        unknown = sorted(set(overrides) - set(OPTION_DEFAULTS))
-        if unknown:
-            known = ", ".join(OPTION_DEFAULTS)
-            raise ConfigurationError(f"unknown option {unknown[0]!r} (known options: {known})")
+        options = StoreOptions(parsed, overrides, OPTION_DEFAULTS)
         if parsed.username is not None or parsed.password is not None:
             raise ConfigurationError(
                 f"{parsed.masked}: memcached has no user or password to give in the URL"
             )
-        options = _Options(parsed, overrides)
-        pool_size = options.count("pool_size", minimum=0)
+        pool_size = options.count("pool_size")
         return cls(
             masked_url=parsed.masked,
             servers=_servers(parsed),
-            prefix=_prefix(options.text("prefix"), parsed),
+            prefix=_prefix(options.text("prefix") or "", parsed),
             connect_timeout=options.seconds("connect_timeout"),
             timeout=options.seconds("timeout"),
             pool_size=pool_size or None,
@@ -101,43 +96,6 @@ def node_name(server: Server) -> str:
         return server
     host, port = server
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-
-class _Options:
-    """Typed option values: a keyword override if given, else the URL's query, else the default."""
-
-    def __init__(self, parsed: StoreURL, overrides: Mapping[str, Any]) -> None:
-        self._parsed = parsed
-        self._overrides = overrides
-
-    def _override(self, name: str, kind: type | tuple[type, ...]) -> Any:
-        value = self._overrides[name]
-        if not isinstance(value, kind) or isinstance(value, bool):
-            raise ConfigurationError(f"option {name}={value!r}: wrong type")
-        return value
-
-    def text(self, name: str) -> str:
-        if name in self._overrides:
-            return self._override(name, str)  # type: ignore[no-any-return]
-        return self._parsed.str_option(name, str(OPTION_DEFAULTS[name]))
-
-    def seconds(self, name: str) -> float:
-        default = float(OPTION_DEFAULTS[name])  # type: ignore[arg-type]
-        if name not in self._overrides:
-            return self._parsed.float_option(name, default) or default
-        value = float(self._override(name, (int, float)))
-        if not value > 0:
-            raise ConfigurationError(f"option {name}={value!r}: expected a positive number")
-        return value
-
-    def count(self, name: str, minimum: int) -> int:
-        default = int(OPTION_DEFAULTS[name])  # type: ignore[call-overload]
-        if name not in self._overrides:
-            return self._parsed.int_option(name, default, minimum=minimum)
-        value: int = self._override(name, int)
-        if value < minimum:
-            raise ConfigurationError(f"option {name}={value!r}: expected at least {minimum}")
-        return value
 
 
 def _servers(parsed: StoreURL) -> tuple[Server, ...]:

@@ -20,7 +20,7 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 from sessionkit.errors import ConfigurationError
-from sessionkit.url import StoreURL
+from sessionkit.url import StoreOptions, StoreURL
 
 Topology = Literal["single", "sentinel", "cluster"]
 
@@ -76,17 +76,15 @@ class RedisSettings:
     @classmethod
     def from_url(cls, url: str, **overrides: Any) -> RedisSettings:
         parsed = StoreURL.parse(url)
-        options = _Options(parsed, overrides)
         scheme = parsed.scheme
         if scheme not in ("redis", "rediss", "redis+unix", "redis+sentinel", "redis+cluster"):
             raise ConfigurationError(f"{parsed.masked}: not a Redis URL scheme")
-        known = set(OPTION_DEFAULTS) if scheme == "redis+unix" else set(OPTION_DEFAULTS) - {"db"}
-        parsed.reject_unknown_options(known)
-        for name in overrides:
-            if name not in known:
-                raise ConfigurationError(f"unknown option {name!r} for {parsed.masked}")
+        known = OPTION_DEFAULTS
+        if scheme != "redis+unix":  # elsewhere the database is the URL's path
+            known = {name: value for name, value in OPTION_DEFAULTS.items() if name != "db"}
+        options = StoreOptions(parsed, overrides, known)
         tls = scheme == "rediss" or options.flag("ssl")
-        if not tls and any(name in parsed.options or name in overrides for name in _TLS_ONLY):
+        if not tls and any(options.given(name) for name in _TLS_ONLY):
             raise ConfigurationError(f"{parsed.masked}: ssl_* options need rediss:// or ssl=true")
 
         connection: dict[str, Any] = {
@@ -138,51 +136,7 @@ class RedisSettings:
         )
 
 
-class _Options:
-    """Typed option values: a keyword override if given, else the URL's query, else the default."""
-
-    def __init__(self, parsed: StoreURL, overrides: Mapping[str, Any]) -> None:
-        self._parsed = parsed
-        self._overrides = overrides
-
-    def _override(self, name: str, kind: type | tuple[type, ...]) -> Any:
-        value = self._overrides[name]
-        if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
-            raise ConfigurationError(f"option {name}={value!r}: wrong type")
-        return value
-
-    def text(self, name: str) -> str | None:
-        if name in self._overrides:
-            return self._override(name, str)  # type: ignore[no-any-return]
-        default = OPTION_DEFAULTS[name]
-        return self._parsed.options.get(name, default if isinstance(default, str) else None)
-
-    def seconds(self, name: str) -> float:
-        default = float(OPTION_DEFAULTS[name])  # type: ignore[arg-type]
-        if name not in self._overrides:
-            return self._parsed.float_option(name, default) or default
-        value = float(self._override(name, (int, float)))
-        if value <= 0:
-            raise ConfigurationError(f"option {name}={value!r}: expected a positive number")
-        return value
-
-    def count(self, name: str) -> int:
-        default = int(OPTION_DEFAULTS[name])  # type: ignore[call-overload]
-        if name in self._overrides:
-            value: int = self._override(name, int)
-            if value < 0:
-                raise ConfigurationError(f"option {name}={value!r}: expected at least 0")
-            return value
-        return self._parsed.int_option(name, default, minimum=0)
-
-    def flag(self, name: str) -> bool:
-        default = bool(OPTION_DEFAULTS[name])
-        if name in self._overrides:
-            return self._override(name, bool)  # type: ignore[no-any-return]
-        return self._parsed.bool_option(name, default)
-
-
-def _tls_options(options: _Options, parsed: StoreURL) -> dict[str, Any]:
+def _tls_options(options: StoreOptions, parsed: StoreURL) -> dict[str, Any]:
     cert_reqs = options.text("ssl_cert_reqs")
     if cert_reqs not in _CERT_REQS:
         raise ConfigurationError(
