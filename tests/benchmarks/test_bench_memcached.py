@@ -29,17 +29,8 @@ from sessionkit import SessionManager
 from sessionkit.ids import new_session_id
 from sessionkit.testing import free_port
 
-SESSION = {
-    "user": {"id": 4211, "name": "Ann Example", "email": "ann@example.com", "roles": ["staff"]},
-    "cart": [{"sku": "A-1001", "qty": 2}, {"sku": "B-2002", "qty": 1}],
-    "csrf": "Xq2n3v7m0Zb1pYt8Lk4sRf9WdJh6Ge5Ua",
-    "views": 1,
-    "flash": [],
-    "locale": "en-GB",
-    "last_seen": "2026-11-28T06:00:00Z",
-    "theme": "dark",
-    "tz": "Europe/London",
-}
+from .targets import SMALL as SESSION
+
 PAYLOAD = json.dumps(SESSION, separators=(",", ":")).encode()
 TTL = 14 * 24 * 3600
 

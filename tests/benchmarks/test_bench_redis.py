@@ -31,19 +31,10 @@ from sessionkit.testing import require_server
 sessionkit_redis = pytest.importorskip("sessionkit_redis")
 from sessionkit_redis.clients import sync_client  # noqa: E402
 
+from .targets import SMALL as SESSION  # noqa: E402
+
 URL = os.environ.get("SESSIONKIT_REDIS_URL", "redis://127.0.0.1:6379/0")
 TTL = 3600
-SESSION = {
-    "user": {"id": 4211, "name": "Ann Example", "email": "ann@example.com", "roles": ["staff"]},
-    "cart": [{"sku": "A-1001", "qty": 2}, {"sku": "B-2002", "qty": 1}],
-    "csrf": "Xq2n3v7m0Zb1pYt8Lk4sRf9WdJh6Ge5Ua",
-    "views": 1,
-    "flash": [],
-    "locale": "en-GB",
-    "last_seen": "2026-11-28T06:00:00Z",
-    "theme": "dark",
-    "tz": "Europe/London",
-}
 
 
 class Setup:

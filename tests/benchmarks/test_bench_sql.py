@@ -36,21 +36,12 @@ from sessionkit.testing import require_server
 sessionkit_sql = pytest.importorskip("sessionkit_sql")
 from sessionkit_sql.schema import Statements  # noqa: E402
 
+from .targets import SMALL as SESSION  # noqa: E402
+
 POSTGRESQL_URL = os.environ.get(
     "SESSIONKIT_POSTGRESQL_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 TTL = 3600
-SESSION = {
-    "user": {"id": 4211, "name": "Ann Example", "email": "ann@example.com", "roles": ["staff"]},
-    "cart": [{"sku": "A-1001", "qty": 2}, {"sku": "B-2002", "qty": 1}],
-    "csrf": "Xq2n3v7m0Zb1pYt8Lk4sRf9WdJh6Ge5Ua",
-    "views": 1,
-    "flash": [],
-    "locale": "en-GB",
-    "last_seen": "2026-11-28T06:00:00Z",
-    "theme": "dark",
-    "tz": "Europe/London",
-}
 
 
 def raw_engine(url: str) -> Engine:
