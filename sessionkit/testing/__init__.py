@@ -12,6 +12,9 @@ Every call of ``create_store`` must return a store on the same data (the suite c
 second instance reads what the first wrote), isolated from anything else: ``clear`` and
 ``count`` are tested on it. :func:`require_server` skips a test module locally when its server
 is unreachable and fails it when the ``CI`` environment variable says the server is expected.
+
+The suite needs pytest and Hypothesis (``pip install 'sessionkit[test]'``). Besides the fixed
+cases it drives each store and a dict through random sequences of operations and compares them.
 """
 
 from .contract import StoreContract

@@ -8,6 +8,9 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from ..errors import InvalidSessionIdError
 from ..ids import new_session_id
@@ -238,6 +241,16 @@ class StoreContract:
         assert not torn, "a reader saw a partially written session"
         assert store.get(sid) in payloads
 
+    # -- a random walk compared with a dict
+
+    def test_behaves_like_a_dict_under_random_operations(self, store: Store) -> None:
+        ids = [self.sid() for _ in range(4)]
+        machine = _dict_model_machine(store, ids)
+        machine.TestCase.settings = settings(
+            max_examples=15, stateful_step_count=15, deadline=None, database=None
+        )
+        machine.TestCase().runTest()
+
     # -- optional capabilities
 
     def test_count(self, store: Store) -> None:
@@ -299,3 +312,49 @@ class StoreContract:
 
         asyncio.run(scenario())
         assert store.get(other) == b"four", "the async twin does not share the store's data"
+
+
+def _dict_model_machine(store: Store, ids: list[str]) -> type[RuleBasedStateMachine]:
+    """A state machine that drives ``store`` and a dict side by side over a few ids."""
+    sid = st.sampled_from(ids)
+    data = st.binary(min_size=1, max_size=64)
+
+    class DictModel(RuleBasedStateMachine):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model: dict[str, bytes] = {}
+            for key in ids:
+                store.delete(key)
+
+        @rule(key=sid, value=data)
+        def set(self, key: str, value: bytes) -> None:
+            store.set(key, value, 60)
+            self.model[key] = value
+
+        @rule(key=sid, value=data)
+        def add(self, key: str, value: bytes) -> None:
+            assert store.add(key, value, 60) is (key not in self.model)
+            self.model.setdefault(key, value)
+
+        @rule(key=sid, value=data)
+        def replace(self, key: str, value: bytes) -> None:
+            assert store.replace(key, value, 60) is (key in self.model)
+            if key in self.model:
+                self.model[key] = value
+
+        @rule(key=sid)
+        def delete(self, key: str) -> None:
+            store.delete(key)
+            self.model.pop(key, None)
+
+        @rule(key=sid)
+        def touch(self, key: str) -> None:
+            assert store.touch(key, 60) is (key in self.model)
+
+        @invariant()
+        def same_contents(self) -> None:
+            assert {key: store.get(key) for key in ids} == {
+                key: self.model.get(key) for key in ids
+            }
+
+    return DictModel
