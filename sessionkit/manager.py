@@ -230,7 +230,7 @@ class SessionManager:
         try:
             session._data = self.serializer.loads(raw)
         except Exception as exc:  # noqa: BLE001 - stored data is untrusted
-            # The snapshot keeps the bad bytes, so commit replaces them with the session's data.
+            # The snapshot keeps the bad bytes, so the first change the app makes replaces them.
             log.warning("undecodable session data (%s); starting an empty session", exc)
             session._data = {}
         session._snapshot = raw
