@@ -71,10 +71,32 @@ def micro(seconds: float) -> str:
     return f"{seconds * 1e6:,.1f}"
 
 
+Cells = dict[int, tuple[float, float, bool]]  # repetition -> (median, p99, p99 is a max)
+
+
+def ratio_row(key: tuple[str, str, str], sk: Cells, raw: Cells, target: float | None) -> list[str]:
+    """One table row: sessionkit's and the raw client's medians and tails, and their ratio."""
+    sk_median = statistics.median(m for m, _, _ in sk.values())
+    raw_median = statistics.median(m for m, _, _ in raw.values())
+    ratio = sk_median / raw_median
+    per_rep = [sk[r][0] / raw[r][0] for r in sorted(sk.keys() & raw.keys())]
+    spread = f"{min(per_rep):.2f}-{max(per_rep):.2f}" if len(per_rep) > 1 else ""
+    star = "*" if any(is_max for _, _, is_max in sk.values()) else ""
+    return [
+        *key,
+        micro(sk_median),
+        micro(statistics.median(t for _, t, _ in sk.values())) + star,
+        micro(raw_median),
+        micro(statistics.median(t for _, t, _ in raw.values())) + star,
+        f"{ratio:.2f}x",
+        spread,
+        judge(ratio, target),
+    ]
+
+
 def store_rows(benches: Iterable[dict[str, Any]]) -> list[list[str]]:
-    # (backend, case, size) -> impl -> rep -> (median, p99, p99 is a max)
-    cells: dict[tuple[str, str, str], dict[str, dict[int, tuple[float, float, bool]]]]
-    cells = defaultdict(lambda: defaultdict(dict))
+    # (backend, case, size) -> impl -> repetition -> (median, p99, p99 is a max)
+    cells: dict[tuple[str, str, str], dict[str, Cells]] = defaultdict(lambda: defaultdict(dict))
     for bench in benches:
         info = describe(bench)
         if "framework" in info:
@@ -92,29 +114,14 @@ def store_rows(benches: Iterable[dict[str, Any]]) -> list[list[str]]:
     rows = []
     for key in sorted(cells, key=order):
         impls = cells[key]
-        if "sessionkit" not in impls or "raw" not in impls:
-            continue
-        sk, raw = impls["sessionkit"], impls["raw"]
-        sk_median = statistics.median(m for m, _, _ in sk.values())
-        raw_median = statistics.median(m for m, _, _ in raw.values())
-        ratio = sk_median / raw_median
-        per_rep = [sk[r][0] / raw[r][0] for r in sorted(sk.keys() & raw.keys())]
-        spread = f"{min(per_rep):.2f}-{max(per_rep):.2f}" if len(per_rep) > 1 else ""
-        target = TARGETS.get(key[:2])
-        verdict = judge(ratio, target)
-        star = "*" if any(is_max for _, _, is_max in sk.values()) else ""
-        rows.append(
-            [
-                *key,
-                micro(sk_median),
-                micro(statistics.median(t for _, t, _ in sk.values())) + star,
-                micro(raw_median),
-                micro(statistics.median(t for _, t, _ in raw.values())) + star,
-                f"{ratio:.2f}x",
-                spread,
-                verdict,
-            ]
-        )
+        raw = impls.get("raw")
+        for name in sorted(impls):
+            if raw is None or not name.startswith("sessionkit"):
+                continue
+            sk = impls[name]
+            variant = name.removeprefix("sessionkit").lstrip("-")
+            case = f"{key[1]} ({variant})" if variant else key[1]
+            rows.append(ratio_row((key[0], case, key[2]), sk, raw, TARGETS.get(key[:2])))
     return rows
 
 

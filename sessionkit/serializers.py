@@ -43,7 +43,36 @@ class JSONSerializer:
         return data
 
 
-SERIALIZERS: dict[str, type[Serializer]] = {"json": JSONSerializer}
+class ORJSONSerializer:
+    """The same compact JSON through orjson (``pip install 'sessionkit[orjson]'``).
+
+    Several times faster than the standard library both ways, which matters on every request
+    that reads or changes a session. It differs from :class:`JSONSerializer` only at the edges:
+    dict keys must be strings (the standard library turns ``1`` into ``"1"``), NaN and
+    infinities become ``null``, and integers must fit in 64 bits.
+    """
+
+    def __init__(self) -> None:
+        try:
+            import orjson
+        except ImportError:
+            raise ConfigurationError(
+                "serializer 'orjson' needs orjson: pip install 'sessionkit[orjson]'"
+            ) from None
+        self._dumps = orjson.dumps
+        self._loads = orjson.loads
+
+    def dumps(self, data: SessionData) -> bytes:
+        return self._dumps(data)
+
+    def loads(self, raw: bytes) -> SessionData:
+        data = self._loads(raw)
+        if type(data) is not dict:
+            raise ValueError("stored session data is not a JSON object")
+        return data
+
+
+SERIALIZERS: dict[str, type[Serializer]] = {"json": JSONSerializer, "orjson": ORJSONSerializer}
 
 
 def get_serializer(serializer: str | Serializer) -> Serializer:
