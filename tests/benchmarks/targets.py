@@ -8,6 +8,7 @@ key, so both sides read and write payloads of identical size.
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import shutil
 import uuid
@@ -28,6 +29,7 @@ SERVERS = {
     "redis": ("127.0.0.1", 6379, "Redis"),
 }
 SECRET = "benchmark-secret"
+SERIALIZER = os.environ.get("BENCH_SERIALIZER", "json")  # or "orjson"
 TTL = 3600
 
 SMALL: dict[str, Any] = {
@@ -74,8 +76,9 @@ class Target:
         self.table = f"skbench_{tag}"
         self.workdir = workdir / backend
         self.store: Store = open_store(self._url(memcached))
-        self.manager = SessionManager(self.store, secret=SECRET, max_age=TTL)
-        self.rolling = SessionManager(self.store, secret=SECRET, max_age=TTL, rolling=True)
+        options: dict[str, Any] = {"secret": SECRET, "max_age": TTL, "serializer": SERIALIZER}
+        self.manager = SessionManager(self.store, **options)
+        self.rolling = SessionManager(self.store, rolling=True, **options)
         self.raw: Raw = self._raw(memcached)
         self.seeded = {size: self._seed(size) for size in SESSIONS}
 
