@@ -16,7 +16,7 @@ from sqlalchemy import CursorResult, Executable, Table, inspect
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from sessionkit.ids import check_session_id, check_ttl, is_valid_session_id
+from sessionkit.ids import check_ttl, is_valid_session_id
 
 from .config import Settings, Target
 from .engine import (
@@ -27,7 +27,7 @@ from .engine import (
     tune_sqlite,
     unavailable,
 )
-from .schema import Statements
+from .schema import Statements, now_ms, row_params
 
 
 def async_engine(target: Target, settings: Settings) -> AsyncEngine:
@@ -36,6 +36,7 @@ def async_engine(target: Target, settings: Settings) -> AsyncEngine:
     if target.backend == "sqlite":
         tune_sqlite(engine.sync_engine, settings.busy_timeout)
     return engine
+
 
 class AsyncSQLStore:
     """An :class:`~sessionkit.store.AsyncStore` on one SQL table; see the module docstring."""
@@ -55,17 +56,17 @@ class AsyncSQLStore:
         if not is_valid_session_id(sid):
             return None
         async with self._connection() as conn:
-            result = await self._run(conn, self._sql.get, {"sid": sid, "now": self._now()})
+            result = await self._run(conn, self._sql.get, {"sid": sid, "now": now_ms(self._clock)})
             data = result.scalar()
         return None if data is None else bytes(data)
 
     async def set(self, sid: str, data: bytes, ttl: int) -> None:
-        params = self._row(sid, data, ttl)
+        params = row_params(sid, data, ttl, now_ms(self._clock))
         async with self._connection() as conn:
             await self._run(conn, self._sql.set, params)
 
     async def add(self, sid: str, data: bytes, ttl: int) -> bool:
-        params = self._row(sid, data, ttl)
+        params = row_params(sid, data, ttl, now_ms(self._clock))
         async with self._connection() as conn:
             if self._sql.add is not None:
                 return (await self._run(conn, self._sql.add, params)).rowcount == 1
@@ -78,7 +79,7 @@ class AsyncSQLStore:
             return (await self._run(conn, self._sql.take_over, params)).rowcount == 1
 
     async def replace(self, sid: str, data: bytes, ttl: int) -> bool:
-        params = self._row(sid, data, ttl)
+        params = row_params(sid, data, ttl, now_ms(self._clock))
         async with self._connection() as conn:
             return (await self._run(conn, self._sql.replace, params)).rowcount == 1
 
@@ -92,7 +93,7 @@ class AsyncSQLStore:
         check_ttl(ttl)
         if not is_valid_session_id(sid):
             return False
-        now = self._now()
+        now = now_ms(self._clock)
         params = {"sid": sid, "now": now, "expires": now + ttl * 1000}
         async with self._connection() as conn:
             return (await self._run(conn, self._sql.touch, params)).rowcount == 1
@@ -100,13 +101,7 @@ class AsyncSQLStore:
     async def close(self) -> None:
         await self._engine.dispose()
 
-    def _now(self) -> int:
-        return int(self._clock() * 1000)
 
-    def _row(self, sid: str, data: bytes, ttl: int) -> dict[str, Any]:
-        check_session_id(sid)
-        now = self._now()
-        return {"sid": sid, "data": data, "now": now, "expires": now + check_ttl(ttl) * 1000}
 
     async def _run(
         self, conn: AsyncConnection, statement: Executable, params: dict[str, Any] | None = None

@@ -8,6 +8,9 @@ parameters: ``sid``, ``data``, ``expires`` and ``now`` (both in milliseconds).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     BindParameter,
@@ -29,9 +32,21 @@ from sqlalchemy import (
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 
 from sessionkit.errors import ConfigurationError
+from sessionkit.ids import check_session_id, check_ttl
 
 MYSQL_DIALECTS = ("mysql", "mariadb")
 _MYSQL_ID = mysql.VARCHAR(43, charset="ascii", collation="ascii_bin")
+
+
+def now_ms(clock: Callable[[], float]) -> int:
+    """The clock's time in whole milliseconds: the unit of ``expires_at``."""
+    return int(clock() * 1000)
+
+
+def row_params(sid: str, data: bytes, ttl: int, now: int) -> dict[str, Any]:
+    """The parameters of a written row; raises for a malformed id or TTL."""
+    check_session_id(sid)
+    return {"sid": sid, "data": data, "now": now, "expires": now + check_ttl(ttl) * 1000}
 
 
 def session_table(name: str, metadata: MetaData | None = None) -> Table:

@@ -20,12 +20,12 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from sessionkit.errors import ConfigurationError
-from sessionkit.ids import check_session_id, check_ttl, is_valid_session_id
+from sessionkit.ids import check_ttl, is_valid_session_id
 from sessionkit.store import AsyncStore
 
 from .config import Settings, split_url
 from .engine import DEADLOCK_ATTEMPTS, is_deadlock, is_duplicate_key, sync_engine, unavailable
-from .schema import Statements, session_table
+from .schema import Statements, now_ms, row_params, session_table
 
 Clock = Callable[[], float]
 T = TypeVar("T")
@@ -107,16 +107,17 @@ class SQLStore:
     def get(self, sid: str) -> bytes | None:
         if not is_valid_session_id(sid):
             return None
-        params = {"sid": sid, "now": self._now()}
+        params = {"sid": sid, "now": now_ms(self._clock)}
         data = self._execute(self._statements().get, params, _scalar)
         return None if data is None else bytes(data)
 
     def set(self, sid: str, data: bytes, ttl: int) -> None:
-        self._execute(self._statements().set, self._row(sid, data, ttl), _rowcount)
+        params = row_params(sid, data, ttl, now_ms(self._clock))
+        self._execute(self._statements().set, params, _rowcount)
 
     def add(self, sid: str, data: bytes, ttl: int) -> bool:
         """Create ``sid``; an expired row of that id counts as absent and is taken over."""
-        params = self._row(sid, data, ttl)
+        params = row_params(sid, data, ttl, now_ms(self._clock))
         add = self._statements().add
         if add is not None:
             return self._execute(add, params, _rowcount) == 1
@@ -129,7 +130,8 @@ class SQLStore:
         return self._execute(self._statements().take_over, params, _rowcount) == 1
 
     def replace(self, sid: str, data: bytes, ttl: int) -> bool:
-        return self._execute(self._statements().replace, self._row(sid, data, ttl), _rowcount) == 1
+        params = row_params(sid, data, ttl, now_ms(self._clock))
+        return self._execute(self._statements().replace, params, _rowcount) == 1
 
     def delete(self, sid: str) -> None:
         if not is_valid_session_id(sid):
@@ -140,7 +142,7 @@ class SQLStore:
         check_ttl(ttl)
         if not is_valid_session_id(sid):
             return False
-        now = self._now()
+        now = now_ms(self._clock)
         params = {"sid": sid, "now": now, "expires": now + ttl * 1000}
         return self._execute(self._statements().touch, params, _rowcount) == 1
 
@@ -157,7 +159,7 @@ class SQLStore:
 
     def purge_expired(self) -> int:
         """Delete expired rows in batches of ``purge_batch_size``; return how many went."""
-        params = {"now": self._now()}
+        params = {"now": now_ms(self._clock)}
         removed = 0
         with self._connection() as conn:
             while True:
@@ -169,7 +171,7 @@ class SQLStore:
     def count(self) -> int:
         """How many sessions have not expired."""
         with self._connection() as conn:
-            return int(self._run(conn, self._sql.count, {"now": self._now()}).scalar_one())
+            return int(self._run(conn, self._sql.count, {"now": now_ms(self._clock)}).scalar_one())
 
     def clear(self) -> None:
         """Delete every row of this store's table."""
@@ -178,13 +180,7 @@ class SQLStore:
 
     # -- internals
 
-    def _now(self) -> int:
-        return int(self._clock() * 1000)
 
-    def _row(self, sid: str, data: bytes, ttl: int) -> dict[str, Any]:
-        check_session_id(sid)
-        now = self._now()
-        return {"sid": sid, "data": data, "now": now, "expires": now + check_ttl(ttl) * 1000}
 
     def _start(self) -> Engine:
         """Create the engine (and, unless told not to, the table) on first use."""
