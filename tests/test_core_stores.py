@@ -14,18 +14,11 @@ from sessionkit.errors import ConfigurationError, InvalidSessionIdError
 from sessionkit.ids import new_session_id
 from sessionkit.stores.file import FileStore
 from sessionkit.stores.memory import MemoryStore
-
-
-class Clock:
-    def __init__(self, now: float = 1_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
+from sessionkit.testing import FrozenClock
 
 
 def test_memory_reclaims_expired_entries_without_reads() -> None:
-    clock = Clock()
+    clock = FrozenClock()
     store = MemoryStore(clock=clock)
     for _ in range(100):
         store.set(new_session_id(), b"x", 10)
@@ -35,7 +28,7 @@ def test_memory_reclaims_expired_entries_without_reads() -> None:
 
 
 def test_memory_heap_stays_bounded_under_rewrites() -> None:
-    store = MemoryStore(clock=Clock())
+    store = MemoryStore(clock=FrozenClock())
     sid = new_session_id()
     for _ in range(10_000):
         store.set(sid, b"x", 100)
@@ -43,7 +36,7 @@ def test_memory_heap_stays_bounded_under_rewrites() -> None:
 
 
 def test_memory_max_entries_evicts_the_soonest_to_expire() -> None:
-    store = MemoryStore(max_entries=3, clock=Clock())
+    store = MemoryStore(max_entries=3, clock=FrozenClock())
     ids = [new_session_id() for _ in range(4)]
     for sid, ttl in zip(ids, (300, 100, 200, 400), strict=True):
         store.set(sid, b"x", ttl)
@@ -83,7 +76,7 @@ def test_file_store_never_writes_outside_its_directory(tmp_path: Path) -> None:
 
 
 def test_file_purge_removes_only_expired_files(tmp_path: Path) -> None:
-    clock = Clock()
+    clock = FrozenClock()
     store = FileStore(tmp_path, clock=clock)
     expired = [new_session_id() for _ in range(3)]
     live = [new_session_id() for _ in range(2)]

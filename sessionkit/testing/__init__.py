@@ -18,6 +18,6 @@ cases it drives each store and a dict through random sequences of operations and
 """
 
 from .contract import StoreContract
-from .servers import free_port, require_server
+from .servers import FrozenClock, free_port, require_server
 
-__all__ = ["StoreContract", "free_port", "require_server"]
+__all__ = ["FrozenClock", "StoreContract", "free_port", "require_server"]

@@ -23,6 +23,19 @@ def require_server(host: str, port: int, what: str) -> None:
     pytest.skip(reason)
 
 
+class FrozenClock:
+    """A clock for stores that take one (``clock=``): it stands still until a test moves it.
+
+    ``clock.now += 61`` makes a minute pass without sleeping.
+    """
+
+    def __init__(self, now: float = 1_700_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as sock:

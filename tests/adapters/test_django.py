@@ -19,23 +19,16 @@ from sessionkit.ids import is_valid_session_id, new_session_id
 from sessionkit.store import Store
 from sessionkit.stores.file import FileStore
 from sessionkit.stores.memory import MemoryStore
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
+from sessionkit.testing import FrozenClock
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> FrozenClock:
+    return FrozenClock()
 
 
 @pytest.fixture
-def engine(clock: Clock) -> type[SessionStore]:
+def engine(clock: FrozenClock) -> type[SessionStore]:
     """The engine on a memory store of its own, with a clock the test moves."""
     store = MemoryStore(clock=clock)
 
@@ -139,7 +132,7 @@ def test_a_concurrent_logout_is_not_undone(engine: type[SessionStore]) -> None:
     assert not engine().exists(session.session_key)
 
 
-def test_the_store_enforces_expiry(engine: type[SessionStore], clock: Clock) -> None:
+def test_the_store_enforces_expiry(engine: type[SessionStore], clock: FrozenClock) -> None:
     session = engine()
     session.set_expiry(60)
     session["a"] = 1
@@ -177,7 +170,7 @@ def test_corrupt_data_gives_an_empty_session(engine: type[SessionStore]) -> None
     assert engine(sid).load() == {}
 
 
-def test_clear_expired_purges_a_file_store(tmp_path: Path, clock: Clock) -> None:
+def test_clear_expired_purges_a_file_store(tmp_path: Path, clock: FrozenClock) -> None:
     store = FileStore(tmp_path, clock=clock)
 
     class FileSessionStore(SessionStore):

@@ -12,25 +12,20 @@ from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError
 
 from sessionkit.ids import new_session_id
+from sessionkit.testing import FrozenClock
 
 TableFactory = Callable[[str], str]
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_700_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> FrozenClock:
+    return FrozenClock()
 
 
 @pytest.fixture
-def store(database_url: str, new_table: TableFactory, clock: Clock) -> Iterator[SQLStore]:
+def store(database_url: str, new_table: TableFactory, clock: FrozenClock) -> Iterator[SQLStore]:
     store = SQLStore(new_table(database_url), purge_batch_size=2, clock=clock)
     yield store
     store.close()
@@ -49,7 +44,7 @@ def statements(store: SQLStore, verb: str) -> list[str]:
     return seen
 
 
-def test_an_expired_row_counts_as_gone(store: SQLStore, clock: Clock) -> None:
+def test_an_expired_row_counts_as_gone(store: SQLStore, clock: FrozenClock) -> None:
     sid = new_session_id()
     store.set(sid, b"old", 10)
     clock.now += 10
@@ -62,7 +57,7 @@ def test_an_expired_row_counts_as_gone(store: SQLStore, clock: Clock) -> None:
     assert store.get(sid) == b"new"
 
 
-def test_touch_moves_expiry_from_now(store: SQLStore, clock: Clock) -> None:
+def test_touch_moves_expiry_from_now(store: SQLStore, clock: FrozenClock) -> None:
     sid = new_session_id()
     store.set(sid, b"x", 10)
     clock.now += 9
@@ -73,7 +68,7 @@ def test_touch_moves_expiry_from_now(store: SQLStore, clock: Clock) -> None:
     assert store.get(sid) is None
 
 
-def test_purge_deletes_in_bounded_batches(store: SQLStore, clock: Clock) -> None:
+def test_purge_deletes_in_bounded_batches(store: SQLStore, clock: FrozenClock) -> None:
     stale = [new_session_id() for _ in range(5)]
     for sid in stale:
         store.set(sid, b"old", 5)
@@ -120,7 +115,7 @@ def test_without_create_table_a_missing_table_is_an_error_not_a_miss(
 
 
 def test_stores_on_one_table_share_it(
-    database_url: str, new_table: TableFactory, clock: Clock
+    database_url: str, new_table: TableFactory, clock: FrozenClock
 ) -> None:
     url = new_table(database_url)
     first, second = SQLStore(url, clock=clock), SQLStore(url, clock=clock)
