@@ -13,6 +13,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -105,11 +106,9 @@ def servers_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     shutil.rmtree(directory, ignore_errors=True)
 
 
-@pytest.fixture
-def make_server(
-    redis_server_binary: str, servers_dir: Path
-) -> Iterator[Callable[..., RedisServer]]:
-    """Start throwaway servers for one test; all are stopped when it ends."""
+@contextmanager
+def _server_factory(servers_dir: Path) -> Iterator[Callable[..., RedisServer]]:
+    """A function starting throwaway servers; on exit all are stopped, newest first."""
     started: list[RedisServer] = []
 
     def make(*extra: str, sentinel: bool = False) -> RedisServer:
@@ -117,9 +116,20 @@ def make_server(
         started.append(server)
         return server.start()
 
-    yield make
-    for server in started:
-        server.stop()
+    try:
+        yield make
+    finally:
+        for server in reversed(started):
+            server.stop()
+
+
+@pytest.fixture
+def make_server(
+    redis_server_binary: str, servers_dir: Path
+) -> Iterator[Callable[..., RedisServer]]:
+    """Start throwaway servers for one test; all are stopped when it ends."""
+    with _server_factory(servers_dir) as make:
+        yield make
 
 
 @pytest.fixture(scope="session")
@@ -127,16 +137,8 @@ def session_servers(
     redis_server_binary: str, servers_dir: Path
 ) -> Iterator[Callable[..., RedisServer]]:
     """Like :func:`make_server`, for servers shared by the whole test session."""
-    started: list[RedisServer] = []
-
-    def make(*extra: str, sentinel: bool = False) -> RedisServer:
-        server = RedisServer(servers_dir / uuid.uuid4().hex, *extra, sentinel=sentinel)
-        started.append(server)
-        return server.start()
-
-    yield make
-    for server in reversed(started):
-        server.stop()
+    with _server_factory(servers_dir) as make:
+        yield make
 
 
 @pytest.fixture(scope="session")
