@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from contextlib import closing
 
 from . import __version__
 from . import demo as demo_arguments
@@ -21,38 +22,29 @@ def _backends(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    store = open_store(args.url)
-    try:
+    with closing(open_store(args.url)) as store:
         elapsed = probe(store)
-    finally:
-        store.close()
     print(f"ok: {mask_url(args.url)} (write, read, delete in {elapsed * 1000:.2f} ms)")
     return 0
 
 
 def _purge(args: argparse.Namespace) -> int:
-    store = open_store(args.url)
-    try:
+    with closing(open_store(args.url)) as store:
         if not isinstance(store, SupportsPurge):
             print(f"{mask_url(args.url)}: this store expires sessions by itself; nothing to purge")
             return 0
         removed = store.purge_expired()
-    finally:
-        store.close()
     print(f"{mask_url(args.url)}: removed {removed} expired session(s)")
     return 0
 
 
 def _init(args: argparse.Namespace) -> int:
-    store = open_store(args.url)
-    try:
+    with closing(open_store(args.url)) as store:
         if isinstance(store, SupportsInitialize):
             store.initialize()
             print(f"{mask_url(args.url)}: ready")
         else:
             print(f"{mask_url(args.url)}: this store needs no initialisation")
-    finally:
-        store.close()
     return 0
 
 
