@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from sqlalchemy import Engine, Table, bindparam, create_engine, event, select, update
+from sqlalchemy import Engine, Table, bindparam, create_engine, select, update
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 
 
@@ -16,7 +16,9 @@ class RawSQL:
     def __init__(self, url: str, table: Table) -> None:
         self.engine: Engine = create_engine(url, isolation_level="AUTOCOMMIT")
         if self.engine.dialect.name == "sqlite":
-            _wal(self.engine)
+            from sessionkit_sql.engine import tune_sqlite
+
+            tune_sqlite(self.engine, busy_timeout=5.0)  # the store's own journal settings
         c = table.c
         self.select = select(c.data).where(c.id == bindparam("sid"))
         self.insert = table.insert()
@@ -65,14 +67,3 @@ def _expiry(ttl: int) -> int:
 def _row(key: str, data: bytes, ttl: int) -> dict[str, Any]:
     return {"id": key, "data": data, "expires_at": _expiry(ttl)}
 
-
-def _wal(engine: Engine) -> None:
-    """The same journal settings the SQL store gives a SQLite file."""
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA busy_timeout = 5000")
-        cursor.execute("PRAGMA journal_mode = WAL")
-        cursor.execute("PRAGMA synchronous = NORMAL")
-        cursor.close()

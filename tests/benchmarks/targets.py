@@ -53,6 +53,15 @@ LARGE: dict[str, Any] = {
 SESSIONS = {"300B": SMALL, "10KB": LARGE}
 
 
+def stored_cookie(manager: SessionManager, data: dict[str, Any]) -> tuple[str, str]:
+    """Store a new session holding ``data``; return its Cookie header and its id."""
+    session = manager.open(None)
+    session.update(data)
+    set_cookie = manager.commit(session)
+    assert set_cookie is not None
+    return set_cookie.split(";", 1)[0], session.id
+
+
 def payload_size(size: str) -> int:
     return len(json.dumps(SESSIONS[size], separators=(",", ":")).encode())
 
@@ -121,16 +130,13 @@ class Target:
         return self.prefix + key if self.backend == "redis" else key
 
     def _seed(self, size: str) -> Seeded:
-        session = self.manager.open(None)
-        session.update(SESSIONS[size])
-        set_cookie = self.manager.commit(session)
-        assert set_cookie is not None
-        payload = self.store.get(session.id)
+        cookie, sid = stored_cookie(self.manager, SESSIONS[size])
+        payload = self.store.get(sid)
         assert payload is not None
         key = self.raw_key()
         self.raw.put(key, payload, TTL)
         assert self.raw.get(key) == payload
-        return Seeded(set_cookie.split(";", 1)[0], key, payload)
+        return Seeded(cookie, key, payload)
 
     def close(self) -> None:
         """Delete what the run wrote: keys under the prefix, the table, the directory (the

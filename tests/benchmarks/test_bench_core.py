@@ -20,6 +20,7 @@ import pytest
 from sessionkit import SessionManager
 
 from .targets import SMALL as SESSION
+from .targets import stored_cookie
 
 IMPLS = ("sessionkit", "sessionkit-orjson", "raw")
 
@@ -32,11 +33,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 def sessionkit_cycle(serializer: str) -> Callable[[], Any]:
     manager = SessionManager("memory://", secret="benchmark-secret", serializer=serializer)
-    first = manager.open(None)
-    first.update(SESSION)
-    set_cookie = manager.commit(first)
-    assert set_cookie is not None
-    cookie = set_cookie.split(";", 1)[0]
+    cookie, _ = stored_cookie(manager, SESSION)
 
     def cycle() -> str | None:
         session = manager.open(cookie)

@@ -30,6 +30,7 @@ from sessionkit.ids import new_session_id
 from sessionkit.testing import free_port
 
 from .targets import SMALL as SESSION
+from .targets import stored_cookie
 
 PAYLOAD = json.dumps(SESSION, separators=(",", ":")).encode()
 TTL = 14 * 24 * 3600
@@ -84,12 +85,9 @@ def raw(store: MemcachedStore) -> Iterator[Any]:
 
 def stored_session(store: MemcachedStore) -> tuple[SessionManager, str]:
     manager = SessionManager(store=store, secret="benchmark-secret", max_age=TTL)
-    session = manager.open(None)
-    session.update(SESSION)
-    set_cookie = manager.commit(session)
-    assert set_cookie is not None
-    assert len(store.get(session.id) or b"") == len(PAYLOAD)
-    return manager, set_cookie.split(";", 1)[0]
+    cookie, sid = stored_cookie(manager, SESSION)
+    assert len(store.get(sid) or b"") == len(PAYLOAD)
+    return manager, cookie
 
 
 @pytest.mark.benchmark(group="memcached-lookup")

@@ -32,6 +32,7 @@ sessionkit_redis = pytest.importorskip("sessionkit_redis")
 from sessionkit_redis.clients import sync_client  # noqa: E402
 
 from .targets import SMALL as SESSION  # noqa: E402
+from .targets import stored_cookie  # noqa: E402
 
 URL = os.environ.get("SESSIONKIT_REDIS_URL", "redis://127.0.0.1:6379/0")
 TTL = 3600
@@ -44,12 +45,7 @@ class Setup:
         self.prefix = f"bench-{uuid.uuid4().hex[:12]}:"
         store = sessionkit_redis.RedisStore.from_url(f"{URL}?prefix={self.prefix}")
         self.manager = SessionManager(store, secret="benchmark-secret", ttl=TTL, max_age=None)
-        session = self.manager.open(None)
-        session.update(SESSION)
-        set_cookie = self.manager.commit(session)
-        assert set_cookie is not None
-        self.cookie = set_cookie.split(";", 1)[0]
-        self.sid = session.id
+        self.cookie, self.sid = stored_cookie(self.manager, SESSION)
         self.raw, _ = sync_client(store.settings)
         self.key = self.prefix + "raw-" + self.sid
         self.payload: bytes = store.get(self.sid)

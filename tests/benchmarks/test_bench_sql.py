@@ -27,16 +27,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, bindparam, create_engine, event, select
+from sqlalchemy import Engine, bindparam, create_engine, select
 from sqlalchemy.engine import make_url
 
 from sessionkit import SessionManager
 from sessionkit.testing import require_server
 
 sessionkit_sql = pytest.importorskip("sessionkit_sql")
+from sessionkit_sql.engine import tune_sqlite  # noqa: E402
 from sessionkit_sql.schema import Statements  # noqa: E402
 
 from .targets import SMALL as SESSION  # noqa: E402
+from .targets import stored_cookie  # noqa: E402
 
 POSTGRESQL_URL = os.environ.get(
     "SESSIONKIT_POSTGRESQL_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -47,15 +49,7 @@ TTL = 3600
 def raw_engine(url: str) -> Engine:
     engine = create_engine(url, isolation_level="AUTOCOMMIT")
     if engine.dialect.name == "sqlite":
-
-        @event.listens_for(engine, "connect")
-        def _pragmas(dbapi_connection: Any, _record: Any) -> None:
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA busy_timeout = 5000")
-            cursor.execute("PRAGMA journal_mode = WAL")
-            cursor.execute("PRAGMA synchronous = NORMAL")
-            cursor.close()
-
+        tune_sqlite(engine, busy_timeout=5.0)  # the store's own journal settings
     return engine
 
 
@@ -68,12 +62,7 @@ class Setup:
         pinged = sessionkit_sql.SQLStore(url, table=self.table, pre_ping=True)
         self.manager = SessionManager(store, secret="benchmark-secret", ttl=TTL, max_age=None)
         self.pinged = SessionManager(pinged, secret="benchmark-secret", ttl=TTL, max_age=None)
-        session = self.manager.open(None)
-        session.update(SESSION)
-        set_cookie = self.manager.commit(session)
-        assert set_cookie is not None
-        self.cookie = set_cookie.split(";", 1)[0]
-        self.sid = session.id
+        self.cookie, self.sid = stored_cookie(self.manager, SESSION)
         self.payload: bytes = store.get(self.sid)
         assert 280 <= len(self.payload) <= 340, len(self.payload)
         self.engine = raw_engine(store.target.sync_url.render_as_string(hide_password=False))
