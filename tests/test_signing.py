@@ -73,3 +73,16 @@ def test_primed_hmac_is_hmac_sha256(key: bytes, message: bytes) -> None:
     from sessionkit.signing import _PrimedHMAC
 
     assert _PrimedHMAC(key).digest(message) == hmac.digest(key, message, "sha256")
+
+
+def test_only_the_encoding_signers_write_is_accepted() -> None:
+    """43 base64 characters carry 258 bits for a 256-bit digest: changing the two spare bits
+    of the last character gives a value that decodes to the same digest. Signers never write
+    it, and verification refuses it."""
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    signer = CookieSigner("secret")
+    value = signer.sign(new_session_id())
+    variant = value[:-1] + alphabet[alphabet.index(value[-1]) ^ 1]
+    assert itsdangerous_signer("secret").validate(variant.encode())  # the same digest
+    assert signer.verify(value) is not None
+    assert signer.verify(variant) is None
