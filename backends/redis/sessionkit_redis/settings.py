@@ -15,7 +15,7 @@ Query options are listed in :data:`OPTION_DEFAULTS`; keyword options given to
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal
 
@@ -61,7 +61,7 @@ class RedisSettings:
     :param retries: how often a command is retried after a connection error or timeout.
     :param max_connections: the pool bound per server, None for no bound.
     :param connection: keyword arguments for every data connection (db, credentials,
-        timeouts, TLS, Unix socket path).
+        timeouts, TLS, Unix socket path); left out of the repr, since it holds the password.
     """
 
     topology: Topology
@@ -71,7 +71,7 @@ class RedisSettings:
     service_name: str | None
     retries: int
     max_connections: int | None
-    connection: Mapping[str, Any]
+    connection: Mapping[str, Any] = field(repr=False)
 
     @classmethod
     def from_url(cls, url: str, **overrides: Any) -> RedisSettings:

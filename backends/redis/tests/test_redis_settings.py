@@ -133,6 +133,13 @@ def test_errors_never_show_the_password() -> None:
     assert "hunter2" not in str(info.value)
 
 
+def test_settings_repr_never_shows_the_password() -> None:
+    settings = RedisSettings.from_url("redis://user:hunter2@h/0")
+    assert settings.connection["password"] == "hunter2"
+    assert "hunter2" not in repr(settings)
+    assert "redis://user:***@h/0" in repr(settings)
+
+
 def test_open_store_builds_a_redis_store_without_connecting() -> None:
     store = sessionkit.open_store("redis://127.0.0.1:1/0?prefix=x:")
     try:
