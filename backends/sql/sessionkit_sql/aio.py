@@ -2,7 +2,8 @@
 
 Made by :meth:`~sessionkit_sql.store.AsyncCapableSQLStore.async_store` when the URL names an
 async driver (``postgresql+asyncpg``, ``sqlite+aiosqlite`` …). It runs the same statements
-as the synchronous store, on the same table, with the same clock.
+as the synchronous store, on the same table, with the same clock, and handles lost connections
+the same way (:func:`~sessionkit_sql.engine.connection_lost`).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import CursorResult, Executable, Table, inspect
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -21,13 +22,17 @@ from sessionkit.ids import check_ttl, is_valid_session_id
 from .config import Settings, Target
 from .engine import (
     DEADLOCK_ATTEMPTS,
+    StaleConnection,
+    connection_lost,
     engine_options,
     is_deadlock,
     is_duplicate_key,
     tune_sqlite,
     unavailable,
 )
-from .schema import Statements, now_ms, row_params
+from .schema import Statements, now_ms, read_rowcount, read_scalar, row_params
+
+T = TypeVar("T")
 
 
 def async_engine(target: Target, settings: Settings) -> AsyncEngine:
@@ -55,39 +60,34 @@ class AsyncSQLStore:
     async def get(self, sid: str) -> bytes | None:
         if not is_valid_session_id(sid):
             return None
-        async with self._connection() as conn:
-            result = await self._run(conn, self._sql.get, {"sid": sid, "now": now_ms(self._clock)})
-            data = result.scalar()
+        params = {"sid": sid, "now": now_ms(self._clock)}
+        data = await self._execute(self._sql.get, params, read_scalar)
         return None if data is None else bytes(data)
 
     async def set(self, sid: str, data: bytes, ttl: int) -> None:
         params = row_params(sid, data, ttl, now_ms(self._clock))
-        async with self._connection() as conn:
-            await self._run(conn, self._sql.set, params)
+        await self._execute(self._sql.set, params, read_rowcount)
 
     async def add(self, sid: str, data: bytes, ttl: int) -> bool:
         params = row_params(sid, data, ttl, now_ms(self._clock))
-        async with self._connection() as conn:
-            if self._sql.add is not None:
-                return (await self._run(conn, self._sql.add, params)).rowcount == 1
-            try:
-                await self._run(conn, self._sql.insert, params)
-                return True
-            except IntegrityError as exc:
-                if not is_duplicate_key(exc.orig):
-                    raise
-            return (await self._run(conn, self._sql.take_over, params)).rowcount == 1
+        if self._sql.add is not None:
+            return await self._execute(self._sql.add, params, read_rowcount) == 1
+        try:
+            await self._execute(self._sql.insert, params, read_rowcount)
+            return True
+        except IntegrityError as exc:
+            if not is_duplicate_key(exc.orig):
+                raise
+        return await self._execute(self._sql.take_over, params, read_rowcount) == 1
 
     async def replace(self, sid: str, data: bytes, ttl: int) -> bool:
         params = row_params(sid, data, ttl, now_ms(self._clock))
-        async with self._connection() as conn:
-            return (await self._run(conn, self._sql.replace, params)).rowcount == 1
+        return await self._execute(self._sql.replace, params, read_rowcount) == 1
 
     async def delete(self, sid: str) -> None:
         if not is_valid_session_id(sid):
             return
-        async with self._connection() as conn:
-            await self._run(conn, self._sql.delete, {"sid": sid})
+        await self._execute(self._sql.delete, {"sid": sid}, read_rowcount)
 
     async def touch(self, sid: str, ttl: int) -> bool:
         check_ttl(ttl)
@@ -95,13 +95,28 @@ class AsyncSQLStore:
             return False
         now = now_ms(self._clock)
         params = {"sid": sid, "now": now, "expires": now + ttl * 1000}
-        async with self._connection() as conn:
-            return (await self._run(conn, self._sql.touch, params)).rowcount == 1
+        return await self._execute(self._sql.touch, params, read_rowcount) == 1
 
     async def close(self) -> None:
         await self._engine.dispose()
 
+    async def _execute(
+        self,
+        statement: Executable,
+        params: dict[str, Any],
+        read: Callable[[CursorResult[Any]], T],
+    ) -> T:
+        """Run one statement on a pooled connection and ``read`` its result.
 
+        As in the synchronous store, a pooled connection found dead is replaced and the
+        statement run once more; only when that fails too is the store unavailable.
+        """
+        try:
+            async with self._connection(retryable=True) as conn:
+                return read(await self._run(conn, statement, params))
+        except StaleConnection:
+            async with self._connection() as conn:
+                return read(await self._run(conn, statement, params))
 
     async def _run(
         self, conn: AsyncConnection, statement: Executable, params: dict[str, Any] | None = None
@@ -117,7 +132,7 @@ class AsyncSQLStore:
                 attempt += 1
 
     @asynccontextmanager
-    async def _connection(self) -> AsyncIterator[AsyncConnection]:
+    async def _connection(self, *, retryable: bool = False) -> AsyncIterator[AsyncConnection]:
         try:
             conn = await self._engine.connect()
         except (DBAPIError, OSError) as exc:
@@ -127,9 +142,10 @@ class AsyncSQLStore:
                 await self._create_table(conn)
             yield conn
         except DBAPIError as exc:
-            if exc.connection_invalidated:
-                raise unavailable(self.target, exc) from exc
-            raise
+            replacement = connection_lost(self.target, exc, retry=retryable)
+            if replacement is None:
+                raise
+            raise replacement from exc
         finally:
             await conn.close()
 

@@ -42,6 +42,23 @@ def unavailable(target: Target, error: BaseException) -> StoreUnavailableError:
     return StoreUnavailableError(target.masked, reason)
 
 
+class StaleConnection(Exception):
+    """A pooled connection turned out to be dead and SQLAlchemy has invalidated the pool: the
+    statement may run once more, on a fresh connection."""
+
+
+def connection_lost(target: Target, error: DBAPIError, *, retry: bool) -> Exception | None:
+    """What a store raises instead of ``error``, met while using a connection.
+
+    ``None`` when the connection is fine: ``error`` is the database's answer and is raised as
+    it is. For a lost connection, :class:`StaleConnection` when ``retry`` allows one more try,
+    the store's :class:`~sessionkit.errors.StoreUnavailableError` when it does not.
+    """
+    if not error.connection_invalidated:
+        return None
+    return StaleConnection() if retry else unavailable(target, error)
+
+
 def is_duplicate_key(error: BaseException | None) -> bool:
     """True for MySQL/MariaDB's duplicate-key error (1062) as the driver raised it."""
     return error is not None and bool(error.args) and error.args[0] == _MYSQL_DUPLICATE_KEY

@@ -15,6 +15,7 @@ from sqlalchemy import (
     BigInteger,
     BindParameter,
     Column,
+    CursorResult,
     Delete,
     Index,
     Insert,
@@ -47,6 +48,16 @@ def row_params(sid: str, data: bytes, ttl: int, now: int) -> dict[str, Any]:
     """The parameters of a written row; raises for a malformed id or TTL."""
     check_session_id(sid)
     return {"sid": sid, "data": data, "now": now, "expires": now + check_ttl(ttl) * 1000}
+
+
+def read_scalar(result: CursorResult[Any]) -> Any:
+    """The first column of the first row, or ``None``: what ``get`` reads."""
+    return result.scalar()
+
+
+def read_rowcount(result: CursorResult[Any]) -> int:
+    """How many rows the statement wrote: what ``add``, ``replace`` and ``touch`` report."""
+    return result.rowcount
 
 
 def session_table(name: str, metadata: MetaData | None = None) -> Table:

@@ -24,23 +24,19 @@ from sessionkit.ids import check_ttl, is_valid_session_id
 from sessionkit.store import AsyncStore
 
 from .config import Settings, split_url
-from .engine import DEADLOCK_ATTEMPTS, is_deadlock, is_duplicate_key, sync_engine, unavailable
-from .schema import Statements, now_ms, row_params, session_table
+from .engine import (
+    DEADLOCK_ATTEMPTS,
+    StaleConnection,
+    connection_lost,
+    is_deadlock,
+    is_duplicate_key,
+    sync_engine,
+    unavailable,
+)
+from .schema import Statements, now_ms, read_rowcount, read_scalar, row_params, session_table
 
 Clock = Callable[[], float]
 T = TypeVar("T")
-
-
-class _StaleConnection(Exception):
-    """A pooled connection was found dead; the pool has been invalidated."""
-
-
-def _scalar(result: CursorResult[Any]) -> Any:
-    return result.scalar()
-
-
-def _rowcount(result: CursorResult[Any]) -> int:
-    return result.rowcount
 
 
 class SQLStore:
@@ -108,35 +104,35 @@ class SQLStore:
         if not is_valid_session_id(sid):
             return None
         params = {"sid": sid, "now": now_ms(self._clock)}
-        data = self._execute(self._statements().get, params, _scalar)
+        data = self._execute(self._statements().get, params, read_scalar)
         return None if data is None else bytes(data)
 
     def set(self, sid: str, data: bytes, ttl: int) -> None:
         params = row_params(sid, data, ttl, now_ms(self._clock))
-        self._execute(self._statements().set, params, _rowcount)
+        self._execute(self._statements().set, params, read_rowcount)
 
     def add(self, sid: str, data: bytes, ttl: int) -> bool:
         """Create ``sid``; an expired row of that id counts as absent and is taken over."""
         params = row_params(sid, data, ttl, now_ms(self._clock))
         add = self._statements().add
         if add is not None:
-            return self._execute(add, params, _rowcount) == 1
+            return self._execute(add, params, read_rowcount) == 1
         try:
-            self._execute(self._statements().insert, params, _rowcount)
+            self._execute(self._statements().insert, params, read_rowcount)
             return True
         except IntegrityError as exc:
             if not is_duplicate_key(exc.orig):
                 raise
-        return self._execute(self._statements().take_over, params, _rowcount) == 1
+        return self._execute(self._statements().take_over, params, read_rowcount) == 1
 
     def replace(self, sid: str, data: bytes, ttl: int) -> bool:
         params = row_params(sid, data, ttl, now_ms(self._clock))
-        return self._execute(self._statements().replace, params, _rowcount) == 1
+        return self._execute(self._statements().replace, params, read_rowcount) == 1
 
     def delete(self, sid: str) -> None:
         if not is_valid_session_id(sid):
             return
-        self._execute(self._statements().delete, {"sid": sid}, _rowcount)
+        self._execute(self._statements().delete, {"sid": sid}, read_rowcount)
 
     def touch(self, sid: str, ttl: int) -> bool:
         check_ttl(ttl)
@@ -144,7 +140,7 @@ class SQLStore:
             return False
         now = now_ms(self._clock)
         params = {"sid": sid, "now": now, "expires": now + ttl * 1000}
-        return self._execute(self._statements().touch, params, _rowcount) == 1
+        return self._execute(self._statements().touch, params, read_rowcount) == 1
 
     def close(self) -> None:
         """Close the pooled connections."""
@@ -179,8 +175,6 @@ class SQLStore:
             self._run(conn, self._sql.clear)
 
     # -- internals
-
-
 
     def _start(self) -> Engine:
         """Create the engine (and, unless told not to, the table) on first use."""
@@ -228,7 +222,7 @@ class SQLStore:
         try:
             with self._connection(retryable=True) as conn:
                 return read(self._run(conn, statement, params))
-        except _StaleConnection:
+        except StaleConnection:
             with self._connection() as conn:
                 return read(self._run(conn, statement, params))
 
@@ -265,11 +259,10 @@ class SQLStore:
             with conn:
                 yield conn
         except DBAPIError as exc:
-            if exc.connection_invalidated:
-                if retryable:
-                    raise _StaleConnection from exc
-                raise unavailable(self.target, exc) from exc
-            raise
+            replacement = connection_lost(self.target, exc, retry=retryable)
+            if replacement is None:
+                raise
+            raise replacement from exc
 
 
 class AsyncCapableSQLStore(SQLStore):

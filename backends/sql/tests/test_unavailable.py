@@ -74,9 +74,48 @@ def test_connections_the_server_dropped_are_replaced_without_an_error(
     store.close()
 
 
+@pytest.mark.parametrize("pre_ping", [False, True])
+def test_the_async_twin_replaces_connections_the_server_dropped(
+    postgresql_url: str, asyncpg_url: str, new_table: TableFactory, pre_ping: bool
+) -> None:
+    store = SQLStore.from_url(new_table(asyncpg_url), pre_ping=pre_ping)
+    sid = new_session_id()
+
+    async def scenario() -> None:
+        astore = as_async(store)
+        try:
+            await astore.set(sid, b"x", 60)
+            _kill_connections(postgresql_url, store.table.name)
+            assert await astore.get(sid) == b"x"
+            _kill_connections(postgresql_url, store.table.name)
+            assert await astore.replace(sid, b"y", 60) is True
+            assert await astore.get(sid) == b"y"
+        finally:
+            await astore.close()
+
+    asyncio.run(scenario())
+    store.close()
+
+
 def test_other_database_errors_are_raised_not_hidden(tmp_path: Path) -> None:
     store = SQLStore(f"sqlite:///{tmp_path}/s.db", create_table=False)
     with pytest.raises(Exception) as caught:
         store.set(new_session_id(), b"x", 60)
     assert not isinstance(caught.value, StoreUnavailableError)
     assert "no such table" in str(caught.value)
+
+
+def test_the_async_twin_raises_other_database_errors_as_they_are(tmp_path: Path) -> None:
+    store = SQLStore.from_url(f"sqlite+aiosqlite:///{tmp_path}/s.db", create_table=False)
+
+    async def scenario() -> None:
+        astore = as_async(store)
+        try:
+            with pytest.raises(Exception) as caught:
+                await astore.set(new_session_id(), b"x", 60)
+            assert not isinstance(caught.value, StoreUnavailableError)
+            assert "no such table" in str(caught.value)
+        finally:
+            await astore.close()
+
+    asyncio.run(scenario())
