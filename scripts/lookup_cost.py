@@ -1,0 +1,122 @@
+"""Count the CPU instructions of a session lookup, part by part, with valgrind's callgrind.
+
+Wall-clock ratios on a shared machine swing with the round-trip latency of the day; counts of
+executed instructions do not. For a stored ~300-byte session this prints what the raw client's
+read costs and what each piece of sessionkit's lookup costs around it. Each figure is the
+difference between a run making N calls and one making none, divided by N, so start-up and
+set-up cancel out. (Instructions spent in the kernel, and the time spent waiting on the socket,
+are not counted: they are the same for sessionkit and the raw client.)
+
+Usage::
+
+    python scripts/lookup_cost.py redis [--serializer orjson] [--calls 2000]
+    python scripts/lookup_cost.py memcached --memcached 127.0.0.1:11211
+
+Backends are those of the benchmark suite (``tests/benchmarks/targets.py``), on the same servers.
+Needs valgrind (``apt-get install valgrind``); takes a minute or two per backend.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+PARTS = {
+    "raw read": "the raw client reading the same bytes (the baseline)",
+    "store get": "sessionkit's store reading them",
+    "cookie parse": "finding the session cookie in the Cookie header",
+    "cookie verify": "checking its HMAC-SHA256 signature",
+    "open": "manager.open(): parse + verify + the Session object",
+    "decode": "the serializer turning the bytes into a dict",
+    "lookup": "manager.open(cookie)['user']: everything",
+}
+
+
+Parts = dict[str, Callable[[], Any]]
+
+
+def calls(backend: str, serializer: str, memcached: str) -> tuple[Parts, Any]:
+    """The parts as zero-argument callables over one seeded session, and the target to close."""
+    sys.path.insert(0, str(ROOT))
+    os.environ["BENCH_SERIALIZER"] = serializer
+    from sessionkit.cookies import cookie_values
+    from tests.benchmarks.targets import Target
+
+    host, _, port = memcached.rpartition(":")
+    workdir = Path(tempfile.mkdtemp(prefix="sk-cost-"))
+    target = Target(backend, workdir, (host, int(port)) if backend == "memcached" else None)
+    seeded = target.seeded["300B"]
+    manager, cookie = target.manager, seeded.cookie
+    name, value = cookie.split("=", 1)
+    sid = manager.signer.unsign(value)
+    assert sid is not None
+    parts: Parts = {
+        "raw read": lambda: target.raw.get(seeded.raw_key),
+        "store get": lambda: target.store.get(sid),
+        "cookie parse": lambda: cookie_values(cookie, name),
+        "cookie verify": lambda: manager.signer.verify(value),
+        "open": lambda: manager.open(cookie),
+        "decode": lambda: manager.serializer.loads(seeded.payload),
+        "lookup": lambda: manager.open(cookie)["user"],
+    }
+    return parts, target
+
+
+def child(part: str, count: int, backend: str, serializer: str, memcached: str) -> None:
+    parts, target = calls(backend, serializer, memcached)
+    call = parts[part]
+    for _ in range(50):  # warm caches, pools and lazily made objects in both runs alike
+        call()
+    for _ in range(count):
+        call()
+    target.close()
+
+
+def instructions(args: argparse.Namespace, part: str, count: int) -> int:
+    command = [
+        "valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+        sys.executable, __file__, "--child", part, str(count), args.backend,
+        "--serializer", args.serializer, "--memcached", args.memcached,
+    ]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    match = re.search(r"refs:\s+([\d,]+)", done.stderr)
+    if done.returncode or match is None:
+        raise SystemExit(f"valgrind run failed:\n{done.stderr[-2000:]}")
+    return int(match.group(1).replace(",", ""))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("backend", help="memory, file, sqlite, postgresql, mysql, redis, memcached")
+    parser.add_argument("--serializer", default="json", choices=("json", "orjson"))
+    parser.add_argument("--calls", type=int, default=2000, help="calls per counted run")
+    parser.add_argument("--memcached", default="127.0.0.1:11211", help="memcached host:port")
+    parser.add_argument("--child", nargs=2, metavar=("PART", "COUNT"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child[0], int(args.child[1]), args.backend, args.serializer, args.memcached)
+        return
+    base = instructions(args, "raw read", 0)  # set-up and teardown, the same for every part
+    cost = {part: (instructions(args, part, args.calls) - base) / args.calls for part in PARTS}
+    raw = cost["raw read"]
+    print(f"{args.backend}, serializer {args.serializer}: instructions per call")
+    print("| part | instructions | x raw read | what |\n| --- | ---: | ---: | --- |")
+    for part, what in PARTS.items():
+        print(f"| {part} | {cost[part]:,.0f} | {cost[part] / raw:.2f} | {what} |")
+    core = cost["lookup"] - cost["store get"]
+    print(
+        f"\nsessionkit's work around the store read: {core:,.0f} instructions; a lookup at "
+        f"1.15x the raw read would leave it {1.15 * raw - cost['store get']:,.0f}."
+    )
+
+
+if __name__ == "__main__":
+    main()
