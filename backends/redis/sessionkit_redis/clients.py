@@ -6,8 +6,6 @@ A client holds its own connection pool. The async twin always gets a new client:
 
 from __future__ import annotations
 
-from typing import Any
-
 import redis
 import redis.asyncio
 import redis.asyncio.cluster
@@ -34,12 +32,6 @@ def _backoff() -> ExponentialWithJitterBackoff:
     return ExponentialWithJitterBackoff(base=_BACKOFF_BASE, cap=_BACKOFF_CAP)
 
 
-def _sentinel_kwargs(settings: RedisSettings) -> dict[str, Any]:
-    """Sentinels are asked with the same timeouts, without the data servers' credentials."""
-    keys = ("socket_timeout", "socket_connect_timeout")
-    return {key: settings.connection[key] for key in keys}
-
-
 def sync_client(settings: RedisSettings) -> tuple[SyncClient, redis.sentinel.Sentinel | None]:
     """A client for ``settings``, and the Sentinel object behind it (to close) if any."""
     kwargs = dict(settings.connection)
@@ -61,7 +53,10 @@ def sync_client(settings: RedisSettings) -> tuple[SyncClient, redis.sentinel.Sen
     if settings.topology == "sentinel":
         assert settings.service_name is not None
         sentinel = redis.sentinel.Sentinel(  # type: ignore[no-untyped-call]
-            list(settings.nodes), sentinel_kwargs=_sentinel_kwargs(settings), retry=retry, **kwargs
+            list(settings.nodes),
+            sentinel_kwargs=dict(settings.sentinel),
+            retry=retry,
+            **kwargs,
         )
         master: redis.Redis = sentinel.master_for(  # type: ignore[no-untyped-call]
             settings.service_name
@@ -92,7 +87,10 @@ def async_client(
     if settings.topology == "sentinel":
         assert settings.service_name is not None
         sentinel = redis.asyncio.sentinel.Sentinel(  # type: ignore[no-untyped-call]
-            list(settings.nodes), sentinel_kwargs=_sentinel_kwargs(settings), retry=retry, **kwargs
+            list(settings.nodes),
+            sentinel_kwargs=dict(settings.sentinel),
+            retry=retry,
+            **kwargs,
         )
         return sentinel.master_for(settings.service_name), sentinel
     if "unix_socket_path" not in kwargs:

@@ -10,10 +10,15 @@ URL forms (user and password are optional everywhere)::
 
 Query options are listed in :data:`OPTION_DEFAULTS`; keyword options given to
 ``open_store(url, **options)`` override them and take Python values of the same meaning.
+The user and password in a Sentinel URL are the data servers'; the sentinels' own are the
+``sentinel_username`` and ``sentinel_password`` options. The values of the options in
+:data:`SECRET_OPTIONS` are masked like the password wherever the URL is shown.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -21,6 +26,7 @@ from typing import Any, Literal
 
 from sessionkit.errors import ConfigurationError
 from sessionkit.url import StoreOptions, StoreURL
+from sessionkit.url import mask_url as core_mask_url
 
 Topology = Literal["single", "sentinel", "cluster"]
 
@@ -43,9 +49,17 @@ OPTION_DEFAULTS: Mapping[str, object] = MappingProxyType(
         "ssl_keyfile": None,
         "ssl_cert_reqs": "required",
         "ssl_check_hostname": True,
+        "sentinel_username": None,
+        "sentinel_password": None,
     }
 )
+#: Options whose values are masked (``***``) in every URL shown, like the URL's password.
+SECRET_OPTIONS = ("sentinel_password",)
+_SECRET_VALUE = re.compile(
+    r"(?:^|(?<=&))((?:" + "|".join(map(re.escape, SECRET_OPTIONS)) + r")=)[^&#]*"
+)
 _TLS_ONLY = ("ssl_ca_certs", "ssl_certfile", "ssl_keyfile", "ssl_cert_reqs", "ssl_check_hostname")
+_SENTINEL_ONLY = ("sentinel_username", "sentinel_password")
 _CERT_REQS = ("required", "optional", "none")
 
 
@@ -62,6 +76,8 @@ class RedisSettings:
     :param max_connections: the pool bound per server, None for no bound.
     :param connection: keyword arguments for every data connection (db, credentials,
         timeouts, TLS, Unix socket path); left out of the repr, since it holds the password.
+    :param sentinel: keyword arguments for the connections to the sentinels (their own
+        credentials, the timeouts); empty for the other topologies, left out of the repr.
     """
 
     topology: Topology
@@ -72,10 +88,17 @@ class RedisSettings:
     retries: int
     max_connections: int | None
     connection: Mapping[str, Any] = field(repr=False)
+    sentinel: Mapping[str, Any] = field(repr=False)
 
     @classmethod
     def from_url(cls, url: str, **overrides: Any) -> RedisSettings:
-        parsed = StoreURL.parse(url)
+        for name in SECRET_OPTIONS:
+            if name in overrides and not isinstance(overrides[name], str):
+                raise ConfigurationError(f"option {name}: expected a str")
+        # Errors and the masked URL come from the URL with its secret options masked; only
+        # the option values are read from the URL as given.
+        parsed = StoreURL.parse(_mask_secret_options(url))
+        parsed = dataclasses.replace(parsed, options=StoreURL.parse(url).options)
         scheme = parsed.scheme
         if scheme not in ("redis", "rediss", "redis+unix", "redis+sentinel", "redis+cluster"):
             raise ConfigurationError(f"{parsed.masked}: not a Redis URL scheme")
@@ -86,6 +109,8 @@ class RedisSettings:
         tls = scheme == "rediss" or options.flag("ssl")
         if not tls and any(options.given(name) for name in _TLS_ONLY):
             raise ConfigurationError(f"{parsed.masked}: ssl_* options need rediss:// or ssl=true")
+        if scheme != "redis+sentinel" and any(options.given(name) for name in _SENTINEL_ONLY):
+            raise ConfigurationError(f"{parsed.masked}: sentinel_* options need redis+sentinel://")
 
         connection: dict[str, Any] = {
             "username": parsed.username,
@@ -99,6 +124,7 @@ class RedisSettings:
         topology: Topology = "single"
         nodes: tuple[tuple[str, int], ...] = ()
         service_name = None
+        sentinel: dict[str, Any] = {}
         if scheme == "redis+unix":
             if parsed.hosts or not parsed.path.strip("/"):
                 raise ConfigurationError(
@@ -111,6 +137,12 @@ class RedisSettings:
             nodes = _nodes(parsed, DEFAULT_SENTINEL_PORT)
             service_name, db = _sentinel_path(parsed)
             connection["db"] = db
+            sentinel = {
+                "username": options.text("sentinel_username"),
+                "password": options.text("sentinel_password"),
+                "socket_timeout": connection["socket_timeout"],
+                "socket_connect_timeout": connection["socket_connect_timeout"],
+            }
         elif scheme == "redis+cluster":
             topology = "cluster"
             nodes = _nodes(parsed, DEFAULT_PORT)
@@ -133,7 +165,19 @@ class RedisSettings:
             retries=options.count("retries"),
             max_connections=max_connections or None,
             connection=MappingProxyType(connection),
+            sentinel=MappingProxyType(sentinel),
         )
+
+
+def mask_url(url: str) -> str:
+    """``url`` with its password and the values of its :data:`SECRET_OPTIONS` masked: safe to
+    show or log (``sessionkit.url.mask_url`` masks the password only)."""
+    return core_mask_url(_mask_secret_options(url))
+
+
+def _mask_secret_options(url: str) -> str:
+    head, separator, query = url.partition("?")
+    return head + separator + _SECRET_VALUE.sub(r"\g<1>***", query)
 
 
 def _tls_options(options: StoreOptions, parsed: StoreURL) -> dict[str, Any]:

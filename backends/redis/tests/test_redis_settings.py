@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sessionkit_redis import OPTION_DEFAULTS, RedisSettings, RedisStore
+from sessionkit_redis import OPTION_DEFAULTS, RedisSettings, RedisStore, mask_url
 
 import sessionkit
 from sessionkit.errors import ConfigurationError
@@ -73,6 +73,50 @@ def test_sentinel() -> None:
     assert settings.service_name == "mymaster"
     assert settings.connection["db"] == 3
     assert settings.connection["ssl"] is True
+    assert dict(settings.sentinel) == {
+        "username": None,
+        "password": None,
+        "socket_timeout": 5.0,
+        "socket_connect_timeout": 5.0,
+    }
+
+
+def test_sentinel_credentials_are_apart_from_the_data_servers() -> None:
+    settings = RedisSettings.from_url(
+        "redis+sentinel://app:data-pw@s1,s2/mymaster/0?socket_timeout=2"
+        "&sentinel_username=watcher&sentinel_password=s%26n+t%2Bx%3D"
+    )
+    assert settings.sentinel["username"] == "watcher"
+    assert settings.sentinel["password"] == "s&n t+x="  # percent-decoded, "+" is a space
+    assert settings.sentinel["socket_timeout"] == 2.0
+    assert (settings.connection["username"], settings.connection["password"]) == ("app", "data-pw")
+    assert settings.masked_url == (
+        "redis+sentinel://app:***@s1,s2/mymaster/0?socket_timeout=2"
+        "&sentinel_username=watcher&sentinel_password=***"
+    )
+    assert "s%26n" not in repr(settings)
+    assert "data-pw" not in repr(settings)
+
+
+def test_sentinel_password_as_a_keyword_overrides_the_query() -> None:
+    settings = RedisSettings.from_url(
+        "redis+sentinel://s1/m?sentinel_password=old", sentinel_password="new"
+    )
+    assert settings.sentinel["password"] == "new"
+    assert settings.masked_url == "redis+sentinel://s1/m?sentinel_password=***"
+
+
+def test_mask_url_masks_the_password_and_the_secret_options() -> None:
+    assert mask_url("redis+sentinel://u:pw@s1/m?sentinel_password=x&prefix=a:") == (
+        "redis+sentinel://u:***@s1/m?sentinel_password=***&prefix=a:"
+    )
+    assert mask_url("redis+sentinel://s1/m?prefix=a:&sentinel_password=") == (
+        "redis+sentinel://s1/m?prefix=a:&sentinel_password=***"
+    )
+    assert (
+        mask_url("redis://h/0?prefix=sentinel_password=x")
+        == "redis://h/0?prefix=sentinel_password=x"
+    )
 
 
 def test_cluster() -> None:
@@ -109,6 +153,8 @@ def test_empty_prefix_is_allowed() -> None:
         "redis+sentinel://s1:26379/a/b/c",
         "redis+cluster://n1:7000/2",
         "redis+cluster://",
+        "redis://h?sentinel_password=pw",  # sentinel options without Sentinel
+        "redis+cluster://n1?sentinel_username=u",
     ],
 )
 def test_bad_urls_are_configuration_errors(url: str) -> None:
@@ -130,6 +176,23 @@ def test_bad_keyword_options_are_configuration_errors(options: dict[str, object]
 def test_errors_never_show_the_password() -> None:
     with pytest.raises(ConfigurationError) as info:
         RedisSettings.from_url("redis://user:hunter2@h/x")
+    assert "hunter2" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "options"),
+    [
+        ("redis+sentinel://s1:99999/m?sentinel_password=hunter2", {}),  # bad port
+        ("redis+sentinel://s1/m?sentinel_password=hunter2&prefx=a:", {}),  # misspelt option
+        ("redis+sentinel://s1/m?sentinel_password=hunter2&retries=x", {}),
+        ("redis+sentinel://s1/m/x?sentinel_password=hunter2", {}),
+        ("redis://h?sentinel_password=hunter2", {}),
+        ("redis+sentinel://s1/m", {"sentinel_password": b"hunter2"}),
+    ],
+)
+def test_errors_never_show_the_sentinel_password(url: str, options: dict[str, object]) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        RedisSettings.from_url(url, **options)
     assert "hunter2" not in str(info.value)
 
 
