@@ -54,7 +54,7 @@ def sync_client(settings: RedisSettings) -> tuple[SyncClient, redis.sentinel.Sen
         assert settings.service_name is not None
         sentinel = redis.sentinel.Sentinel(  # type: ignore[no-untyped-call]
             list(settings.nodes),
-            sentinel_kwargs=dict(settings.sentinel),
+            sentinel_kwargs={**settings.sentinel, "retry": retry},
             retry=retry,
             **kwargs,
         )
@@ -88,7 +88,7 @@ def async_client(
         assert settings.service_name is not None
         sentinel = redis.asyncio.sentinel.Sentinel(  # type: ignore[no-untyped-call]
             list(settings.nodes),
-            sentinel_kwargs=dict(settings.sentinel),
+            sentinel_kwargs={**settings.sentinel, "retry": retry},
             retry=retry,
             **kwargs,
         )
