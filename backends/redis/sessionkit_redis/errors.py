@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from redis import exceptions
 
 from sessionkit.errors import StoreUnavailableError
@@ -16,6 +18,14 @@ UNAVAILABLE: tuple[type[Exception], ...] = (
 )
 
 
+# redis-py names a client by its connection pool's every keyword (passwords redacted): a
+# screenful for each sentinel that a MasterNotFoundError lists. Its address says enough.
+_CLIENT_REPR = re.compile(
+    r"<redis\.(?:asyncio\.)?client\.Redis\(.*?,host=([^,]+),port=(\d+),.*?\)>\)>\)>"
+)
+
+
 def unavailable(masked_url: str, exc: Exception) -> StoreUnavailableError:
     """The :class:`StoreUnavailableError` for ``exc``; raise it ``from exc``."""
-    return StoreUnavailableError(masked_url, f"{type(exc).__name__}: {exc}")
+    reason = _CLIENT_REPR.sub(r"\1:\2", f"{type(exc).__name__}: {exc}")
+    return StoreUnavailableError(masked_url, reason)
