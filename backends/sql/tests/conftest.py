@@ -50,6 +50,16 @@ def mariadb_url() -> str:
     return _require(MARIADB_URL, "MariaDB")
 
 
+@pytest.fixture(scope="session")
+def aiomysql_url(mariadb_url: str) -> str:
+    return make_url(mariadb_url).set(drivername="mysql+aiomysql").render_as_string(False)
+
+
+@pytest.fixture(scope="session")
+def asyncmy_url(mariadb_url: str) -> str:
+    return make_url(mariadb_url).set(drivername="mysql+asyncmy").render_as_string(False)
+
+
 @pytest.fixture(scope="class")
 def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'sessions.db'}"

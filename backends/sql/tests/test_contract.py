@@ -1,5 +1,5 @@
 """The shipped store contract on SQLite (file), PostgreSQL and MariaDB, and through the
-native async twin on aiosqlite and asyncpg; each class in a table of its own."""
+native async twin on aiosqlite, asyncpg, aiomysql and asyncmy; each class in a table of its own."""
 
 from __future__ import annotations
 
@@ -50,3 +50,13 @@ class TestPostgreSQLAsyncpg(SQLContract):
 
 class TestMariaDB(SQLContract):
     database = "mariadb_url"
+
+
+class TestMariaDBAiomysql(SQLContract):
+    database = "aiomysql_url"
+    native_async = True
+
+
+class TestMariaDBAsyncmy(SQLContract):
+    database = "asyncmy_url"
+    native_async = True

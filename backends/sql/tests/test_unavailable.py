@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sessionkit_sql import SQLStore
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 from sessionkit.errors import StoreUnavailableError
 from sessionkit.ids import new_session_id
@@ -29,8 +32,9 @@ def test_refused_connection_is_unavailable_with_masked_url(driver: str) -> None:
     assert "***" in caught.value.url
 
 
-def test_refused_connection_is_unavailable_for_the_async_twin() -> None:
-    store = SQLStore.from_url(f"postgresql+asyncpg://app:hunter2@127.0.0.1:{free_port()}/test")
+@pytest.mark.parametrize("driver", ["postgresql+asyncpg", "mysql+aiomysql", "mysql+asyncmy"])
+def test_refused_connection_is_unavailable_for_the_async_twin(driver: str) -> None:
+    store = SQLStore.from_url(f"{driver}://app:hunter2@127.0.0.1:{free_port()}/test")
 
     async def scenario() -> None:
         astore = as_async(store)
@@ -90,6 +94,77 @@ def test_the_async_twin_replaces_connections_the_server_dropped(
             _kill_connections(postgresql_url, store.table.name)
             assert await astore.replace(sid, b"y", 60) is True
             assert await astore.get(sid) == b"y"
+        finally:
+            await astore.close()
+
+    asyncio.run(scenario())
+    store.close()
+
+
+def _record_connection_ids(engine: Engine) -> list[int]:
+    """The MariaDB ids of the connections ``engine`` opens from now on."""
+    ids: list[int] = []
+
+    @event.listens_for(engine, "connect")
+    def record(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("SELECT CONNECTION_ID()")
+        ids.append(int(cursor.fetchone()[0]))
+        cursor.close()
+
+    return ids
+
+
+def _kill_mariadb_connections(mariadb_url: str, ids: list[int]) -> None:
+    engine = create_engine(mariadb_url)
+    with engine.connect() as conn:
+        for connection_id in ids:
+            try:
+                conn.execute(text(f"KILL CONNECTION {connection_id:d}"))
+            except DBAPIError as exc:
+                if exc.orig is None or exc.orig.args[0] != 1094:  # already gone
+                    raise
+    engine.dispose()
+
+
+def test_mariadb_connections_the_server_dropped_are_replaced(
+    mariadb_url: str, new_table: TableFactory
+) -> None:
+    url = new_table(mariadb_url)
+    with closing(SQLStore(url)) as creator:
+        creator.initialize()
+    store = SQLStore(url, create_table=False)
+    ids = _record_connection_ids(store._start())
+    sid = new_session_id()
+    store.set(sid, b"x", 60)
+    _kill_mariadb_connections(mariadb_url, ids)
+    assert store.get(sid) == b"x"
+    _kill_mariadb_connections(mariadb_url, ids)
+    assert store.replace(sid, b"y", 60) is True
+    assert store.get(sid) == b"y"
+    assert len(ids) == 3, "each operation after a kill should run on a new connection"
+    store.close()
+
+
+@pytest.mark.parametrize("driver", ["mysql+aiomysql", "mysql+asyncmy"])
+def test_the_async_twin_on_mariadb_replaces_connections_the_server_dropped(
+    mariadb_url: str, new_table: TableFactory, driver: str
+) -> None:
+    url = make_url(new_table(mariadb_url)).set(drivername=driver)
+    store = SQLStore.from_url(url.render_as_string(hide_password=False))
+    sid = new_session_id()
+
+    async def scenario() -> None:
+        astore = as_async(store)
+        ids = _record_connection_ids(astore._engine.sync_engine)
+        try:
+            await astore.set(sid, b"x", 60)
+            _kill_mariadb_connections(mariadb_url, ids)
+            assert await astore.get(sid) == b"x"
+            _kill_mariadb_connections(mariadb_url, ids)
+            assert await astore.replace(sid, b"y", 60) is True
+            assert await astore.get(sid) == b"y"
+            assert len(ids) == 3, "each operation after a kill should run on a new connection"
         finally:
             await astore.close()
 
