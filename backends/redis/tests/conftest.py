@@ -2,7 +2,8 @@
 
 Throwaway servers run ``redis-server`` (``REDIS_SERVER`` or /usr/bin/redis-server) on free
 loopback ports with their files in a temporary directory, and are stopped afterwards: a
-single node, a three-master Cluster, and a master watched by two Sentinels.
+single node, a TLS-only node (certificates made with the ``openssl`` command), a three-master
+Cluster, and a master watched by two Sentinels, with and without passwords.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import pytest
 import redis
@@ -24,8 +26,18 @@ from sessionkit.testing import free_port, require_server
 
 SHARED_URL = os.environ.get("SESSIONKIT_REDIS_URL", "redis://127.0.0.1:6379/0")
 REDIS_SERVER = os.environ.get("REDIS_SERVER", "/usr/bin/redis-server")
+OPENSSL = shutil.which("openssl")
 STARTUP_DEADLINE = 10.0
 CLUSTER_SLOTS = 16384
+
+
+def require_binary(path: str | None, what: str) -> str:
+    """``path`` if it is an executable; else skip the test, or fail it when ``CI`` is set."""
+    if path is not None and os.path.isfile(path) and os.access(path, os.X_OK):
+        return path
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(f"{what} is missing; CI expects it", pytrace=False)
+    pytest.skip(f"{what} is missing")
 
 
 def wait_for(predicate: Callable[[], bool], what: str) -> None:
@@ -41,16 +53,51 @@ def wait_for(predicate: Callable[[], bool], what: str) -> None:
         time.sleep(0.05)
 
 
-class RedisServer:
-    """One ``redis-server`` process on 127.0.0.1; :meth:`stop` and :meth:`start` again at will."""
+@dataclass(frozen=True)
+class Certificates:
+    """A throwaway CA, a server certificate it signed for 127.0.0.1, and a CA that signed
+    nothing used here."""
 
-    def __init__(self, directory: Path, *extra: str, sentinel: bool = False) -> None:
+    ca: Path
+    cert: Path
+    key: Path
+    stranger_ca: Path
+
+
+class RedisServer:
+    """One ``redis-server`` process on 127.0.0.1; :meth:`stop` and :meth:`start` again at will.
+
+    With ``password`` it requires that password (``requirepass``); with ``tls`` it listens
+    for TLS only, on :attr:`port`, presenting ``tls.cert``.
+    """
+
+    def __init__(
+        self,
+        directory: Path,
+        *extra: str,
+        sentinel: bool = False,
+        password: str | None = None,
+        tls: Certificates | None = None,
+    ) -> None:
         self.port = free_port()
         self.directory = directory
         directory.mkdir(parents=True)
         self.config = directory / "redis.conf"
+        if tls is None:
+            listen = [f"port {self.port}"]
+        else:
+            listen = [
+                "port 0",
+                f"tls-port {self.port}",
+                f'tls-cert-file "{tls.cert}"',
+                f'tls-key-file "{tls.key}"',
+                f'tls-ca-cert-file "{tls.ca}"',
+                "tls-auth-clients no",
+            ]
+        if password is not None:
+            listen.append(f'requirepass "{password}"')
         lines = [
-            f"port {self.port}",
+            *listen,
             "bind 127.0.0.1",
             f'dir "{directory}"',
             'save ""',
@@ -59,14 +106,28 @@ class RedisServer:
         ]
         self.config.write_text("\n".join(lines) + "\n")
         self.sentinel = sentinel
+        self.password = password
+        self.tls = tls
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        """The store URL of database 0 (without the password)."""
+        if self.tls is None:
+            return f"redis://127.0.0.1:{self.port}/0"
+        return f"rediss://127.0.0.1:{self.port}/0?ssl_ca_certs={quote(str(self.tls.ca))}"
 
     def client(self) -> redis.Redis:
-        return redis.Redis("127.0.0.1", self.port, socket_timeout=5)
+        if self.tls is None:
+            return redis.Redis("127.0.0.1", self.port, password=self.password, socket_timeout=5)
+        return redis.Redis(
+            "127.0.0.1",
+            self.port,
+            password=self.password,
+            socket_timeout=5,
+            ssl=True,
+            ssl_ca_certs=str(self.tls.ca),
+        )
 
     def start(self) -> RedisServer:
         command = [REDIS_SERVER, str(self.config)]
@@ -92,11 +153,7 @@ class RedisServer:
 
 @pytest.fixture(scope="session")
 def redis_server_binary() -> str:
-    if not (os.path.isfile(REDIS_SERVER) and os.access(REDIS_SERVER, os.X_OK)):
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(f"{REDIS_SERVER} is missing; CI expects it", pytrace=False)
-        pytest.skip(f"{REDIS_SERVER} is missing")
-    return REDIS_SERVER
+    return require_binary(REDIS_SERVER, REDIS_SERVER)
 
 
 @pytest.fixture(scope="session")
@@ -111,8 +168,14 @@ def _server_factory(servers_dir: Path) -> Iterator[Callable[..., RedisServer]]:
     """A function starting throwaway servers; on exit all are stopped, newest first."""
     started: list[RedisServer] = []
 
-    def make(*extra: str, sentinel: bool = False) -> RedisServer:
-        server = RedisServer(servers_dir / uuid.uuid4().hex, *extra, sentinel=sentinel)
+    def make(
+        *extra: str,
+        sentinel: bool = False,
+        password: str | None = None,
+        tls: Certificates | None = None,
+    ) -> RedisServer:
+        directory = servers_dir / uuid.uuid4().hex
+        server = RedisServer(directory, *extra, sentinel=sentinel, password=password, tls=tls)
         started.append(server)
         return server.start()
 
@@ -193,30 +256,153 @@ def cluster_url(session_servers: Callable[..., RedisServer]) -> str:
 SENTINEL_SERVICE = "sessionkit"
 
 
-@pytest.fixture(scope="session")
-def sentinel_url(session_servers: Callable[..., RedisServer]) -> str:
-    """A master and a replica watched by two Sentinels; the URL names both Sentinels."""
-    master = session_servers()
-    session_servers(f"replicaof 127.0.0.1 {master.port}")
+def watched_master(
+    make: Callable[..., RedisServer],
+    *sentinel_extra: str,
+    master_password: str | None = None,
+    sentinel_password: str | None = None,
+) -> str:
+    """Start a master and a replica watched by two Sentinels; the URL names both Sentinels.
+
+    ``master_password`` protects the master and the replica (and is in the URL),
+    ``sentinel_password`` the Sentinels (and is not).
+    """
+    data_auth = () if master_password is None else (f'masterauth "{master_password}"',)
+    master = make(*data_auth, password=master_password)
+    make(f"replicaof 127.0.0.1 {master.port}", *data_auth, password=master_password)
+    sentinel_auth = (
+        ()
+        if master_password is None
+        else (f'sentinel auth-pass {SENTINEL_SERVICE} "{master_password}"',)
+    )
     sentinels = [
-        session_servers(
+        make(
             f"sentinel monitor {SENTINEL_SERVICE} 127.0.0.1 {master.port} 1",
             f"sentinel down-after-milliseconds {SENTINEL_SERVICE} 5000",
+            *sentinel_auth,
+            *sentinel_extra,
             sentinel=True,
+            password=sentinel_password,
         )
         for _ in range(2)
     ]
     for sentinel in sentinels:
         with sentinel.client() as client:
             wait_for(
-                lambda client=client: client.execute_command(
-                    "SENTINEL GET-MASTER-ADDR-BY-NAME", SENTINEL_SERVICE
-                )
-                is not None,
+                lambda client=client: (
+                    client.execute_command("SENTINEL GET-MASTER-ADDR-BY-NAME", SENTINEL_SERVICE)
+                    is not None
+                ),
                 "Redis Sentinel",
             )
+    credentials = "" if master_password is None else f":{quote(master_password, safe='')}@"
     hosts = ",".join(f"127.0.0.1:{sentinel.port}" for sentinel in sentinels)
-    return f"redis+sentinel://{hosts}/{SENTINEL_SERVICE}/0"
+    return f"redis+sentinel://{credentials}{hosts}/{SENTINEL_SERVICE}/0"
+
+
+@pytest.fixture(scope="session")
+def sentinel_url(session_servers: Callable[..., RedisServer]) -> str:
+    """A master and a replica watched by two Sentinels, no passwords anywhere."""
+    return watched_master(session_servers)
+
+
+@dataclass(frozen=True)
+class SecuredSentinels:
+    """Two Sentinels that require ``password`` (for the default user) or ``username`` with
+    ``user_password``, watching a master and a replica that require a password of their own.
+
+    :param url: the store URL, with the data servers' password and no Sentinel credentials.
+    """
+
+    url: str
+    password: str
+    username: str
+    user_password: str
+
+
+@pytest.fixture(scope="session")
+def secured_sentinels(session_servers: Callable[..., RedisServer]) -> SecuredSentinels:
+    token = uuid.uuid4().hex[:8]
+    password = f"sentinel&pw+= /{token}"  # characters that need percent-encoding in a URL
+    username, user_password = "watcher", f"watcher-{token}"
+    url = watched_master(
+        session_servers,
+        f"user {username} on >{user_password} +@all",
+        master_password=f"data&pw+= /{token}",
+        sentinel_password=password,
+    )
+    return SecuredSentinels(url, password, username, user_password)
+
+
+@pytest.fixture(scope="session")
+def secured_sentinel_url(secured_sentinels: SecuredSentinels) -> str:
+    """The store URL of :func:`secured_sentinels` with the Sentinels' password option."""
+    password = quote(secured_sentinels.password, safe="")
+    return f"{secured_sentinels.url}?sentinel_password={password}"
+
+
+EC_KEY = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
+
+
+def openssl(directory: Path, command: str) -> None:
+    """Run ``openssl`` with ``command`` (split at spaces) in ``directory``."""
+    assert OPENSSL is not None
+    result = subprocess.run(
+        [OPENSSL, *command.split()], cwd=directory, capture_output=True, text=True
+    )
+    if result.returncode:
+        raise RuntimeError(f"openssl {command} failed: {result.stderr}")
+
+
+def make_ca(directory: Path, name: str) -> Path:
+    openssl(
+        directory,
+        f"req -x509 {EC_KEY} -keyout {name}.key -out {name}.pem -days 2"
+        f" -subj /CN=sessionkit-{name}"
+        " -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign",
+    )
+    return directory / f"{name}.pem"
+
+
+@pytest.fixture(scope="session")
+def certificates(tmp_path_factory: pytest.TempPathFactory) -> Certificates:
+    """Made with the ``openssl`` command; the server certificate names IP 127.0.0.1 only."""
+    require_binary(OPENSSL, "the openssl command")
+    directory = tmp_path_factory.mktemp("certificates")
+    ca = make_ca(directory, "ca")
+    stranger_ca = make_ca(directory, "stranger-ca")
+    (directory / "server.ext").write_text(
+        "basicConstraints = critical, CA:FALSE\n"
+        "keyUsage = critical, digitalSignature\n"
+        "extendedKeyUsage = serverAuth\n"
+        "subjectAltName = IP:127.0.0.1\n"
+        "subjectKeyIdentifier = hash\n"
+        "authorityKeyIdentifier = keyid\n"
+    )
+    openssl(
+        directory,
+        f"req -new {EC_KEY} -keyout server.key -out server.csr -subj /CN=127.0.0.1",
+    )
+    openssl(
+        directory,
+        "x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2"
+        " -extfile server.ext -out server.pem",
+    )
+    return Certificates(ca, directory / "server.pem", directory / "server.key", stranger_ca)
+
+
+@pytest.fixture(scope="session")
+def tls_server(
+    session_servers: Callable[..., RedisServer], certificates: Certificates
+) -> RedisServer:
+    """A single node that speaks TLS only; its URL trusts :func:`certificates`' CA."""
+    return session_servers(tls=certificates)
+
+
+@pytest.fixture(scope="session")
+def tls_url(tls_server: RedisServer) -> str:
+    """``rediss://`` to :func:`tls_server`, with the ``ssl_ca_certs`` option."""
+    return tls_server.url
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,6 @@
 """The shipped store contract on a single node, a Redis Cluster and Sentinel, each run with
-a key prefix unique to this run and with no prefix at all (on throwaway servers only)."""
+a key prefix unique to this run and with no prefix at all (on throwaway servers only); and
+once over TLS and once with Sentinels that require a password of their own."""
 
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ class RedisContract(StoreContract):
     def _url(self, request: pytest.FixtureRequest, run_prefix: str) -> Iterator[None]:
         base = request.getfixturevalue(self.server)
         prefix = run_prefix if self.prefixed else ""
-        self.url = f"{base}?prefix={quote(prefix)}"
+        separator = "&" if "?" in base else "?"
+        self.url = f"{base}{separator}prefix={quote(prefix)}"
         yield
         store = self.create_store()
         store.clear()  # type: ignore[attr-defined]
@@ -57,3 +59,11 @@ class TestSentinel(RedisContract):
 class TestSentinelWithoutPrefix(RedisContract):
     server = "sentinel_url"
     prefixed = False
+
+
+class TestSentinelWithPasswords(RedisContract):
+    server = "secured_sentinel_url"
+
+
+class TestTLS(RedisContract):
+    server = "tls_url"
