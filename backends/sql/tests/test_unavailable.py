@@ -4,8 +4,10 @@ recovers once the server is back; every other database error is raised as it is.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from contextlib import closing
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import closing, suppress
 from pathlib import Path
 from typing import Any
 
@@ -165,6 +167,124 @@ def test_the_async_twin_on_mariadb_replaces_connections_the_server_dropped(
             assert await astore.replace(sid, b"y", 60) is True
             assert await astore.get(sid) == b"y"
             assert len(ids) == 3, "each operation after a kill should run on a new connection"
+        finally:
+            await astore.close()
+
+    asyncio.run(scenario())
+    store.close()
+
+
+class Relay:
+    """A TCP relay from a free loopback port to a database server. ``stop()`` closes every
+    relayed connection and stops listening, as the server going down would; ``start()``
+    listens again on the same port, as the server coming back would."""
+
+    def __init__(self, server_url: str) -> None:
+        server = make_url(server_url)
+        self.upstream = (server.host or "127.0.0.1", server.port or 0)
+        self.url = server.set(host="127.0.0.1", port=free_port())
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        listener = socket.create_server(("127.0.0.1", self.url.port or 0))
+        with self._lock:
+            self._sockets.append(listener)
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def stop(self) -> None:
+        with self._lock:
+            sockets, self._sockets = self._sockets, []
+        for sock in sockets:
+            with suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)  # also wakes a listener blocked in accept()
+            sock.close()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            server = socket.create_connection(self.upstream)
+            with self._lock:
+                self._sockets += [client, server]
+            for source, sink in ((client, server), (server, client)):
+                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, sink: socket.socket) -> None:
+        with suppress(OSError):
+            while data := source.recv(65536):
+                sink.sendall(data)
+        with suppress(OSError):
+            sink.shutdown(socket.SHUT_WR)
+
+
+@pytest.fixture
+def relay() -> Iterator[Callable[[str], Relay]]:
+    """``relay(server_url)``: a started :class:`Relay` to that server, stopped afterwards."""
+    made: list[Relay] = []
+
+    def start(server_url: str) -> Relay:
+        made.append(Relay(server_url))
+        made[-1].start()
+        return made[-1]
+
+    yield start
+    for started in made:
+        started.stop()
+
+
+@pytest.mark.parametrize("database", ["postgresql_url", "mariadb_url"])
+def test_a_server_that_went_away_makes_the_store_unavailable_until_it_is_back(
+    request: pytest.FixtureRequest,
+    database: str,
+    new_table: TableFactory,
+    relay: Callable[[str], Relay],
+) -> None:
+    server = relay(new_table(request.getfixturevalue(database)))
+    store = SQLStore(server.url.render_as_string(hide_password=False))
+    sid = new_session_id()
+    store.set(sid, b"x", 60)
+    server.stop()
+    with pytest.raises(StoreUnavailableError) as caught:
+        store.get(sid)
+    assert caught.value.url == store.target.masked
+    server.start()
+    assert store.get(sid) == b"x"
+    store.close()
+
+
+@pytest.mark.parametrize(
+    ("database", "driver"),
+    [
+        ("postgresql_url", "postgresql+asyncpg"),
+        ("mariadb_url", "mysql+aiomysql"),
+        ("mariadb_url", "mysql+asyncmy"),
+    ],
+)
+def test_a_server_that_went_away_makes_the_async_twin_unavailable_until_it_is_back(
+    request: pytest.FixtureRequest,
+    database: str,
+    driver: str,
+    new_table: TableFactory,
+    relay: Callable[[str], Relay],
+) -> None:
+    server = relay(new_table(request.getfixturevalue(database)))
+    store = SQLStore.from_url(server.url.set(drivername=driver).render_as_string(False))
+    sid = new_session_id()
+
+    async def scenario() -> None:
+        astore = as_async(store)
+        try:
+            await astore.set(sid, b"x", 60)
+            server.stop()
+            with pytest.raises(StoreUnavailableError) as caught:
+                await astore.get(sid)
+            assert caught.value.url == store.target.masked
+            server.start()
+            assert await astore.get(sid) == b"x"
         finally:
             await astore.close()
 
