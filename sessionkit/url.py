@@ -1,4 +1,4 @@
-"""Parsing store URLs and showing them without their password."""
+"""Parsing store URLs and showing them without their secrets."""
 
 from __future__ import annotations
 
@@ -12,13 +12,18 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from .errors import ConfigurationError
 
 _PASSWORD_IN_URL = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^:/@?#]*:)[^@/?#]*(?=@)")
+# A query option whose name says it holds a credential (sentinel_password=, auth_token=, ...).
+_SECRET_OPTION = re.compile(
+    r"(?P<head>[?&][^=&#]*(?:password|passwd|secret|token)[^=&#]*=)[^&#]*", re.I
+)
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
 
 
 def mask_url(url: str) -> str:
-    """Return ``url`` with any password replaced by ``***``."""
-    return _PASSWORD_IN_URL.sub(r"\g<head>***", url)
+    """Return ``url`` with its password, and the value of every query option whose name
+    contains ``password``, ``passwd``, ``secret`` or ``token``, replaced by ``***``."""
+    return _SECRET_OPTION.sub(r"\g<head>***", _PASSWORD_IN_URL.sub(r"\g<head>***", url))
 
 
 def url_scheme(url: str) -> str:

@@ -104,6 +104,12 @@ def test_options_reach_the_factory() -> None:
         ("postgresql+psycopg://u:p%40ss@db/app?x=1", "postgresql+psycopg://u:***@db/app?x=1"),
         ("memcached://h1:11211,h2:11212", "memcached://h1:11211,h2:11212"),
         ("file:///var/lib/sessions", "file:///var/lib/sessions"),
+        (
+            "redis+sentinel://u:pw@s1/m?sentinel_password=x&prefix=a:",
+            "redis+sentinel://u:***@s1/m?sentinel_password=***&prefix=a:",
+        ),
+        ("x://h/?prefix=a&AUTH_TOKEN=t0k&Secret=", "x://h/?prefix=a&AUTH_TOKEN=***&Secret=***"),
+        ("x://h/?prefix=password=1&ok=2", "x://h/?prefix=password=1&ok=2"),  # a value, not a name
     ],
 )
 def test_mask_url(url: str, masked: str) -> None:

@@ -5,17 +5,15 @@ see :mod:`sessionkit_redis.settings` and the README for the URL forms and option
 """
 
 from .async_store import AsyncRedisStore
-from .settings import OPTION_DEFAULTS, SECRET_OPTIONS, RedisSettings, mask_url
+from .settings import OPTION_DEFAULTS, RedisSettings
 from .store import RedisStore
 
 __version__ = "0.1.0"
 
 __all__ = [
     "OPTION_DEFAULTS",
-    "SECRET_OPTIONS",
     "AsyncRedisStore",
     "RedisSettings",
     "RedisStore",
     "__version__",
-    "mask_url",
 ]

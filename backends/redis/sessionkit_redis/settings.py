@@ -11,14 +11,12 @@ URL forms (user and password are optional everywhere)::
 Query options are listed in :data:`OPTION_DEFAULTS`; keyword options given to
 ``open_store(url, **options)`` override them and take Python values of the same meaning.
 The user and password in a Sentinel URL are the data servers'; the sentinels' own are the
-``sentinel_username`` and ``sentinel_password`` options. The values of the options in
-:data:`SECRET_OPTIONS` are masked like the password wherever the URL is shown.
+``sentinel_username`` and ``sentinel_password`` options; :func:`sessionkit.url.mask_url`
+masks ``sentinel_password`` like the password wherever the URL is shown.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -26,7 +24,6 @@ from typing import Any, Literal
 
 from sessionkit.errors import ConfigurationError
 from sessionkit.url import StoreOptions, StoreURL
-from sessionkit.url import mask_url as core_mask_url
 
 Topology = Literal["single", "sentinel", "cluster"]
 
@@ -52,11 +49,6 @@ OPTION_DEFAULTS: Mapping[str, object] = MappingProxyType(
         "sentinel_username": None,
         "sentinel_password": None,
     }
-)
-#: Options whose values are masked (``***``) in every URL shown, like the URL's password.
-SECRET_OPTIONS = ("sentinel_password",)
-_SECRET_VALUE = re.compile(
-    r"(?:^|(?<=&))((?:" + "|".join(map(re.escape, SECRET_OPTIONS)) + r")=)[^&#]*"
 )
 _TLS_ONLY = ("ssl_ca_certs", "ssl_certfile", "ssl_keyfile", "ssl_cert_reqs", "ssl_check_hostname")
 _SENTINEL_ONLY = ("sentinel_username", "sentinel_password")
@@ -92,13 +84,9 @@ class RedisSettings:
 
     @classmethod
     def from_url(cls, url: str, **overrides: Any) -> RedisSettings:
-        for name in SECRET_OPTIONS:
-            if name in overrides and not isinstance(overrides[name], str):
-                raise ConfigurationError(f"option {name}: expected a str")
-        # Errors and the masked URL come from the URL with its secret options masked; only
-        # the option values are read from the URL as given.
-        parsed = StoreURL.parse(_mask_secret_options(url))
-        parsed = dataclasses.replace(parsed, options=StoreURL.parse(url).options)
+        if "sentinel_password" in overrides and not isinstance(overrides["sentinel_password"], str):
+            raise ConfigurationError("option sentinel_password: expected a str")
+        parsed = StoreURL.parse(url)  # its masked form hides sentinel_password too
         scheme = parsed.scheme
         if scheme not in ("redis", "rediss", "redis+unix", "redis+sentinel", "redis+cluster"):
             raise ConfigurationError(f"{parsed.masked}: not a Redis URL scheme")
@@ -167,17 +155,6 @@ class RedisSettings:
             connection=MappingProxyType(connection),
             sentinel=MappingProxyType(sentinel),
         )
-
-
-def mask_url(url: str) -> str:
-    """``url`` with its password and the values of its :data:`SECRET_OPTIONS` masked: safe to
-    show or log (``sessionkit.url.mask_url`` masks the password only)."""
-    return core_mask_url(_mask_secret_options(url))
-
-
-def _mask_secret_options(url: str) -> str:
-    head, separator, query = url.partition("?")
-    return head + separator + _SECRET_VALUE.sub(r"\g<1>***", query)
 
 
 def _tls_options(options: StoreOptions, parsed: StoreURL) -> dict[str, Any]:

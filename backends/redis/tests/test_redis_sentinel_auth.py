@@ -100,3 +100,16 @@ def test_without_the_sentinels_credentials_the_store_is_unavailable(
                 assert not any(secret in text for secret in secrets)
     finally:
         store.close()
+
+
+def test_the_cli_prints_the_url_without_the_sentinels_password(
+    secured_sentinels: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sessionkit.cli import main
+
+    query, _ = credentials(secured_sentinels, "password")
+    assert main(["check", f"{secured_sentinels.url}?{query}&prefix=sentinel-cli:"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("ok: ")
+    assert "sentinel_password=***" in out
+    assert quote(secured_sentinels.password, safe="") not in out

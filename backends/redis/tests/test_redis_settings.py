@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from sessionkit_redis import OPTION_DEFAULTS, RedisSettings, RedisStore, mask_url
+from sessionkit_redis import OPTION_DEFAULTS, RedisSettings, RedisStore
 
 import sessionkit
 from sessionkit.errors import ConfigurationError
+from sessionkit.url import mask_url
 
 
 def test_every_scheme_is_an_installed_backend() -> None:
