@@ -26,8 +26,19 @@ def fetch_session_tests(into: Path) -> Path:
     """Download Django's sdist and unpack its ``tests/sessions_tests``; return ``tests/``."""
     version = django.get_version()
     subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", ":all:",
-         "--dest", str(into), f"django=={version}"],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--no-deps",
+            "--no-binary",
+            ":all:",
+            "--dest",
+            str(into),
+            f"django=={version}",
+        ],
         check=True,
     )
     (archive,) = into.glob("*.tar.gz")
@@ -73,9 +84,11 @@ def main(store_url: str) -> int:
         setup_test_environment()
         suite = unittest.defaultTestLoader.loadTestsFromTestCase(SessionKitEngineTests)
         result = unittest.TextTestRunner(verbosity=1).run(suite)
-        print(f"Django {django.get_version()} SessionTestsMixin on {store_url}: "
-              f"{result.testsRun} run, {len(result.failures)} failed, "
-              f"{len(result.errors)} errors, {len(result.skipped)} skipped")
+        print(
+            f"Django {django.get_version()} SessionTestsMixin on {store_url}: "
+            f"{result.testsRun} run, {len(result.failures)} failed, "
+            f"{len(result.errors)} errors, {len(result.skipped)} skipped"
+        )
         return 0 if result.wasSuccessful() else 1
 
 

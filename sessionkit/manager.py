@@ -142,9 +142,7 @@ class SessionManager:
     @overload
     def open(self, cookie_header: str | None, session_class: type[S]) -> S: ...
 
-    def open(
-        self, cookie_header: str | None, session_class: type[Session] = Session
-    ) -> Session:
+    def open(self, cookie_header: str | None, session_class: type[Session] = Session) -> Session:
         """The session for a request with this Cookie header. No store I/O happens here.
 
         ``session_class`` lets a framework adapter hand out a subclass of :class:`Session`.

@@ -60,7 +60,10 @@ def _discover() -> dict[str, EntryPoint]:
             found[name] = keep
             log.warning(
                 "two sessionkit backends claim the scheme %r (%s and %s); using %s",
-                name, previous.value, ep.value, keep.value,
+                name,
+                previous.value,
+                ep.value,
+                keep.value,
             )
         _entry_points = found
     return _entry_points

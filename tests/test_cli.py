@@ -36,7 +36,10 @@ def test_check_succeeds_on_the_core_stores(url: str, tmp_path: Path) -> None:
 def test_check_of_a_relative_file_url(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "sessionkit", "check", "file://./sk-sessions"],
-        capture_output=True, text=True, cwd=tmp_path, timeout=60,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "sk-sessions").is_dir()

@@ -417,9 +417,7 @@ def test_undecodable_stored_data_gives_an_empty_session_and_a_warning(
         caplog.clear()
 
 
-@pytest.mark.parametrize(
-    ("https", "secure"), [(True, True), (False, False)]
-)
+@pytest.mark.parametrize(("https", "secure"), [(True, True), (False, False)])
 def test_secure_auto_follows_the_request(
     manager: SessionManager, https: bool, secure: bool
 ) -> None:
@@ -544,7 +542,10 @@ def test_reading_only_immutable_values_skips_serialising_at_commit(
     serializer.dumps_calls = 0
     session = manager.open(cookie)
     assert (session["user"], session.get("views"), "cart" in session, len(session)) == (
-        "ann", 3, True, 3
+        "ann",
+        3,
+        True,
+        3,
     )
     assert manager.commit(session) is None
     assert serializer.dumps_calls == 0

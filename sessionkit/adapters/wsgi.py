@@ -60,9 +60,7 @@ class SessionMiddleware:
             return forwarded_https(environ.get("HTTP_X_FORWARDED_PROTO"), direct)
         return direct
 
-    def __call__(
-        self, environ: WSGIEnvironment, start_response: StartResponse
-    ) -> Iterable[bytes]:
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         session = self.manager.open(environ.get("HTTP_COOKIE"))
         environ[ENVIRON_KEY] = session
         committed = False

@@ -34,7 +34,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=3000, help="port to listen on")
     parser.add_argument("--workers", type=int, default=1, help="worker processes")
     parser.add_argument(
-        "--server", choices=sorted(SERVERS), default="uvicorn",
+        "--server",
+        choices=sorted(SERVERS),
+        default="uvicorn",
         help="uvicorn serves the ASGI app, gunicorn the WSGI one",
     )
 

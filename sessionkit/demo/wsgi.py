@@ -83,9 +83,7 @@ def demo_app(environ: WSGIEnvironment, start_response: StartResponse) -> Iterabl
             status, content_type, body = view(get_session(environ), fields)
         except views.BadRequest as exc:
             status, content_type, body = _text(str(exc), "400 Bad Request")
-    start_response(
-        status, [("Content-Type", content_type), ("Content-Length", str(len(body)))]
-    )
+    start_response(status, [("Content-Type", content_type), ("Content-Length", str(len(body)))])
     return [] if method == "HEAD" else [body]
 
 

@@ -353,8 +353,6 @@ def _dict_model_machine(store: Store, ids: list[str]) -> type[RuleBasedStateMach
 
         @invariant()
         def same_contents(self) -> None:
-            assert {key: store.get(key) for key in ids} == {
-                key: self.model.get(key) for key in ids
-            }
+            assert {key: store.get(key) for key in ids} == {key: self.model.get(key) for key in ids}
 
     return DictModel

@@ -35,7 +35,9 @@ def client(request: pytest.FixtureRequest) -> Iterator[httpx.Client]:
 def test_visits(client: httpx.Client) -> None:
     texts = [client.get("/").text for _ in range(3)]
     assert texts == [
-        "Welcome! This is your first visit.", "Number of visits: 2", "Number of visits: 3",
+        "Welcome! This is your first visit.",
+        "Number of visits: 2",
+        "Number of visits: 3",
     ]
     assert client.get("/").headers["content-type"].startswith("text/plain")
 

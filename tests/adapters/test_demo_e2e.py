@@ -73,7 +73,9 @@ def drive(demo: Demo) -> None:
         with demo.running() as base:
             texts = [client.get(f"{base}/").text for _ in range(3)]
             assert texts == [
-                "Welcome! This is your first visit.", "Number of visits: 2", "Number of visits: 3",
+                "Welcome! This is your first visit.",
+                "Number of visits: 2",
+                "Number of visits: 3",
             ]
         with demo.running() as base:
             assert client.get(f"{base}/").text == "Number of visits: 4"
@@ -114,7 +116,11 @@ def test_an_unreachable_store_exits_with_one_line(tmp_path: Path) -> None:
     env = {**os.environ, "XDG_DATA_HOME": str(tmp_path)}
     done = subprocess.run(
         [sys.executable, "-m", "sessionkit", "demo", "--store", url, "--port", str(free_port())],
-        capture_output=True, text=True, env=env, timeout=30, check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=30,
+        check=False,
     )
     assert done.returncode != 0
     assert done.stdout == ""

@@ -87,8 +87,11 @@ def test_flask_session_counts_visits() -> None:
 def test_flask_session_is_a_sessionkit_session_and_a_session_mixin() -> None:
     client = make_app().test_client()
     assert client.get("/kinds").json == {
-        "sessionkit": True, "mixin": True, "new": True,
-        "modified_before": False, "modified_after": True,
+        "sessionkit": True,
+        "mixin": True,
+        "new": True,
+        "modified_before": False,
+        "modified_after": True,
     }
     client.get("/")
     assert client.get("/kinds").json["new"] is False
@@ -163,7 +166,9 @@ def test_a_store_failure_is_a_500() -> None:
 
 def test_cookie_settings_come_from_flask_config() -> None:
     client = make_app(
-        SESSION_COOKIE_NAME="sid", SESSION_COOKIE_PATH="/", SESSION_COOKIE_SAMESITE="Strict",
+        SESSION_COOKIE_NAME="sid",
+        SESSION_COOKIE_PATH="/",
+        SESSION_COOKIE_SAMESITE="Strict",
         SESSION_COOKIE_SECURE=True,
     ).test_client()
     cookie = client.get("/").headers["Set-Cookie"]

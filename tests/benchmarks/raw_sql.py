@@ -66,4 +66,3 @@ def _expiry(ttl: int) -> int:
 
 def _row(key: str, data: bytes, ttl: int) -> dict[str, Any]:
     return {"id": key, "data": data, "expires_at": _expiry(ttl)}
-

@@ -24,7 +24,6 @@ DEFAULT_TABLE = "sessionkit_sessions"
 _TABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,47}")
 
 
-
 @dataclass(frozen=True)
 class Settings:
     """sessionkit's own options of a SQL store; ``None`` leaves SQLAlchemy's default."""

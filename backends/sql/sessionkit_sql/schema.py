@@ -131,8 +131,10 @@ class Statements:
             )
             # MySQL's affected-row count cannot tell "inserted" from "left alone".
             self.add = None
-            self.purge = delete(table).where(expired).with_dialect_options(
-                mysql_limit=purge_batch_size, mariadb_limit=purge_batch_size
+            self.purge = (
+                delete(table)
+                .where(expired)
+                .with_dialect_options(mysql_limit=purge_batch_size, mariadb_limit=purge_batch_size)
             )
         else:
             raise ConfigurationError(f"sessionkit-sql does not support the {dialect} dialect")

@@ -17,8 +17,6 @@ from sessionkit.testing import FrozenClock
 TableFactory = Callable[[str], str]
 
 
-
-
 @pytest.fixture
 def clock() -> FrozenClock:
     return FrozenClock()
