@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
+import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -186,6 +189,19 @@ def _writes(store: MemcachedStore, sid: str) -> list[Callable[[], object]]:
     ]
 
 
+def freeze(pid: int) -> None:
+    """SIGSTOP the process and wait until every one of its threads has stopped: a thread
+    that was running when the signal was sent could otherwise still answer one request."""
+    os.kill(pid, signal.SIGSTOP)
+    tasks = Path(f"/proc/{pid}/task")
+    deadline = time.monotonic() + 5
+    while any(
+        (task / "stat").read_text().rpartition(")")[2].split()[0] != "T" for task in tasks.iterdir()
+    ):
+        assert time.monotonic() < deadline, "the server did not stop"
+        time.sleep(0.001)
+
+
 def test_writes_wait_for_the_reply(run_prefix: str) -> None:
     """With ``noreply`` a write to a frozen server would return at once; here each times out."""
     server = MemcachedServer().start()
@@ -195,7 +211,7 @@ def test_writes_wait_for_the_reply(run_prefix: str) -> None:
     try:
         sid = new_session_id()
         store.set(sid, b"x", 60)
-        server.process.send_signal(signal.SIGSTOP)
+        freeze(server.process.pid)
         for write in _writes(store, sid):
             with pytest.raises(StoreUnavailableError, match="TimeoutError"):
                 write()
