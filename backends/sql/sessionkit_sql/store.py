@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, CursorResult, Engine, Executable, inspect
@@ -23,7 +22,7 @@ from sessionkit.errors import ConfigurationError
 from sessionkit.ids import check_ttl, is_valid_session_id
 from sessionkit.store import AsyncStore
 
-from .config import Settings, split_url
+from .config import Settings, Target, split_url
 from .engine import (
     DEADLOCK_ATTEMPTS,
     StaleConnection,
@@ -194,7 +193,7 @@ class SQLStore:
             return self._engine
 
     def _create_table(self, engine: Engine) -> None:
-        with self._connected(engine) as conn:
+        with _Checkout(self.target, engine, None, retryable=False) as conn:
             try:
                 self.table.metadata.create_all(conn, checkfirst=True)
             except DBAPIError:
@@ -239,30 +238,50 @@ class SQLStore:
                     raise
                 attempt += 1
 
-    @contextmanager
-    def _connection(self, *, retryable: bool = False) -> Iterator[Connection]:
-        engine = self._engine or self._start()
-        if self._serial is None:
-            with self._connected(engine, retryable) as conn:
-                yield conn
-            return
-        with self._serial, self._connected(engine, retryable) as conn:
-            yield conn
+    def _connection(self, *, retryable: bool = False) -> _Checkout:
+        return _Checkout(self.target, self._engine or self._start(), self._serial, retryable)
 
-    @contextmanager
-    def _connected(self, engine: Engine, retryable: bool = False) -> Iterator[Connection]:
+
+class _Checkout:
+    """``with _Checkout(...) as conn``: a pooled connection for one operation (under ``lock``
+    when one is given), back in the pool afterwards. A lost connection becomes
+    :class:`StaleConnection` when ``retryable``, the store's ``StoreUnavailableError``
+    otherwise; other database errors pass unchanged. (A class rather than a generator-based
+    context manager: it is entered on every store operation.)
+    """
+
+    __slots__ = ("_conn", "_lock", "_retryable", "_target")
+
+    def __init__(
+        self, target: Target, engine: Engine, lock: threading.Lock | None, retryable: bool
+    ) -> None:
+        self._target = target
+        self._lock = lock
+        self._retryable = retryable
+        if lock is not None:
+            lock.acquire()
         try:
-            conn = engine.connect()
-        except DBAPIError as exc:
-            raise unavailable(self.target, exc) from exc
+            self._conn = engine.connect()
+        except BaseException as exc:
+            if lock is not None:
+                lock.release()
+            if isinstance(exc, DBAPIError):
+                raise unavailable(target, exc) from exc
+            raise
+
+    def __enter__(self) -> Connection:
+        return self._conn
+
+    def __exit__(self, kind: object, error: BaseException | None, traceback: object) -> None:
         try:
-            with conn:
-                yield conn
-        except DBAPIError as exc:
-            replacement = connection_lost(self.target, exc, retry=retryable)
-            if replacement is None:
-                raise
-            raise replacement from exc
+            self._conn.close()
+        finally:
+            if self._lock is not None:
+                self._lock.release()
+        if isinstance(error, DBAPIError):
+            replacement = connection_lost(self._target, error, retry=self._retryable)
+            if replacement is not None:
+                raise replacement from error
 
 
 class AsyncCapableSQLStore(SQLStore):
