@@ -24,6 +24,7 @@ import argparse
 import math
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -83,6 +84,7 @@ def child(part: str, count: int, backend: str, serializer: str, memcached: str) 
         call()
     math.lcm(1, 1)  # and dumps them here
     target.close()
+    shutil.rmtree(target.workdir.parent, ignore_errors=True)
 
 
 def instructions(args: argparse.Namespace, part: str) -> float:
