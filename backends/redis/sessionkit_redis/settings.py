@@ -12,7 +12,9 @@ Query options are listed in :data:`OPTION_DEFAULTS`; keyword options given to
 ``open_store(url, **options)`` override them and take Python values of the same meaning.
 The user and password in a Sentinel URL are the data servers'; the sentinels' own are the
 ``sentinel_username`` and ``sentinel_password`` options; :func:`sessionkit.url.mask_url`
-masks ``sentinel_password`` like the password wherever the URL is shown.
+masks ``sentinel_password`` like the password wherever the URL is shown. ``ssl=true`` is for
+the master and replicas; ``sentinel_ssl=true`` asks the sentinels over TLS too, with the same
+``ssl_*`` options.
 """
 
 from __future__ import annotations
@@ -48,10 +50,11 @@ OPTION_DEFAULTS: Mapping[str, object] = MappingProxyType(
         "ssl_check_hostname": True,
         "sentinel_username": None,
         "sentinel_password": None,
+        "sentinel_ssl": False,
     }
 )
 _TLS_ONLY = ("ssl_ca_certs", "ssl_certfile", "ssl_keyfile", "ssl_cert_reqs", "ssl_check_hostname")
-_SENTINEL_ONLY = ("sentinel_username", "sentinel_password")
+_SENTINEL_ONLY = ("sentinel_username", "sentinel_password", "sentinel_ssl")
 _CERT_REQS = ("required", "optional", "none")
 
 
@@ -69,7 +72,8 @@ class RedisSettings:
     :param connection: keyword arguments for every data connection (db, credentials,
         timeouts, TLS, Unix socket path); left out of the repr, since it holds the password.
     :param sentinel: keyword arguments for the connections to the sentinels (their own
-        credentials, the timeouts); empty for the other topologies, left out of the repr.
+        credentials, the timeouts, TLS with ``sentinel_ssl``); empty for the other
+        topologies, left out of the repr.
     """
 
     topology: Topology
@@ -99,6 +103,9 @@ class RedisSettings:
             raise ConfigurationError(f"{parsed.masked}: ssl_* options need rediss:// or ssl=true")
         if scheme != "redis+sentinel" and any(options.given(name) for name in _SENTINEL_ONLY):
             raise ConfigurationError(f"{parsed.masked}: sentinel_* options need redis+sentinel://")
+        sentinel_tls = options.flag("sentinel_ssl")
+        if sentinel_tls and not tls:
+            raise ConfigurationError(f"{parsed.masked}: sentinel_ssl=true needs ssl=true")
 
         connection: dict[str, Any] = {
             "username": parsed.username,
@@ -107,8 +114,8 @@ class RedisSettings:
             "socket_connect_timeout": options.seconds("connect_timeout"),
             "health_check_interval": options.count("health_check_interval"),
         }
-        if tls:
-            connection.update(_tls_options(options, parsed))
+        tls_options = _tls_options(options, parsed) if tls else {}
+        connection.update(tls_options)
         topology: Topology = "single"
         nodes: tuple[tuple[str, int], ...] = ()
         service_name = None
@@ -131,6 +138,8 @@ class RedisSettings:
                 "socket_timeout": connection["socket_timeout"],
                 "socket_connect_timeout": connection["socket_connect_timeout"],
             }
+            if sentinel_tls:
+                sentinel.update(tls_options)
         elif scheme == "redis+cluster":
             topology = "cluster"
             nodes = _nodes(parsed, DEFAULT_PORT)

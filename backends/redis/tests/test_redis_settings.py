@@ -82,6 +82,25 @@ def test_sentinel() -> None:
     }
 
 
+def test_sentinel_ssl_gives_the_sentinels_the_same_tls_options() -> None:
+    settings = RedisSettings.from_url(
+        "redis+sentinel://s1/m?ssl=true&sentinel_ssl=true&ssl_ca_certs=/ca.pem"
+        "&ssl_certfile=/client.pem&ssl_keyfile=/client.key&ssl_check_hostname=false"
+    )
+    tls = {name: value for name, value in settings.connection.items() if name.startswith("ssl")}
+    assert tls == {
+        "ssl": True,
+        "ssl_ca_certs": "/ca.pem",
+        "ssl_certfile": "/client.pem",
+        "ssl_keyfile": "/client.key",
+        "ssl_cert_reqs": "required",
+        "ssl_check_hostname": False,
+    }
+    assert {name: settings.sentinel[name] for name in tls} == tls
+    plain = RedisSettings.from_url("redis+sentinel://s1/m?ssl=true")
+    assert not any(name.startswith("ssl") for name in plain.sentinel)
+
+
 def test_sentinel_credentials_are_apart_from_the_data_servers() -> None:
     settings = RedisSettings.from_url(
         "redis+sentinel://app:data-pw@s1,s2/mymaster/0?socket_timeout=2"
@@ -156,6 +175,8 @@ def test_empty_prefix_is_allowed() -> None:
         "redis+cluster://",
         "redis://h?sentinel_password=pw",  # sentinel options without Sentinel
         "redis+cluster://n1?sentinel_username=u",
+        "rediss://h?sentinel_ssl=true",
+        "redis+sentinel://s1/m?sentinel_ssl=true",  # TLS for the sentinels only
     ],
 )
 def test_bad_urls_are_configuration_errors(url: str) -> None:
