@@ -55,12 +55,14 @@ def wait_for(predicate: Callable[[], bool], what: str) -> None:
 
 @dataclass(frozen=True)
 class Certificates:
-    """A throwaway CA, a server certificate it signed for 127.0.0.1, and a CA that signed
-    nothing used here."""
+    """A throwaway CA, a server certificate it signed for 127.0.0.1, a client certificate it
+    signed, and a CA that signed nothing used here."""
 
     ca: Path
     cert: Path
     key: Path
+    client_cert: Path
+    client_key: Path
     stranger_ca: Path
 
 
@@ -68,7 +70,9 @@ class RedisServer:
     """One ``redis-server`` process on 127.0.0.1; :meth:`stop` and :meth:`start` again at will.
 
     With ``password`` it requires that password (``requirepass``); with ``tls`` it listens
-    for TLS only, on :attr:`port`, presenting ``tls.cert``.
+    for TLS only, on :attr:`port`, presenting ``tls.cert``, and replicates (or, as a Sentinel,
+    watches) over TLS. With ``auth_clients`` too, it requires a client certificate that the
+    CA signed, and presents ``tls.client_cert`` itself to the servers it connects to.
     """
 
     def __init__(
@@ -78,6 +82,7 @@ class RedisServer:
         sentinel: bool = False,
         password: str | None = None,
         tls: Certificates | None = None,
+        auth_clients: bool = False,
     ) -> None:
         self.port = free_port()
         self.directory = directory
@@ -92,7 +97,10 @@ class RedisServer:
                 f'tls-cert-file "{tls.cert}"',
                 f'tls-key-file "{tls.key}"',
                 f'tls-ca-cert-file "{tls.ca}"',
-                "tls-auth-clients no",
+                f'tls-client-cert-file "{tls.client_cert}"',
+                f'tls-client-key-file "{tls.client_key}"',
+                f"tls-auth-clients {'yes' if auth_clients else 'no'}",
+                "tls-replication yes",
             ]
         if password is not None:
             listen.append(f'requirepass "{password}"')
@@ -127,6 +135,8 @@ class RedisServer:
             socket_timeout=5,
             ssl=True,
             ssl_ca_certs=str(self.tls.ca),
+            ssl_certfile=str(self.tls.client_cert),
+            ssl_keyfile=str(self.tls.client_key),
         )
 
     def start(self) -> RedisServer:
@@ -173,9 +183,17 @@ def _server_factory(servers_dir: Path) -> Iterator[Callable[..., RedisServer]]:
         sentinel: bool = False,
         password: str | None = None,
         tls: Certificates | None = None,
+        auth_clients: bool = False,
     ) -> RedisServer:
         directory = servers_dir / uuid.uuid4().hex
-        server = RedisServer(directory, *extra, sentinel=sentinel, password=password, tls=tls)
+        server = RedisServer(
+            directory,
+            *extra,
+            sentinel=sentinel,
+            password=password,
+            tls=tls,
+            auth_clients=auth_clients,
+        )
         started.append(server)
         return server.start()
 
@@ -261,15 +279,18 @@ def watched_master(
     *sentinel_extra: str,
     master_password: str | None = None,
     sentinel_password: str | None = None,
+    tls: Certificates | None = None,
 ) -> str:
     """Start a master and a replica watched by two Sentinels; the URL names both Sentinels.
 
     ``master_password`` protects the master and the replica (and is in the URL),
-    ``sentinel_password`` the Sentinels (and is not).
+    ``sentinel_password`` the Sentinels (and is not). With ``tls`` every one of them speaks
+    TLS only and requires a client certificate; the URL has no TLS options then.
     """
     data_auth = () if master_password is None else (f'masterauth "{master_password}"',)
-    master = make(*data_auth, password=master_password)
-    make(f"replicaof 127.0.0.1 {master.port}", *data_auth, password=master_password)
+    secure = {"tls": tls, "auth_clients": tls is not None}
+    master = make(*data_auth, password=master_password, **secure)
+    make(f"replicaof 127.0.0.1 {master.port}", *data_auth, password=master_password, **secure)
     sentinel_auth = (
         ()
         if master_password is None
@@ -283,15 +304,16 @@ def watched_master(
             *sentinel_extra,
             sentinel=True,
             password=sentinel_password,
+            **secure,
         )
         for _ in range(2)
     ]
     for sentinel in sentinels:
         with sentinel.client() as client:
+            # The replica is known once the Sentinel has talked to the master.
             wait_for(
-                lambda client=client: (
-                    client.execute_command("SENTINEL GET-MASTER-ADDR-BY-NAME", SENTINEL_SERVICE)
-                    is not None
+                lambda client=client: bool(
+                    client.execute_command("SENTINEL REPLICAS", SENTINEL_SERVICE)
                 ),
                 "Redis Sentinel",
             )
@@ -364,6 +386,28 @@ def make_ca(directory: Path, name: str) -> Path:
     return directory / f"{name}.pem"
 
 
+def issue(directory: Path, name: str, subject: str, *extensions: str) -> None:
+    """Have ``ca.pem`` sign a new key ``{name}.key`` in ``{name}.pem`` with ``extensions``."""
+    (directory / f"{name}.ext").write_text(
+        "\n".join(
+            (
+                "basicConstraints = critical, CA:FALSE",
+                "keyUsage = critical, digitalSignature",
+                "subjectKeyIdentifier = hash",
+                "authorityKeyIdentifier = keyid",
+                *extensions,
+            )
+        )
+        + "\n"
+    )
+    openssl(directory, f"req -new {EC_KEY} -keyout {name}.key -out {name}.csr -subj {subject}")
+    openssl(
+        directory,
+        f"x509 -req -in {name}.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2"
+        f" -extfile {name}.ext -out {name}.pem",
+    )
+
+
 @pytest.fixture(scope="session")
 def certificates(tmp_path_factory: pytest.TempPathFactory) -> Certificates:
     """Made with the ``openssl`` command; the server certificate names IP 127.0.0.1 only."""
@@ -371,24 +415,22 @@ def certificates(tmp_path_factory: pytest.TempPathFactory) -> Certificates:
     directory = tmp_path_factory.mktemp("certificates")
     ca = make_ca(directory, "ca")
     stranger_ca = make_ca(directory, "stranger-ca")
-    (directory / "server.ext").write_text(
-        "basicConstraints = critical, CA:FALSE\n"
-        "keyUsage = critical, digitalSignature\n"
-        "extendedKeyUsage = serverAuth\n"
-        "subjectAltName = IP:127.0.0.1\n"
-        "subjectKeyIdentifier = hash\n"
-        "authorityKeyIdentifier = keyid\n"
-    )
-    openssl(
+    issue(
         directory,
-        f"req -new {EC_KEY} -keyout server.key -out server.csr -subj /CN=127.0.0.1",
+        "server",
+        "/CN=127.0.0.1",
+        "extendedKeyUsage = serverAuth",
+        "subjectAltName = IP:127.0.0.1",
     )
-    openssl(
-        directory,
-        "x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2"
-        " -extfile server.ext -out server.pem",
+    issue(directory, "client", "/CN=sessionkit-client", "extendedKeyUsage = clientAuth")
+    return Certificates(
+        ca=ca,
+        cert=directory / "server.pem",
+        key=directory / "server.key",
+        client_cert=directory / "client.pem",
+        client_key=directory / "client.key",
+        stranger_ca=stranger_ca,
     )
-    return Certificates(ca, directory / "server.pem", directory / "server.key", stranger_ca)
 
 
 @pytest.fixture(scope="session")
@@ -403,6 +445,34 @@ def tls_server(
 def tls_url(tls_server: RedisServer) -> str:
     """``rediss://`` to :func:`tls_server`, with the ``ssl_ca_certs`` option."""
     return tls_server.url
+
+
+CLIENT_AUTH_PASSWORD = "tls&client pw"
+
+
+@pytest.fixture(scope="session")
+def client_auth_server(
+    session_servers: Callable[..., RedisServer], certificates: Certificates
+) -> RedisServer:
+    """A single node that speaks TLS only and requires a client certificate
+    (``tls-auth-clients yes``) that :func:`certificates`' CA signed, and the password
+    :data:`CLIENT_AUTH_PASSWORD`."""
+    return session_servers(tls=certificates, auth_clients=True, password=CLIENT_AUTH_PASSWORD)
+
+
+@pytest.fixture(scope="session")
+def tls_sentinel_url(
+    session_servers: Callable[..., RedisServer], certificates: Certificates
+) -> str:
+    """A master, a replica and two Sentinels, each speaking TLS only and requiring a client
+    certificate; the URL asks all of them over TLS, with the client certificate."""
+    files = {
+        "ssl_ca_certs": certificates.ca,
+        "ssl_certfile": certificates.client_cert,
+        "ssl_keyfile": certificates.client_key,
+    }
+    query = "&".join(f"{name}={quote(str(path))}" for name, path in files.items())
+    return f"{watched_master(session_servers, tls=certificates)}?ssl=true&sentinel_ssl=true&{query}"
 
 
 @pytest.fixture(scope="session")

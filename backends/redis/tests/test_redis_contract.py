@@ -1,6 +1,7 @@
 """The shipped store contract on a single node, a Redis Cluster and Sentinel, each run with
 a key prefix unique to this run and with no prefix at all (on throwaway servers only); and
-once over TLS and once with Sentinels that require a password of their own."""
+once over TLS, once with Sentinels that require a password of their own, and once with
+Sentinels, master and replica all on TLS with a client certificate."""
 
 from __future__ import annotations
 
@@ -67,3 +68,7 @@ class TestSentinelWithPasswords(RedisContract):
 
 class TestTLS(RedisContract):
     server = "tls_url"
+
+
+class TestSentinelOverTLS(RedisContract):
+    server = "tls_sentinel_url"
