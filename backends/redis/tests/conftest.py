@@ -2,8 +2,9 @@
 
 Throwaway servers run ``redis-server`` (``REDIS_SERVER`` or /usr/bin/redis-server) on free
 loopback ports with their files in a temporary directory, and are stopped afterwards: a
-single node, a TLS-only node (certificates made with the ``openssl`` command), a three-master
-Cluster, and a master watched by two Sentinels, with and without passwords.
+single node, TLS-only nodes with and without client certificates (certificates made with
+the ``openssl`` command), a three-master Cluster, and a master watched by two Sentinels, with
+and without passwords, and all on TLS with client certificates.
 """
 
 from __future__ import annotations
