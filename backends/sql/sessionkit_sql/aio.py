@@ -9,8 +9,7 @@ the same way (:func:`~sessionkit_sql.engine.connection_lost`).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from sqlalchemy import CursorResult, Executable, Table, inspect
@@ -112,11 +111,35 @@ class AsyncSQLStore:
         statement run once more; only when that fails too is the store unavailable.
         """
         try:
-            async with self._connection(retryable=True) as conn:
-                return read(await self._run(conn, statement, params))
+            return await self._execute_once(statement, params, read, retryable=True)
         except StaleConnection:
-            async with self._connection() as conn:
-                return read(await self._run(conn, statement, params))
+            return await self._execute_once(statement, params, read, retryable=False)
+
+    async def _execute_once(
+        self,
+        statement: Executable,
+        params: dict[str, Any],
+        read: Callable[[CursorResult[Any]], T],
+        *,
+        retryable: bool,
+    ) -> T:
+        """One try on a pooled connection (creating the table first if it is not known to
+        exist); a lost connection becomes :class:`StaleConnection` when ``retryable``."""
+        try:
+            conn = await self._engine.connect()
+        except (DBAPIError, OSError) as exc:
+            raise unavailable(self.target, exc) from exc
+        try:
+            if not self._ready:
+                await self._create_table(conn)
+            return read(await self._run(conn, statement, params))
+        except DBAPIError as exc:
+            replacement = connection_lost(self.target, exc, retry=retryable)
+            if replacement is None:
+                raise
+            raise replacement from exc
+        finally:
+            await conn.close()
 
     async def _run(
         self, conn: AsyncConnection, statement: Executable, params: dict[str, Any] | None = None
@@ -130,24 +153,6 @@ class AsyncSQLStore:
                 if attempt == DEADLOCK_ATTEMPTS or not is_deadlock(exc):
                     raise
                 attempt += 1
-
-    @asynccontextmanager
-    async def _connection(self, *, retryable: bool = False) -> AsyncIterator[AsyncConnection]:
-        try:
-            conn = await self._engine.connect()
-        except (DBAPIError, OSError) as exc:
-            raise unavailable(self.target, exc) from exc
-        try:
-            if not self._ready:
-                await self._create_table(conn)
-            yield conn
-        except DBAPIError as exc:
-            replacement = connection_lost(self.target, exc, retry=retryable)
-            if replacement is None:
-                raise
-            raise replacement from exc
-        finally:
-            await conn.close()
 
     async def _create_table(self, conn: AsyncConnection) -> None:
         async with self._ready_lock:
