@@ -1,17 +1,17 @@
-"""Count the CPU instructions of a session lookup, part by part, with valgrind's callgrind.
+"""Count the CPU instructions of a session lookup and save, part by part, with callgrind.
 
 Wall-clock ratios on a shared machine swing with the round-trip latency of the day; counts of
 executed instructions do not. For a stored ~300-byte session this prints what the raw client's
-read costs and what each piece of sessionkit's lookup costs around it. Each figure counts only
-the loop of N calls (callgrind zeroes its counters when ``math.gcd`` is called just before the
-loop and dumps them when ``math.lcm`` is called just after), divided by N. Instructions run in
-the kernel, and time spent waiting on the socket, are not counted: they are the same for
-sessionkit and the raw client.
+read and write cost and what each piece of sessionkit's lookup and save costs around them.
+Each figure counts only the loop of N calls (callgrind zeroes its counters when ``math.gcd``
+is called just before the loop and dumps them when ``math.lcm`` is called just after), divided
+by N. Instructions run in the kernel, and time spent waiting on the socket, are not counted:
+they are the same for sessionkit and the raw client.
 
 Usage::
 
-    python scripts/lookup_cost.py redis [--serializer orjson] [--calls 2000]
-    python scripts/lookup_cost.py memcached --memcached 127.0.0.1:11211
+    python scripts/request_cost.py redis [--serializer orjson] [--calls 2000]
+    python scripts/request_cost.py memcached --memcached 127.0.0.1:11211
 
 Backends are those of the benchmark suite (``tests/benchmarks/targets.py``), on the same servers.
 Needs valgrind (``apt-get install valgrind``) and a Python whose ``math`` module keeps its
@@ -34,13 +34,17 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 PARTS = {
-    "raw read": "the raw client reading the same bytes (the baseline)",
+    "raw read": "the raw client reading the session's bytes (the lookup's baseline)",
+    "raw write": "the raw client writing them with a TTL (read + write: the save's baseline)",
     "store get": "sessionkit's store reading them",
+    "store replace": "sessionkit's store rewriting them (update-only)",
     "cookie parse": "finding the session cookie in the Cookie header",
     "cookie verify": "checking its HMAC-SHA256 signature",
     "open": "manager.open(): parse + verify + the Session object",
     "decode": "the serializer turning the bytes into a dict",
-    "lookup": "manager.open(cookie)['user']: everything",
+    "encode": "the serializer turning the dict into bytes",
+    "lookup": "manager.open(cookie)['user']: a whole lookup",
+    "save": "open, session['views'] += 1, manager.commit(): a whole save",
 }
 
 
@@ -52,7 +56,7 @@ def calls(backend: str, serializer: str, memcached: str) -> tuple[Parts, Any]:
     sys.path.insert(0, str(ROOT))
     os.environ["BENCH_SERIALIZER"] = serializer
     from sessionkit.cookies import cookie_values
-    from tests.benchmarks.targets import Target
+    from tests.benchmarks.targets import TTL, Target
 
     host, _, port = memcached.rpartition(":")
     workdir = Path(tempfile.mkdtemp(prefix="sk-cost-"))
@@ -62,14 +66,25 @@ def calls(backend: str, serializer: str, memcached: str) -> tuple[Parts, Any]:
     name, value = cookie.split("=", 1)
     sid = manager.signer.unsign(value)
     assert sid is not None
+    data = manager.serializer.loads(seeded.payload)
+
+    def save() -> None:
+        session = manager.open(cookie)
+        session["views"] += 1
+        manager.commit(session)
+
     parts: Parts = {
         "raw read": lambda: target.raw.get(seeded.raw_key),
+        "raw write": lambda: target.raw.put(seeded.raw_key, seeded.payload, TTL),
         "store get": lambda: target.store.get(sid),
+        "store replace": lambda: target.store.replace(sid, seeded.payload, TTL),
         "cookie parse": lambda: cookie_values(cookie, name),
         "cookie verify": lambda: manager.signer.verify(value),
         "open": lambda: manager.open(cookie),
         "decode": lambda: manager.serializer.loads(seeded.payload),
+        "encode": lambda: manager.serializer.dumps(data),
         "lookup": lambda: manager.open(cookie)["user"],
+        "save": save,
     }
     return parts, target
 
@@ -117,16 +132,21 @@ def main() -> None:
         child(args.child[0], int(args.child[1]), args.backend, args.serializer, args.memcached)
         return
     cost = {part: instructions(args, part) for part in PARTS}
-    raw = cost["raw read"]
     print(f"{args.backend}, serializer {args.serializer}: instructions per call")
-    print("| part | instructions | x raw read | what |\n| --- | ---: | ---: | --- |")
+    print("| part | instructions | what |\n| --- | ---: | --- |")
     for part, what in PARTS.items():
-        print(f"| {part} | {cost[part]:,.0f} | {cost[part] / raw:.2f} | {what} |")
-    core = cost["lookup"] - cost["store get"]
-    print(
-        f"\nsessionkit's work around the store read: {core:,.0f} instructions; a lookup at "
-        f"1.15x the raw read would leave it {1.15 * raw - cost['store get']:,.0f}."
-    )
+        print(f"| {part} | {cost[part]:,.0f} | {what} |")
+    print()
+    rows = [
+        ("lookup", cost["raw read"], cost["store get"]),
+        ("save", cost["raw read"] + cost["raw write"], cost["store get"] + cost["store replace"]),
+    ]
+    for case, raw, store in rows:
+        print(
+            f"{case}: {cost[case] / raw:.2f}x the raw client; sessionkit's work around its store "
+            f"calls is {cost[case] - store:,.0f} instructions, and 1.15x would leave it "
+            f"{1.15 * raw - store:,.0f}."
+        )
 
 
 if __name__ == "__main__":
