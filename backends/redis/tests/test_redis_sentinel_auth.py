@@ -8,13 +8,10 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from sessionkit_redis import RedisStore
 
-import sessionkit
-from sessionkit.errors import StoreUnavailableError
 from sessionkit.ids import new_session_id
 
-FAST = "connect_timeout=1&socket_timeout=1"
+from .helpers import FAST, open_redis, unavailable_errors
 
 
 def credentials(secured: Any, how: str) -> tuple[str, dict[str, str]]:
@@ -24,12 +21,6 @@ def credentials(secured: Any, how: str) -> tuple[str, dict[str, str]]:
     if how == "user":
         return f"sentinel_username={secured.username}&sentinel_password={secured.user_password}", {}
     return "", {"sentinel_password": secured.password}  # keyword: kept out of the URL
-
-
-def open_redis(url: str, **options: Any) -> RedisStore:
-    store = sessionkit.open_store(url, **options)
-    assert isinstance(store, RedisStore)
-    return store
 
 
 @pytest.mark.parametrize("how", ["password", "user", "keyword"])
@@ -77,19 +68,8 @@ def test_without_the_sentinels_credentials_the_store_is_unavailable(
         "wrong-secret",
     ]
 
-    async def failing_get() -> StoreUnavailableError:
-        astore = store.async_store()
-        try:
-            with pytest.raises(StoreUnavailableError) as info:
-                await astore.get(new_session_id())
-            return info.value
-        finally:
-            await astore.close()
-
     try:
-        with pytest.raises(StoreUnavailableError) as info:
-            store.set(new_session_id(), b"x", 60)
-        for error in (info.value, asyncio.run(failing_get())):
+        for error in unavailable_errors(store, lambda: store.set(new_session_id(), b"x", 60)):
             assert error.url == store.settings.masked_url
             message = str(error)
             assert "MasterNotFoundError" in message

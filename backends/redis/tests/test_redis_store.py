@@ -9,20 +9,14 @@ from typing import Any
 
 import pytest
 import redis
-from sessionkit_redis import AsyncRedisStore, RedisStore
+from sessionkit_redis import AsyncRedisStore
 
 import sessionkit
 from sessionkit.errors import StoreUnavailableError
 from sessionkit.ids import new_session_id
 from sessionkit.testing import free_port
 
-FAST = "connect_timeout=1&socket_timeout=1"
-
-
-def open_redis(url: str) -> RedisStore:
-    store = sessionkit.open_store(url)
-    assert isinstance(store, RedisStore)
-    return store
+from .helpers import FAST, open_redis
 
 
 def test_unreachable_server_raises_with_the_masked_url() -> None:

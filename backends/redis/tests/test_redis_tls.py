@@ -8,21 +8,11 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from sessionkit_redis import RedisStore
 
-import sessionkit
 from sessionkit import SessionManager
-from sessionkit.errors import StoreUnavailableError
 from sessionkit.ids import new_session_id
 
-FAST = "connect_timeout=1&socket_timeout=1"
-
-
-def open_redis(url: str) -> RedisStore:
-    store = sessionkit.open_store(url)
-    assert isinstance(store, RedisStore)
-    return store
-
+from .helpers import FAST, open_redis, unavailable_errors
 
 # The host to connect to, and the CA file to trust (None: the system's CAs).
 UNTRUSTED = {
@@ -42,19 +32,8 @@ def test_a_certificate_the_client_does_not_trust_makes_the_store_unavailable(
         url += f"&ssl_ca_certs={quote(str(getattr(certificates, ca)))}"
     store = open_redis(url)
 
-    async def failing_get() -> StoreUnavailableError:
-        astore = store.async_store()
-        try:
-            with pytest.raises(StoreUnavailableError) as info:
-                await astore.get(new_session_id())
-            return info.value
-        finally:
-            await astore.close()
-
     try:
-        with pytest.raises(StoreUnavailableError) as info:
-            store.get(new_session_id())
-        for error in (info.value, asyncio.run(failing_get())):
+        for error in unavailable_errors(store, lambda: store.get(new_session_id())):
             assert error.url == store.settings.masked_url
             assert "CERTIFICATE_VERIFY_FAILED" in str(error)
     finally:

@@ -10,17 +10,10 @@ from urllib.parse import quote
 import pytest
 from sessionkit_redis import RedisStore
 
-import sessionkit
 from sessionkit.errors import StoreUnavailableError
 from sessionkit.ids import new_session_id
 
-FAST = "connect_timeout=1&socket_timeout=1"
-
-
-def open_redis(url: str) -> RedisStore:
-    store = sessionkit.open_store(url)
-    assert isinstance(store, RedisStore)
-    return store
+from .helpers import FAST, open_redis, unavailable_errors
 
 
 def client_auth_url(server: Any, certificates: Any, *, client_certificate: bool) -> str:
@@ -146,19 +139,8 @@ def test_sentinels_that_refuse_the_connection_make_the_store_unavailable(
     spoil = SENTINELS_REFUSE[case]
     store = open_redis(f"{spoil(tls_sentinel_url)}&{FAST}")
 
-    async def failing_get() -> StoreUnavailableError:
-        astore = store.async_store()
-        try:
-            with pytest.raises(StoreUnavailableError) as info:
-                await astore.get(new_session_id())
-            return info.value
-        finally:
-            await astore.close()
-
     try:
-        with pytest.raises(StoreUnavailableError) as info:
-            store.set(new_session_id(), b"x", 60)
-        for error in (info.value, asyncio.run(failing_get())):
+        for error in unavailable_errors(store, lambda: store.set(new_session_id(), b"x", 60)):
             assert error.url == store.settings.masked_url
             message = str(error)
             assert "MasterNotFoundError" in message
