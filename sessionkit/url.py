@@ -12,10 +12,11 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from .errors import ConfigurationError
 
 _PASSWORD_IN_URL = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^:/@?#]*:)[^@/?#]*(?=@)")
-# A query option whose name says it holds a credential (sentinel_password=, auth_token=, ...).
-_SECRET_OPTION = re.compile(
-    r"(?P<head>[?&][^=&#]*(?:password|passwd|secret|token)[^=&#]*=)[^&#]*", re.I
-)
+# Option names that say the value is a credential (sentinel_password, auth_token, ...): their
+# values are masked in URLs and never echoed in errors.
+_CREDENTIAL = "password|passwd|secret|token"
+_CREDENTIAL_NAME = re.compile(_CREDENTIAL, re.I)
+_SECRET_OPTION = re.compile(rf"(?P<head>[?&][^=&#]*(?:{_CREDENTIAL})[^=&#]*=)[^&#]*", re.I)
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
 
@@ -201,5 +202,6 @@ class StoreOptions:
     def _override(self, name: str, kind: type | tuple[type, ...]) -> Any:
         value = self._overrides[name]
         if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
-            raise ConfigurationError(f"option {name}={value!r}: wrong type")
+            shown = "***" if _CREDENTIAL_NAME.search(name) else repr(value)
+            raise ConfigurationError(f"option {name}={shown}: wrong type")
         return value

@@ -183,6 +183,16 @@ def test_store_options_check_keyword_types(overrides: dict[str, object], call: o
         call(options)  # type: ignore[operator]
 
 
+def test_a_credential_option_of_the_wrong_type_is_not_echoed() -> None:
+    defaults = {"auth_token": None, "prefix": "session:"}
+    options = StoreOptions(StoreURL.parse("x://h/"), {"auth_token": 982451653}, defaults)
+    with pytest.raises(ConfigurationError, match=r"auth_token=\*\*\*: wrong type") as raised:
+        options.text("auth_token")
+    assert "982451653" not in str(raised.value)
+    with pytest.raises(ConfigurationError, match="prefix=7: wrong type"):
+        StoreOptions(StoreURL.parse("x://h/"), {"prefix": 7}, defaults).text("prefix")
+
+
 def test_store_options_reject_unknown_names_with_a_suggestion() -> None:
     with pytest.raises(ConfigurationError, match="did you mean 'timeout'"):
         StoreOptions(StoreURL.parse("x://h/"), {"timeuot": 1}, DEFAULTS)

@@ -88,8 +88,6 @@ class RedisSettings:
 
     @classmethod
     def from_url(cls, url: str, **overrides: Any) -> RedisSettings:
-        if "sentinel_password" in overrides and not isinstance(overrides["sentinel_password"], str):
-            raise ConfigurationError("option sentinel_password: expected a str")
         parsed = StoreURL.parse(url)  # its masked form hides sentinel_password too
         scheme = parsed.scheme
         if scheme not in ("redis", "rediss", "redis+unix", "redis+sentinel", "redis+cluster"):

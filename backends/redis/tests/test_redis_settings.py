@@ -126,6 +126,12 @@ def test_sentinel_password_as_a_keyword_overrides_the_query() -> None:
     assert settings.masked_url == "redis+sentinel://s1/m?sentinel_password=***"
 
 
+def test_a_sentinel_password_of_the_wrong_type_is_refused_without_showing_it() -> None:
+    with pytest.raises(ConfigurationError, match=r"sentinel_password=\*\*\*") as raised:
+        RedisSettings.from_url("redis+sentinel://s1/m", sentinel_password=b"hunter2")
+    assert "hunter2" not in str(raised.value)
+
+
 def test_mask_url_masks_the_password_and_the_secret_options() -> None:
     assert mask_url("redis+sentinel://u:pw@s1/m?sentinel_password=x&prefix=a:") == (
         "redis+sentinel://u:***@s1/m?sentinel_password=***&prefix=a:"
