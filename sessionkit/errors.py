@@ -74,8 +74,38 @@ class SessionTooLargeError(SessionKitError, ValueError):
 
 
 class InvalidSessionIdError(SessionKitError, ValueError):
-    """A store was asked to write a session id that is not of the generated shape."""
+    """A store was asked to write a session id that is not 8 to 128 URL-safe characters."""
 
     def __init__(self) -> None:
         # The offending value is left out on purpose: it may be attacker-controlled.
-        super().__init__("invalid session id: expected 43 URL-safe base64 characters")
+        super().__init__("invalid session id: expected 8 to 128 URL-safe characters")
+
+
+class InvalidTTLError(SessionKitError, ValueError):
+    """A store was given a TTL that is not a whole number of seconds of at least 1."""
+
+    def __init__(self, ttl: object) -> None:
+        self.ttl = ttl
+        super().__init__(f"ttl must be an int of at least 1 second, got {ttl!r}")
+
+
+class SessionConflictError(SessionKitError):
+    """Two requests changed the same value of one session at once, and the manager's
+    ``on_conflict="raise"`` policy (or a merge function) refused to choose; the adapters
+    answer 409 Conflict. Nothing of this request's changes was stored.
+
+    :param path: the keys leading to the value both requests changed (empty if the conflict
+        is about the whole session, e.g. after too many retries).
+    """
+
+    def __init__(self, path: tuple[str, ...] = (), reason: str = "") -> None:
+        self.path = path
+        where = "/".join(path)
+        message = "the session was changed by a concurrent request"
+        if where:
+            message += f" at {where!r}"
+        super().__init__(f"{message}: {reason}" if reason else message)
+
+
+class UnsupportedOperationError(SessionKitError):
+    """The store cannot do what was asked (e.g. memcached cannot list a user's sessions)."""

@@ -1,13 +1,20 @@
-"""Session ids: 256 random bits from :mod:`secrets`, as 43 URL-safe base64 characters."""
+"""Session ids: sessionkit issues 256 random bits as 43 URL-safe base64 characters.
+
+Cookies and stores accept any id of the URL-safe alphabet from 8 to 128 characters, so that
+ids made elsewhere (Django's 32-character keys, sessions imported from another system) work;
+128 characters keep every store key and file name far below its limit.
+"""
 
 from __future__ import annotations
 
 import re
 import secrets
 
-from .errors import InvalidSessionIdError
+from .errors import ConfigurationError, InvalidSessionIdError, InvalidTTLError
 
-_ID_SHAPE = re.compile(r"[A-Za-z0-9_-]{43}")
+MIN_ID_LENGTH = 8
+MAX_ID_LENGTH = 128
+_ID_SHAPE = re.compile(rf"[A-Za-z0-9_-]{{{MIN_ID_LENGTH},{MAX_ID_LENGTH}}}")
 _match_id = _ID_SHAPE.fullmatch
 
 
@@ -17,7 +24,7 @@ def new_session_id() -> str:
 
 
 def is_valid_session_id(sid: object) -> bool:
-    """Tell whether ``sid`` has the shape of an id made by :func:`new_session_id`."""
+    """Tell whether ``sid`` is an id a store may hold: 8 to 128 URL-safe characters."""
     return type(sid) is str and _match_id(sid) is not None
 
 
@@ -33,7 +40,25 @@ def check_session_id(sid: str) -> str:
 
 
 def check_ttl(ttl: int) -> int:
-    """Return ``ttl`` if it is a whole number of seconds of at least 1, else raise ValueError."""
+    """Return ``ttl`` if it is a whole number of seconds of at least 1, else raise
+    :class:`InvalidTTLError` (a ``ValueError``)."""
     if type(ttl) is not int or ttl < 1:
-        raise ValueError(f"ttl must be an int of at least 1 second, got {ttl!r}")
+        raise InvalidTTLError(ttl)
     return ttl
+
+
+MAX_USER_ID_LENGTH = 256
+
+
+def check_user_id(user_id: str) -> str:
+    """Return ``user_id`` if it can key a per-user index: a non-empty str of at most 256
+    characters with no control characters; else raise :class:`~sessionkit.ConfigurationError`."""
+    if (
+        type(user_id) is not str
+        or not 0 < len(user_id) <= MAX_USER_ID_LENGTH
+        or not user_id.isprintable()
+    ):
+        raise ConfigurationError(
+            f"a user id must be a printable str of 1 to {MAX_USER_ID_LENGTH} characters"
+        )
+    return user_id

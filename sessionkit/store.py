@@ -1,22 +1,65 @@
 """The store protocol: opaque bytes in and out, keyed by session id, with a TTL.
 
-Serialising and signing live in the core; a store only moves bytes. ``add`` and ``replace``
-must be atomic: the manager creates new sessions with ``add`` and updates existing ones with
-``replace``, so an id collision never merges two users and a session destroyed by a concurrent
-request is never brought back.
+Serialising, signing and protecting live in the core; a store only moves bytes. ``add`` and
+``replace`` must be atomic: the manager creates new sessions with ``add`` and updates
+existing ones with ``replace``, so an id collision never merges two users and a session
+destroyed by a concurrent request is never brought back.
 
 Optional capabilities are plain methods a store may or may not have; the ``Supports*``
-protocols below let code (and the contract suite) ask for them with ``isinstance``.
+protocols below let code (and the contract suite) ask for them with ``isinstance``:
+
+- :class:`SupportsVersions`: a read that also returns the entry's version and a
+  compare-and-set replace. With it, the manager merges concurrent changes to one session
+  instead of letting the last writer win.
+- :class:`SupportsUserIndex`: sessions bound to a user can be listed and removed together.
+- :class:`SupportsPurge`, :class:`SupportsClear`, :class:`SupportsCount`,
+  :class:`SupportsInitialize`, :class:`HasNativeAsync`.
+
+A store's native async twin (``async_store()``) has the same methods as coroutines, the
+optional ones included when the store has them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from typing import Protocol, runtime_checkable
+from collections.abc import Callable
+from typing import NamedTuple, ParamSpec, Protocol, TypeVar, cast, runtime_checkable
 
 from .errors import SessionKitError
 from .ids import new_session_id
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+#: A store's version of an entry: opaque to everything but the store that made it. Stores
+#: may use a counter, a server's CAS token, or the stored bytes themselves.
+Version = object
+
+
+class Entry(NamedTuple):
+    """A stored session with the store's version of it."""
+
+    data: bytes
+    #: None when the store cannot tell without another read (e.g. memcached after a write).
+    version: Version | None
+
+
+class Swap(NamedTuple):
+    """What :meth:`SupportsVersions.replace_versioned` did.
+
+    - ``stored`` True: the data was written; ``entry`` is the new entry (its version may be
+      None if the store cannot tell it without another read).
+    - ``stored`` False and ``entry`` None: the session is gone (deleted or expired).
+    - ``stored`` False and ``entry`` set: another writer changed the session since
+      ``version`` was read; ``entry`` is what the store holds now.
+    """
+
+    stored: bool
+    entry: Entry | None
+
+
+GONE = Swap(False, None)
 
 
 @runtime_checkable
@@ -35,8 +78,12 @@ class Store(Protocol):
     def replace(self, sid: str, data: bytes, ttl: int) -> bool:
         """Overwrite ``sid`` only if it exists; False (and nothing stored) if it is gone."""
 
-    def delete(self, sid: str) -> None:
-        """Remove ``sid``; removing an unknown id is not an error."""
+    def delete(self, sid: str) -> bool:
+        """Remove ``sid``; True if a live entry was removed, False if there was none.
+
+        (A store written for earlier versions may return None: the manager then cannot tell
+        and behaves as if something was removed.)
+        """
 
     def touch(self, sid: str, ttl: int) -> bool:
         """Reset the expiry of ``sid`` to ``ttl`` from now; False if it is gone."""
@@ -53,9 +100,57 @@ class AsyncStore(Protocol):
     async def set(self, sid: str, data: bytes, ttl: int) -> None: ...
     async def add(self, sid: str, data: bytes, ttl: int) -> bool: ...
     async def replace(self, sid: str, data: bytes, ttl: int) -> bool: ...
-    async def delete(self, sid: str) -> None: ...
+    async def delete(self, sid: str) -> bool: ...
     async def touch(self, sid: str, ttl: int) -> bool: ...
     async def close(self) -> None: ...
+
+
+@runtime_checkable
+class SupportsVersions(Protocol):
+    """Versioned reads and compare-and-set writes, each in one round trip when nobody raced."""
+
+    def get_versioned(self, sid: str) -> Entry | None:
+        """The stored bytes and their version, or None if the id is unknown or expired."""
+
+    def replace_versioned(self, sid: str, data: bytes, ttl: int, version: Version) -> Swap:
+        """Overwrite ``sid`` only if its version is still ``version``; see :class:`Swap`.
+
+        Writing the same bytes again need not change the version (a store may version by
+        content); any other write by anyone must.
+        """
+
+
+@runtime_checkable
+class AsyncSupportsVersions(Protocol):
+    async def get_versioned(self, sid: str) -> Entry | None: ...
+    async def replace_versioned(
+        self, sid: str, data: bytes, ttl: int, version: Version
+    ) -> Swap: ...
+
+
+@runtime_checkable
+class SupportsUserIndex(Protocol):
+    """Sessions bound to a user id, listed and removed together ("log out everywhere").
+
+    The index may keep ids of sessions that have since expired or been deleted; it must never
+    list them: :meth:`user_sessions` returns live sessions only.
+    """
+
+    def bind_user(self, user_id: str, sid: str, ttl: int) -> None:
+        """Add the stored session ``sid`` to ``user_id``'s index (``ttl``: its TTL now)."""
+
+    def user_sessions(self, user_id: str) -> dict[str, bytes]:
+        """``{session id: stored bytes}`` of the live sessions bound to ``user_id``."""
+
+    def delete_user_sessions(self, user_id: str, keep: str | None = None) -> int:
+        """Delete every session bound to ``user_id`` but ``keep``; return how many."""
+
+
+@runtime_checkable
+class AsyncSupportsUserIndex(Protocol):
+    async def bind_user(self, user_id: str, sid: str, ttl: int) -> None: ...
+    async def user_sessions(self, user_id: str) -> dict[str, bytes]: ...
+    async def delete_user_sessions(self, user_id: str, keep: str | None = None) -> int: ...
 
 
 @runtime_checkable
@@ -90,32 +185,67 @@ class HasNativeAsync(Protocol):
         """An :class:`AsyncStore` on the same data that does not block the event loop."""
 
 
-class ThreadedAsyncStore:
-    """Runs a synchronous store's calls in a worker thread, for stores with no async API."""
+class _SyncStoreTwin:
+    """An async face on a synchronous store; subclasses say how each call is made."""
 
     def __init__(self, store: Store) -> None:
         self.sync_store = store
 
+    async def _run(self, call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        raise NotImplementedError
+
     async def get(self, sid: str) -> bytes | None:
-        return await asyncio.to_thread(self.sync_store.get, sid)
+        return await self._run(self.sync_store.get, sid)
 
     async def set(self, sid: str, data: bytes, ttl: int) -> None:
-        await asyncio.to_thread(self.sync_store.set, sid, data, ttl)
+        await self._run(self.sync_store.set, sid, data, ttl)
 
     async def add(self, sid: str, data: bytes, ttl: int) -> bool:
-        return await asyncio.to_thread(self.sync_store.add, sid, data, ttl)
+        return await self._run(self.sync_store.add, sid, data, ttl)
 
     async def replace(self, sid: str, data: bytes, ttl: int) -> bool:
-        return await asyncio.to_thread(self.sync_store.replace, sid, data, ttl)
+        return await self._run(self.sync_store.replace, sid, data, ttl)
 
-    async def delete(self, sid: str) -> None:
-        await asyncio.to_thread(self.sync_store.delete, sid)
+    async def delete(self, sid: str) -> bool:
+        return await self._run(self.sync_store.delete, sid)
 
     async def touch(self, sid: str, ttl: int) -> bool:
-        return await asyncio.to_thread(self.sync_store.touch, sid, ttl)
+        return await self._run(self.sync_store.touch, sid, ttl)
+
+    async def get_versioned(self, sid: str) -> Entry | None:
+        return await self._run(cast(SupportsVersions, self.sync_store).get_versioned, sid)
+
+    async def replace_versioned(self, sid: str, data: bytes, ttl: int, version: Version) -> Swap:
+        store = cast(SupportsVersions, self.sync_store)
+        return await self._run(store.replace_versioned, sid, data, ttl, version)
+
+    async def bind_user(self, user_id: str, sid: str, ttl: int) -> None:
+        await self._run(cast(SupportsUserIndex, self.sync_store).bind_user, user_id, sid, ttl)
+
+    async def user_sessions(self, user_id: str) -> dict[str, bytes]:
+        return await self._run(cast(SupportsUserIndex, self.sync_store).user_sessions, user_id)
+
+    async def delete_user_sessions(self, user_id: str, keep: str | None = None) -> int:
+        store = cast(SupportsUserIndex, self.sync_store)
+        return await self._run(store.delete_user_sessions, user_id, keep)
 
     async def close(self) -> None:
         """Nothing to release here: the wrapped store belongs to its owner, who closes it."""
+
+
+class ThreadedAsyncStore(_SyncStoreTwin):
+    """Runs a synchronous store's calls in a worker thread, for stores that block."""
+
+    async def _run(self, call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        return await asyncio.to_thread(call, *args, **kwargs)
+
+
+class InlineAsyncStore(_SyncStoreTwin):
+    """Calls a synchronous store directly on the event loop: for stores that never block
+    (the memory store), where a worker thread would cost far more than the call itself."""
+
+    async def _run(self, call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        return call(*args, **kwargs)
 
 
 def as_async(store: Store) -> AsyncStore:

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import fcntl
 import multiprocessing
 import os
 import stat
-import time
 from pathlib import Path
 
 import pytest
 
-from sessionkit.errors import ConfigurationError, InvalidSessionIdError
+from sessionkit.errors import ConfigurationError, InvalidSessionIdError, StoreUnavailableError
 from sessionkit.ids import new_session_id
 from sessionkit.stores.file import FileStore
 from sessionkit.stores.memory import MemoryStore
@@ -72,7 +72,9 @@ def test_file_store_never_writes_outside_its_directory(tmp_path: Path) -> None:
         with pytest.raises(InvalidSessionIdError):
             store.set(hostile, b"x", 60)
         assert store.get(hostile) is None
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["sessions"]
+    assert list(tmp_path.iterdir()) == [], "nothing is made for a write that was refused"
+    store.set(new_session_id(), b"x", 60)
+    assert [p.name for p in tmp_path.iterdir()] == ["sessions"]
 
 
 def test_file_purge_removes_only_expired_files(tmp_path: Path) -> None:
@@ -121,17 +123,50 @@ def test_several_processes_writing_one_session_never_see_partial_data(tmp_path: 
     assert FileStore(tmp_path).count() == 1 + 4 * 50
 
 
-def test_file_purge_removes_temporaries_left_by_a_crash(tmp_path: Path) -> None:
+def test_temporaries_of_dead_writers_go_on_open_and_purge(tmp_path: Path) -> None:
     store = FileStore(tmp_path)
     sid = new_session_id()
     store.set(sid, b"x", 60)
-    stale = tmp_path / sid[:2] / ".tmp-crashed"
-    fresh = tmp_path / sid[:2] / ".tmp-in-flight"
-    stale.write_bytes(b"partial")
-    fresh.write_bytes(b"partial")
-    two_hours_ago = time.time() - 7200
-    os.utime(stale, (two_hours_ago, two_hours_ago))
-    assert store.purge_expired() == 0
-    assert not stale.exists()
-    assert fresh.exists(), "a write in progress must not lose its temporary file"
+    shard = tmp_path / sid[:2]
+    (shard / ".tmp-crashed").write_bytes(b"partial")
+    FileStore(tmp_path)  # opening the store removes it, whatever its age
+    assert not (shard / ".tmp-crashed").exists()
+    (shard / ".tmp-crashed-again").write_bytes(b"partial")
+    in_flight = shard / ".tmp-in-flight"
+    with open(in_flight, "wb") as writer:
+        fcntl.flock(writer.fileno(), fcntl.LOCK_EX)  # what a live writer holds
+        assert store.purge_expired() == 0
+        assert in_flight.exists(), "a write in progress must not lose its temporary file"
+    assert not (shard / ".tmp-crashed-again").exists()
     assert store.get(sid) == b"x"
+
+
+def test_a_missing_directory_is_never_created_by_purge(tmp_path: Path) -> None:
+    store = FileStore(tmp_path / "nowhere")
+    with pytest.raises(ConfigurationError, match="no such directory"):
+        store.purge_expired()
+    assert store.count() == 0
+    assert not (tmp_path / "nowhere").exists()
+    store.initialize()
+    assert stat.S_IMODE(os.stat(tmp_path / "nowhere").st_mode) == 0o700
+
+
+def test_a_directory_in_place_of_a_session_is_a_clear_error(tmp_path: Path) -> None:
+    store = FileStore(tmp_path)
+    sid = new_session_id()
+    (tmp_path / sid[:2] / sid).mkdir(parents=True)
+    with pytest.raises(StoreUnavailableError) as caught:
+        store.get(sid)
+    assert sid not in str(caught.value)
+    with pytest.raises(StoreUnavailableError) as caught:
+        store.set(sid, b"x", 60)
+    assert sid not in str(caught.value)
+    assert [p.name for p in (tmp_path / sid[:2]).iterdir() if p.name != ".lock"] == [sid]
+
+
+def test_a_directory_others_can_write_to_is_warned_about(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    tmp_path.chmod(0o777)
+    FileStore(tmp_path)
+    assert "writable by other users" in caplog.text

@@ -4,6 +4,9 @@
 ``memory://NAME`` opened in the same process. Expired entries are never returned and are
 reclaimed from a heap of expiry times as they fall due, so no write scans the whole store.
 Option ``max_entries`` bounds the size: when full, the entry closest to expiry is evicted.
+
+An entry's version is the bytes object it holds, so a compare-and-set compares contents.
+The store never blocks, so its async twin calls it directly on the event loop.
 """
 
 from __future__ import annotations
@@ -15,8 +18,9 @@ from collections.abc import Callable
 from typing import Any
 
 from ..errors import ConfigurationError
-from ..ids import check_session_id, check_ttl
-from ..url import StoreURL
+from ..ids import check_session_id, check_ttl, check_user_id
+from ..store import GONE, Entry, InlineAsyncStore, Swap, Version
+from ..url import StoreOptions, StoreURL
 
 
 class _Table:
@@ -26,6 +30,7 @@ class _Table:
         self.lock = threading.Lock()
         self.entries: dict[str, tuple[float, bytes]] = {}
         self.heap: list[tuple[float, str]] = []
+        self.users: dict[str, set[str]] = {}
 
 
 _named_tables: dict[str, _Table] = {}
@@ -42,7 +47,7 @@ class MemoryStore:
         max_entries: int | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if max_entries is not None and max_entries < 1:
+        if max_entries is not None and (type(max_entries) is not int or max_entries < 1):
             raise ConfigurationError("max_entries must be at least 1")
         if name:
             with _named_lock:
@@ -55,11 +60,16 @@ class MemoryStore:
     @classmethod
     def from_url(cls, url: str, **options: Any) -> MemoryStore:
         parsed = StoreURL.parse(url)
-        parsed.reject_unknown_options({"max_entries"})
+        clock = options.pop("clock", time.monotonic)
+        given = StoreOptions(parsed, options, {"max_entries": 0})
+        max_entries = given.count("max_entries", minimum=1) if given.given("max_entries") else None
         name = ",".join(host for host, _ in parsed.hosts) + parsed.path.rstrip("/")
-        if "max_entries" in parsed.options:
-            options.setdefault("max_entries", parsed.int_option("max_entries", 0, minimum=1))
-        return cls(name or None, **options)
+        return cls(name or None, max_entries=max_entries, clock=clock)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+    # -- the Store protocol
 
     def get(self, sid: str) -> bytes | None:
         entry = self._table.entries.get(sid)
@@ -91,9 +101,10 @@ class MemoryStore:
             self._put(sid, bytes(data), ttl)
             return True
 
-    def delete(self, sid: str) -> None:
+    def delete(self, sid: str) -> bool:
         with self._table.lock:
-            self._table.entries.pop(sid, None)
+            entry = self._table.entries.pop(sid, None)
+            return entry is not None and entry[0] > self._clock()
 
     def touch(self, sid: str, ttl: int) -> bool:
         check_ttl(ttl)
@@ -107,6 +118,71 @@ class MemoryStore:
     def close(self) -> None:
         """Nothing to release; the data stays for other stores of the same name."""
 
+    # -- versions
+
+    def get_versioned(self, sid: str) -> Entry | None:
+        data = self.get(sid)
+        return None if data is None else Entry(data, data)
+
+    def replace_versioned(self, sid: str, data: bytes, ttl: int, version: Version) -> Swap:
+        check_session_id(sid)
+        check_ttl(ttl)
+        with self._table.lock:
+            entry = self._live(sid)
+            if entry is None:
+                return GONE
+            if entry[1] != version:
+                return Swap(False, Entry(entry[1], entry[1]))
+            data = bytes(data)
+            self._put(sid, data, ttl)
+            return Swap(True, Entry(data, data))
+
+    # -- the per-user index
+
+    def bind_user(self, user_id: str, sid: str, ttl: int) -> None:
+        check_user_id(user_id)
+        check_session_id(sid)
+        with self._table.lock:
+            sids = self._table.users.setdefault(user_id, set())
+            sids.difference_update([known for known in sids if self._live(known) is None])
+            sids.add(sid)
+
+    def user_sessions(self, user_id: str) -> dict[str, bytes]:
+        check_user_id(user_id)
+        with self._table.lock:
+            found = {}
+            sids = self._table.users.get(user_id, set())
+            for sid in list(sids):
+                entry = self._live(sid)
+                if entry is None:
+                    sids.discard(sid)  # expired or deleted since it was bound
+                else:
+                    found[sid] = entry[1]
+            if not sids:
+                self._table.users.pop(user_id, None)
+            return found
+
+    def delete_user_sessions(self, user_id: str, keep: str | None = None) -> int:
+        check_user_id(user_id)
+        with self._table.lock:
+            sids = self._table.users.pop(user_id, set())
+            removed = 0
+            for sid in sids:
+                if sid == keep:
+                    continue
+                if self._live(sid) is not None:
+                    removed += 1
+                self._table.entries.pop(sid, None)
+            if keep is not None and keep in sids:
+                self._table.users[user_id] = {keep}
+            return removed
+
+    # -- capabilities
+
+    def async_store(self) -> InlineAsyncStore:
+        """The same store as coroutines that run on the event loop: it never blocks."""
+        return InlineAsyncStore(self)
+
     def count(self) -> int:
         with self._table.lock:
             self._reclaim(self._clock())
@@ -116,6 +192,9 @@ class MemoryStore:
         with self._table.lock:
             self._table.entries.clear()
             self._table.heap.clear()
+            self._table.users.clear()
+
+    # -- internals (the caller holds the lock)
 
     def _live(self, sid: str) -> tuple[float, bytes] | None:
         entry = self._table.entries.get(sid)
@@ -124,7 +203,6 @@ class MemoryStore:
         return entry
 
     def _put(self, sid: str, data: bytes, ttl: int) -> None:
-        """Write an entry; the caller holds the lock."""
         table = self._table
         now = self._clock()
         self._reclaim(now)
