@@ -55,11 +55,14 @@ class BackendLoadError(SessionKitError, ImportError):
 
 
 class StoreUnavailableError(SessionKitError, ConnectionError):
-    """The store's server cannot be reached. ``url`` has its password masked."""
+    """The store's server cannot be reached, or did not answer in time. ``url`` has its
+    password masked; ``retry_after`` is a hint, in seconds, of when to try again (set while a
+    circuit breaker fails fast), else None."""
 
-    def __init__(self, url: str, reason: str = "") -> None:
+    def __init__(self, url: str, reason: str = "", *, retry_after: float | None = None) -> None:
         self.url = url
         self.reason = reason
+        self.retry_after = retry_after
         message = f"session store {url} is unavailable"
         super().__init__(f"{message}: {reason}" if reason else message)
 

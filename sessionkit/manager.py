@@ -4,47 +4,49 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Generator
-from typing import Any, Literal, TypeVar, overload
+import time
+from collections.abc import Callable, Coroutine
+from typing import Any, Literal, TypeVar, cast, overload
 from weakref import WeakKeyDictionary
 
+from . import lifecycle
+from .breaker import CircuitBreaker
 from .cookies import CookieOptions, Priority, SameSite, cookie_values
-from .errors import ConfigurationError, SessionKitError, SessionTooLargeError
+from .errors import ConfigurationError
 from .ids import new_session_id
+from .merge import Policy, check_policy
 from .registry import open_store
 from .serializers import Serializer, get_serializer
 from .session import Session
 from .signing import CookieSigner, Secrets
-from .store import AsyncStore, Store, as_async
+from .state import SessionState
+from .store import (
+    AsyncStore,
+    InlineAsyncStore,
+    Store,
+    SupportsUserIndex,
+    SupportsVersions,
+    as_async,
+)
+from .url import mask_url
+from .users import SessionInfo
 
 log = logging.getLogger("sessionkit")
 
 DEFAULT_MAX_AGE = 14 * 24 * 3600
-ADD_ATTEMPTS = 3
-
-# A store call as data: (method name, *arguments). The session logic below is written once as
-# generators that yield these and receive the results, then driven by a sync or async runner.
 S = TypeVar("S", bound=Session)
-StoreCall = tuple[Any, ...]
-Steps = Generator[StoreCall, Any, Any]
+T = TypeVar("T")
+Concurrency = Literal["merge", "last_write_wins"]
 
 
-def _run(steps: Steps, store: Store) -> Any:
+def _drive(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine that never suspends (its store calls are synchronous) to its end."""
     try:
-        call = next(steps)
-        while True:
-            call = steps.send(getattr(store, call[0])(*call[1:]))
+        coroutine.send(None)
     except StopIteration as done:
-        return done.value
-
-
-async def _arun(steps: Steps, store: AsyncStore) -> Any:
-    try:
-        call = next(steps)
-        while True:
-            call = steps.send(await getattr(store, call[0])(*call[1:]))
-    except StopIteration as done:
-        return done.value
+        return cast(T, done.value)
+    coroutine.close()
+    raise RuntimeError("a synchronous store call suspended")
 
 
 class SessionManager:
@@ -56,9 +58,24 @@ class SessionManager:
     :param ttl: store lifetime, in seconds, of sessions whose cookie has no max-age
         (default: ``max_age``, or 14 days when that is None).
     :param rolling: re-send the cookie and refresh the store TTL on every response.
+    :param touch_after: with ``rolling``, refresh a session at most once per this many
+        seconds (only requests that use the session refresh it; the cookie is re-sent only
+        when it is refreshed).
+    :param absolute_timeout: seconds after its creation at which a session ends, however
+        active it is (None: never).
     :param save_uninitialized: store new sessions even if nothing was put in them.
     :param resave: write sessions back even when unchanged.
-    :param max_size: the most bytes of serialised data a session may hold.
+    :param max_size: the most bytes a session may take in the store.
+    :param concurrency: ``"merge"`` (default): a save that finds the session changed by a
+        parallel request re-applies this request's own changes on top of the other's (see
+        :mod:`sessionkit.merge`); ``"last_write_wins"``: the later save replaces the whole
+        session, as most session libraries do.
+    :param on_conflict: when both requests changed the same value: ``"ours"`` (default),
+        ``"theirs"``, ``"raise"`` (:class:`~sessionkit.SessionConflictError`, which the
+        adapters answer with 409) or a callable; see :mod:`sessionkit.merge`.
+    :param breaker: fail fast while the store is down (default: a
+        :class:`~sessionkit.breaker.CircuitBreaker` with its defaults); False for none.
+    :param clock: the time source for session metadata, in seconds since the epoch.
     The cookie attributes (``cookie_name``, ``secure``, ``httponly``, ``samesite``,
     ``domain``, ``path``, ``partitioned``, ``priority``) are those of
     :class:`~sessionkit.cookies.CookieOptions`.
@@ -73,6 +90,8 @@ class SessionManager:
         max_age: int | None = DEFAULT_MAX_AGE,
         ttl: int | None = None,
         rolling: bool = False,
+        touch_after: int | None = None,
+        absolute_timeout: int | None = None,
         save_uninitialized: bool = False,
         resave: bool = False,
         secure: bool | Literal["auto"] = "auto",
@@ -84,6 +103,10 @@ class SessionManager:
         priority: Priority | None = None,
         serializer: str | Serializer = "json",
         max_size: int = 64 * 1024,
+        concurrency: Concurrency = "merge",
+        on_conflict: Policy = "ours",
+        breaker: CircuitBreaker | bool = True,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.signer = CookieSigner(secret)
         self.cookie = CookieOptions(
@@ -92,6 +115,10 @@ class SessionManager:
         self.max_age = self.check_max_age(max_age)
         self.ttl = self.check_max_age(ttl) or self.max_age or DEFAULT_MAX_AGE
         self.rolling = rolling
+        self.touch_after = self.check_max_age(touch_after)
+        if touch_after is not None and not rolling:
+            raise ConfigurationError("touch_after applies to rolling sessions: set rolling=True")
+        self.absolute_timeout = self.check_max_age(absolute_timeout)
         self.save_uninitialized = save_uninitialized
         self.resave = resave
         if type(max_size) is not int or max_size < 1:
@@ -99,8 +126,26 @@ class SessionManager:
         self.max_size = max_size
         self.serializer = get_serializer(serializer)
         self.empty = self.serializer.dumps({})
+        if concurrency not in ("merge", "last_write_wins"):
+            raise ConfigurationError("concurrency must be 'merge' or 'last_write_wins'")
+        self.on_conflict = check_policy(on_conflict)
+        self.clock = clock
         self._owns_store = isinstance(store, str)
         self.store: Store = open_store(store) if isinstance(store, str) else store
+        self.store_name = mask_url(store) if isinstance(store, str) else repr(self.store)
+        self.versioned = concurrency == "merge" and isinstance(self.store, SupportsVersions)
+        if concurrency == "merge" and not self.versioned:
+            log.warning(
+                "session store %s has no versioned writes: parallel requests on one session "
+                "may overwrite each other's changes (the last write wins)",
+                self.store_name,
+            )
+        if breaker is True:
+            breaker = CircuitBreaker()
+        self.breaker = breaker or None
+        if self.breaker is not None:
+            self.breaker.name = self.store_name
+        self._sync_store = InlineAsyncStore(self.store)  # drives the logic synchronously
         self._async_stores: WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncStore] = (
             WeakKeyDictionary()
         )
@@ -123,6 +168,11 @@ class SessionManager:
             astore = self._async_stores[loop] = as_async(self.store)
         return astore
 
+    @property
+    def user_index(self) -> bool:
+        """Whether the store keeps a per-user index ("log out everywhere")."""
+        return isinstance(self.store, SupportsUserIndex)
+
     def close(self) -> None:
         """Close the store if this manager opened it from a URL."""
         if self._owns_store:
@@ -134,6 +184,9 @@ class SessionManager:
         if astore is not None:
             await astore.close()
         self.close()
+
+    def new_id(self) -> str:
+        return new_session_id()
 
     # -- a request's life: open, then commit
 
@@ -157,42 +210,69 @@ class SessionManager:
     async def aopen(
         self, cookie_header: str | None, session_class: type[Session] = Session
     ) -> Session:
-        """:meth:`open` for async code; loads a cookie's session now, since dict access
-        cannot await."""
+        """:meth:`open` for async code. Dict access cannot await, so a session with a valid
+        cookie is loaded now, unless the store never blocks (then it loads when first used).
+        If the store is unavailable, the error is raised when the session is first used, so
+        a request that never uses its session still succeeds."""
         session = self._session_for(cookie_header, session_class)
-        if session._in_store:
-            await _arun(self._load_steps(session), self.async_store)
+        astore = self.async_store
+        if session._state.stored and not isinstance(astore, InlineAsyncStore):
+            await lifecycle.load_deferring_failure(self, session._state, astore)
         return session
 
     def commit(self, session: Session, *, https: bool = False) -> str | None:
         """Save what needs saving; return the Set-Cookie header value, or None for none."""
-        result: str | None = _run(self._commit_steps(session, https), self.store)
-        return result
+        return _drive(lifecycle.commit(self, session._state, self._sync_store, https))
 
     async def acommit(self, session: Session, *, https: bool = False) -> str | None:
         """:meth:`commit` for async code."""
-        result: str | None = await _arun(self._commit_steps(session, https), self.async_store)
-        return result
+        return await lifecycle.commit(self, session._state, self.async_store, https)
 
     # -- used by Session
 
     def load_session(self, session: Session) -> None:
-        raw = self.store.get(session._id) if session._in_store else None
-        self._apply_loaded(session, raw)
+        _drive(lifecycle.load(self, session._state, self._sync_store))
 
     def reload_session(self, session: Session) -> None:
-        _run(self._reload_steps(session), self.store)
+        _drive(lifecycle.reload(self, session._state, self._sync_store))
 
     async def areload_session(self, session: Session) -> None:
-        await _arun(self._reload_steps(session), self.async_store)
+        await lifecycle.reload(self, session._state, self.async_store)
 
     def save_session(self, session: Session) -> None:
-        _run(self._save_steps(session), self.store)
+        _drive(lifecycle.save(self, session._state, self._sync_store))
 
     async def asave_session(self, session: Session) -> None:
-        await _arun(self._save_steps(session), self.async_store)
+        await lifecycle.save(self, session._state, self.async_store)
 
-    # -- the logic, once, as steps
+    def info_of(self, state: SessionState) -> dict[str, Any]:
+        return lifecycle.info_of(self, state)
+
+    # -- a user's sessions
+
+    def user_sessions(self, user_id: str) -> list[SessionInfo]:
+        """The live sessions bound to ``user_id`` (see :attr:`Session.user_id`), most
+        recently active first. Raises :class:`~sessionkit.UnsupportedOperationError` if the
+        store keeps no per-user index (memcached)."""
+        return _drive(lifecycle.user_sessions(self, user_id, self._sync_store))
+
+    async def auser_sessions(self, user_id: str) -> list[SessionInfo]:
+        """:meth:`user_sessions` for async code."""
+        return await lifecycle.user_sessions(self, user_id, self.async_store)
+
+    def destroy_user_sessions(self, user_id: str, *, keep: Session | str | None = None) -> int:
+        """End every session bound to ``user_id`` but ``keep`` (a session or an id):
+        "log out everywhere", or "log out other devices" with ``keep=session``. Returns how
+        many were ended; requests still running on them cannot bring them back."""
+        return _drive(lifecycle.destroy_user_sessions(self, user_id, keep, self._sync_store))
+
+    async def adestroy_user_sessions(
+        self, user_id: str, *, keep: Session | str | None = None
+    ) -> int:
+        """:meth:`destroy_user_sessions` for async code."""
+        return await lifecycle.destroy_user_sessions(self, user_id, keep, self.async_store)
+
+    # -- the cookie
 
     def _session_for(self, cookie_header: str | None, session_class: type[S]) -> S:
         verify = self.signer.verify
@@ -201,122 +281,17 @@ class SessionManager:
             if verified is not None:
                 session = session_class(self, verified[0], from_cookie=True)
                 if verified[1]:  # signed with the newest secret: reusable as it is
-                    session._signed = (verified[0], value)
+                    session._state.signed = (verified[0], value)
                 return session
         return session_class(self, new_session_id(), from_cookie=False)
 
-    def _cookie_value(self, session: Session) -> str:
-        signed = session._signed
-        if signed is not None and signed[0] == session._id:
-            return signed[1]
-        return self.signer.sign(session._id)
+    def set_cookie(self, state: SessionState, https: bool) -> str:
+        signed = state.signed
+        if signed is not None and signed[0] == state.id:
+            value = signed[1]
+        else:
+            value = self.signer.sign(state.id)
+        return self.cookie.render(value, state.max_age, https=https)
 
-    def _load_steps(self, session: Session) -> Steps:
-        raw = (yield ("get", session._id)) if session._in_store else None
-        self._apply_loaded(session, raw)
-
-    def _apply_loaded(self, session: Session, raw: bytes | None) -> None:
-        if raw is None:
-            if session._in_store:  # expired or destroyed: a fresh session, never the client's id
-                session._id = new_session_id()
-                session._in_store = False
-                session._is_new = True
-            session._data, session._snapshot = {}, self.empty
-            session._exposed = False
-            return
-        session._exposed = False
-        try:
-            session._data = self.serializer.loads(raw)
-        except Exception as exc:  # noqa: BLE001 - stored data is untrusted
-            # The snapshot keeps the bad bytes, so the first change the app makes replaces them.
-            log.warning("undecodable session data (%s); starting an empty session", exc)
-            session._data = {}
-        session._snapshot = raw
-
-    def _reload_steps(self, session: Session) -> Steps:
-        session._data = None
-        yield from self._load_steps(session)
-
-    def _dump(self, session: Session) -> bytes:
-        assert session._data is not None
-        payload = self.serializer.dumps(session._data)
-        if len(payload) > self.max_size:
-            raise SessionTooLargeError(len(payload), self.max_size)
-        return payload
-
-    def _write_steps(self, session: Session, payload: bytes) -> Steps:
-        """Write the session; return whether the cookie must be (re)sent."""
-        ttl = session.ttl
-        if not session._in_store:
-            for _ in range(ADD_ATTEMPTS):
-                if (yield ("add", session._id, payload, ttl)):
-                    break
-                session._id = new_session_id()  # a collision: never share another's session
-            else:
-                raise SessionKitError(f"could not create a session in {ADD_ATTEMPTS} attempts")
-            session._in_store = True
-            session._snapshot = payload
-            return True
-        if not (yield ("replace", session._id, payload, ttl)):
-            log.info("session was destroyed by a concurrent request; not saving it")
-            session._in_store = False
-            session._destroyed = True
-            return False
-        session._snapshot = payload
-        return self._resend_on_refresh(session)
-
-    def _resend_on_refresh(self, session: Session) -> bool:
-        return self.rolling or session._max_age is not None or session._max_age_changed
-
-    def _save_steps(self, session: Session) -> Steps:
-        yield from self._delete_doomed(session)
-        if session._destroyed:
-            return
-        if session._data is None:
-            yield from self._load_steps(session)
-        send = yield from self._write_steps(session, self._dump(session))
-        session._saved = True
-        session._cookie_due = session._cookie_due or send
-
-    def _delete_doomed(self, session: Session) -> Steps:
-        while session._doomed:
-            yield ("delete", session._doomed.pop())
-
-    def _commit_steps(self, session: Session, https: bool) -> Steps:
-        yield from self._delete_doomed(session)
-        send = session._cookie_due
-        if session._destroyed:
-            return self._clear_cookie(https) if session._from_cookie else None
-        if session._data is None:
-            if session._in_store:
-                send = (yield from self._refresh_steps(session)) or send
-            elif self.save_uninitialized:
-                yield from self._load_steps(session)
-        if session._data is not None:
-            if session._in_store:
-                write = self.resave and not session._saved
-            else:
-                write = self.save_uninitialized
-            payload = self._dump(session) if write or session._exposed else None
-            if payload is not None and (write or payload != session._snapshot):
-                send = (yield from self._write_steps(session, payload)) or send
-            elif session._in_store and not session._saved:
-                send = (yield from self._refresh_steps(session)) or send
-        if session._destroyed or (session._from_cookie and not session._in_store):
-            return self._clear_cookie(https)  # the cookie's session is gone
-        if send:
-            return self.cookie.render(self._cookie_value(session), session._max_age, https=https)
-        return None
-
-    def _refresh_steps(self, session: Session) -> Steps:
-        """Touch an unchanged stored session if rolling, touch() or a new max-age asks for it."""
-        if not (self.rolling or session._touch or session._max_age_changed):
-            return False
-        if (yield ("touch", session._id, session.ttl)):
-            return self._resend_on_refresh(session)
-        session._in_store = False
-        session._destroyed = True
-        return False
-
-    def _clear_cookie(self, https: bool) -> str:
+    def clear_cookie(self, https: bool) -> str:
         return self.cookie.render("", 0, https=https)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, MutableMapping
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from .ids import new_session_id
-from .serializers import SessionData
+from .ids import check_user_id
+from .state import SessionData, SessionState
+from .users import when
 
 if TYPE_CHECKING:
     from .manager import SessionManager
@@ -23,117 +25,117 @@ class Session(MutableMapping[str, Any]):
     do their I/O when called (:meth:`asave` and :meth:`areload` in async code).
     """
 
-    __slots__ = (
-        "_cookie_due",
-        "_data",
-        "_destroyed",
-        "_doomed",
-        "_exposed",
-        "_from_cookie",
-        "_id",
-        "_in_store",
-        "_is_new",
-        "_manager",
-        "_max_age",
-        "_max_age_changed",
-        "_saved",
-        "_signed",
-        "_snapshot",
-        "_touch",
-    )
+    __slots__ = ("_manager", "_state")
 
     def __init__(self, manager: SessionManager, sid: str, *, from_cookie: bool) -> None:
         self._manager = manager
-        self._id = sid
-        self._from_cookie = from_cookie  # the request carried a valid signed cookie
-        self._in_store = from_cookie  # presumed until loaded
-        self._is_new = not from_cookie
-        self._data: SessionData | None = None  # None until first accessed
-        self._snapshot: bytes | None = None  # the serialised data as the store holds it
-        # False while the app has only read immutable values: the data cannot have changed,
-        # so commit need not serialise it to find out.
-        self._exposed = False
-        self._doomed: list[str] = []  # ids to delete from the store at commit
-        self._destroyed = False
-        self._touch = False
-        self._saved = False  # written by save() during this request
-        self._cookie_due = False  # save() wrote something the cookie must announce
-        self._max_age = manager.max_age
-        self._max_age_changed = False
-        self._signed: tuple[str, str] | None = None  # (id, cookie value) fit to send back
+        self._state = SessionState(
+            id=sid,
+            from_cookie=from_cookie,
+            stored=from_cookie,
+            is_new=not from_cookie,
+            max_age=manager.max_age,
+        )
 
     # -- identity and state
 
     @property
     def id(self) -> str:
         """The session id. Reading it loads the session: a stale id is replaced on load."""
-        self._ensure_loaded()
-        return self._id
+        self._loaded()
+        return self._state.id
 
     @property
     def is_new(self) -> bool:
         """True if the session was not in the store when this request began (or was regenerated)."""
-        self._ensure_loaded()
-        return self._is_new
+        self._loaded()
+        return self._state.is_new
 
     @property
     def accessed(self) -> bool:
         """True once the session's data has been loaded or created during this request."""
-        return self._data is not None
+        return self._state.data is not None
 
     @property
     def modified(self) -> bool:
         """True if the data differs from what the store holds (nested changes included)."""
-        if self._data is None or not self._exposed:
+        state = self._state
+        if state.data is None or not state.exposed:
             return False
-        return self._manager.serializer.dumps(self._data) != self._snapshot
+        return self._manager.serializer.dumps(state.data) != state.base
 
     @property
     def max_age(self) -> int | None:
         """Seconds the cookie lives; None for a browser-session cookie."""
-        return self._max_age
+        return self._state.max_age
 
     @max_age.setter
     def max_age(self, value: int | None) -> None:
         """Override the lifetime for this session only (e.g. "remember me"); the cookie is
         re-sent and the store's TTL follows at commit."""
-        self._max_age = self._manager.check_max_age(value)
-        self._max_age_changed = True
+        self._state.max_age = self._manager.check_max_age(value)
+        self._state.max_age_changed = True
 
     @property
     def ttl(self) -> int:
         """Seconds the store keeps this session after the last write or touch."""
-        return self._max_age or self._manager.ttl
+        return self._state.max_age or self._manager.ttl
+
+    # -- metadata
+
+    @property
+    def user_id(self) -> str | None:
+        """The user this session is bound to (None: nobody). Set it at login; the binding
+        survives :meth:`regenerate`, and :meth:`SessionManager.destroy_user_sessions` ends
+        every session bound to a user ("log out everywhere")."""
+        self._loaded()
+        return self._state.meta.user_id
+
+    @user_id.setter
+    def user_id(self, value: str | None) -> None:
+        self._loaded()
+        self._state.meta.user_id = None if value is None else check_user_id(value)
+
+    @property
+    def info(self) -> dict[str, Any]:
+        """What the application records about this session for listings of a user's
+        sessions (e.g. ``{"device": "Firefox on Linux"}``); JSON values, kept small."""
+        self._loaded()
+        return self._manager.info_of(self._state)
+
+    @property
+    def created(self) -> datetime | None:
+        """When the session was first stored (None until it is)."""
+        self._loaded()
+        return when(self._state.meta.created)
+
+    @property
+    def last_active(self) -> datetime | None:
+        """When the session was last written or refreshed (None until it is stored)."""
+        self._loaded()
+        return when(self._state.meta.active)
 
     # -- the life cycle
 
     def regenerate(self, *, keep: bool = False) -> None:
         """Give the session a new id and delete the old one at commit; call it at login.
 
-        The data is dropped unless ``keep=True``.
+        The data is dropped unless ``keep=True``. Kept data is stored under the new id only
+        if the old session still existed when it was deleted: a login racing a logout never
+        brings the logged-out data back (what the app sets afterwards is stored either way).
         """
-        data = dict(self._loaded()) if keep else {}
-        if self._in_store:
-            self._doomed.append(self._id)
-        self._id = new_session_id()
-        self._data = data
-        self._exposed = keep
-        self._snapshot = self._manager.empty
-        self._in_store = False
-        self._is_new = True
-        self._destroyed = False
+        loaded = self._loaded()  # the user binding and, with keep, the data carry over
+        data = dict(loaded) if keep else {}
+        self._state.regenerated(self._manager.new_id(), keep)
+        self._state.data = data
 
     def destroy(self) -> None:
         """Delete the session from the store and clear the cookie, at commit."""
-        if self._in_store:
-            self._doomed.append(self._id)
-        self._in_store = False
-        self._destroyed = True
-        self._data = {}
+        self._state.destroy()
 
     def touch(self) -> None:
         """Refresh the session's expiry at commit, without rewriting its data."""
-        self._touch = True
+        self._state.touch = True
 
     def reload(self) -> None:
         """Re-read the session from the store now, dropping unsaved changes."""
@@ -153,29 +155,27 @@ class Session(MutableMapping[str, Any]):
 
     # -- the mapping
 
-    def _ensure_loaded(self) -> None:
-        if self._data is None:
-            self._manager.load_session(self)
-
     def _loaded(self) -> SessionData:
-        if self._data is None:
+        data = self._state.data
+        if data is None:
             self._manager.load_session(self)
-        assert self._data is not None
-        return self._data
+            data = self._state.data
+            assert data is not None
+        return data
 
     def __getitem__(self, key: str) -> Any:
         value = self._loaded()[key]
         if type(value) not in _IMMUTABLE:
-            self._exposed = True  # the caller may change it in place
+            self._state.exposed = True  # the caller may change it in place
         return value
 
     def __setitem__(self, key: str, value: Any) -> None:
         self._loaded()[key] = value
-        self._exposed = True
+        self._state.exposed = True
 
     def __delitem__(self, key: str) -> None:
         del self._loaded()[key]
-        self._exposed = True
+        self._state.exposed = True
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._loaded())
@@ -189,14 +189,15 @@ class Session(MutableMapping[str, Any]):
     def get(self, key: str, default: Any = None) -> Any:
         value = self._loaded().get(key, default)
         if type(value) not in _IMMUTABLE:
-            self._exposed = True
+            self._state.exposed = True
         return value
 
     def clear(self) -> None:
         self._loaded().clear()
-        self._exposed = True
+        self._state.exposed = True
 
     def __repr__(self) -> str:
         # The id is a bearer credential: it is kept out of reprs and logs.
-        state = "unloaded" if self._data is None else f"keys={sorted(self._data)!r}"
-        return f"<Session new={self._is_new} {state}>"
+        data = self._state.data
+        state = "unloaded" if data is None else f"keys={sorted(data)!r}"
+        return f"<Session new={self._state.is_new} {state}>"

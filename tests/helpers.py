@@ -6,6 +6,11 @@ from typing import Any
 
 from sessionkit.stores.memory import MemoryStore
 
+_OPERATIONS = frozenset(
+    {"get", "set", "add", "replace", "delete", "touch", "get_versioned", "replace_versioned"}
+    | {"bind_user", "user_sessions", "delete_user_sessions"}
+)
+
 
 class CountingStore(MemoryStore):
     """A real memory store that records every call made to it, to assert on store I/O."""
@@ -15,7 +20,7 @@ class CountingStore(MemoryStore):
         self.calls: list[str] = []
 
     def __getattribute__(self, name: str) -> Any:
-        if name in ("get", "set", "add", "replace", "delete", "touch"):
+        if name in _OPERATIONS:
             object.__getattribute__(self, "calls").append(name)
         return object.__getattribute__(self, name)
 

@@ -108,11 +108,11 @@ class FlaskSession(Session, SessionMixin):
             if self.modified:
                 self.max_age = None  # re-sent as a browser-session cookie
             else:
-                self._max_age = None
+                self._state.max_age = None
             return
         # Set directly, not through the max_age setter, which would refresh the session on
         # every request; Flask's configuration decides that.
-        self._max_age = lifetime
+        self._state.max_age = lifetime
         if refresh:
             self.touch()
 

@@ -121,8 +121,10 @@ class MemoryStore:
     # -- versions
 
     def get_versioned(self, sid: str) -> Entry | None:
-        data = self.get(sid)
-        return None if data is None else Entry(data, data)
+        entry = self._table.entries.get(sid)
+        if entry is None or entry[0] <= self._clock():
+            return None
+        return Entry(entry[1], entry[1])
 
     def replace_versioned(self, sid: str, data: bytes, ttl: int, version: Version) -> Swap:
         check_session_id(sid)

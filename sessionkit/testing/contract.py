@@ -2,137 +2,22 @@
 
 from __future__ import annotations
 
-import multiprocessing
-import time
-from collections.abc import Callable, Iterator
-
 import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from ..errors import ConfigurationError, InvalidSessionIdError
-from ..ids import new_session_id
-from ..store import (
-    AsyncStore,
-    Store,
-    SupportsClear,
-    SupportsCount,
-    SupportsPurge,
-    SupportsUserIndex,
-    SupportsVersions,
-    as_async,
-)
-from .drivers import SyncFacade, run_threads
-from .servers import FrozenClock
-
-HOSTILE_IDS = [
-    "",
-    "short",
-    "a" * 7,
-    "../" * 15,
-    "../../../../../../../../../../../etc/passwd",
-    "a" * 42 + "/",
-    "a" * 42 + " ",
-    "a" * 42 + "\n",
-    "a" * 42 + "\x00",
-    "a" * 42 + "é",
-    "a" * 42 + ".",
-    "a" * 129,
-    "a" * 300,
-]
-# Ids of other shapes than sessionkit's own 43 characters, which stores must accept too.
-FOREIGN_IDS = ["abcdefgh", "0123456789abcdefghijklmnopqrstuv", "A-_z" * 32]
-BINARY_PAYLOADS = {
-    "every-byte": bytes(range(256)),
-    "nul-and-newlines": b"\x00\r\n\x00" * 64,
-    "json": '{"user":"zoë","cart":[1,2,3]}'.encode(),
-    "200k": bytes(i % 251 for i in range(200_000)),
-}
-EXPIRY_DEADLINE = 6.0  # memcached counts in whole seconds, so a 1 s TTL can live up to ~2 s
+from ..errors import InvalidSessionIdError
+from ..store import Store, SupportsClear, SupportsCount, SupportsPurge
+from .base import BINARY_PAYLOADS, FOREIGN_IDS, HOSTILE_IDS, ContractBase
+from .drivers import run_threads
+from .sessions import SessionContract
+from .users import UserIndexContract
+from .versions import VersionContract
 
 
-def wait_until(predicate: Callable[[], bool], deadline: float = EXPIRY_DEADLINE) -> bool:
-    """Poll ``predicate`` until it holds or ``deadline`` seconds pass; return its last value."""
-    end = time.monotonic() + deadline
-    while not predicate():
-        if time.monotonic() > end:
-            return False
-        time.sleep(0.05)
-    return True
-
-
-class StoreContract:
-    """Behaviour every store must show. Subclasses implement :meth:`create_store`.
-
-    Every test runs twice: on the store, and on its async twin (:func:`sessionkit.as_async`)
-    driven from synchronous test code. Optional capabilities are tested when the store has
-    them and skipped with the reason otherwise.
-
-    Class attributes a subclass may set:
-
-    - ``frozen_clock``: True if :meth:`create_store` gives its stores ``clock=self.clock``;
-      expiry tests then move that clock instead of waiting for real time to pass (stores
-      whose server keeps the time, such as Redis or memcached, wait).
-    - ``shared_between_processes``: False for stores whose data lives in one process.
-    - ``threads``: how many threads race in the concurrency tests.
-    """
-
-    threads = 8
-    frozen_clock = False
-    shared_between_processes = True
-    clock: FrozenClock
-
-    def create_store(self) -> Store:
-        """Return a store on this test class's isolated data; called once or more per test."""
-        raise NotImplementedError
-
-    @pytest.fixture(params=["sync", "async"])
-    def store(self, request: pytest.FixtureRequest) -> Iterator[Store]:
-        self.clock = FrozenClock(time.time())
-        self._written: list[str] = []
-        self.base_store = self.create_store()
-        face: Store = self.base_store
-        if request.param == "async":
-            face = SyncFacade(self.make_async_twin(self.base_store))
-        yield face
-        for sid in self._written:
-            self.base_store.delete(sid)
-        if face is not self.base_store:
-            face.close()
-        self.base_store.close()
-
-    def make_async_twin(self, store: Store) -> Callable[[], AsyncStore]:
-        """How the async twin is made (in its event loop); a subclass may override it."""
-        return lambda: as_async(store)
-
-    def sid(self) -> str:
-        """A fresh id, deleted from the store after the test."""
-        sid = new_session_id()
-        self._written.append(sid)
-        return sid
-
-    def has(self, capability: type) -> bool:
-        return isinstance(self.base_store, capability)
-
-    def require(self, capability: type) -> None:
-        if not self.has(capability):
-            name = type(self.base_store).__name__
-            pytest.skip(f"{name} does not offer {capability.__name__.removeprefix('Supports')}")
-
-    def let_expire(self, predicate: Callable[[], bool], seconds: float = 2.0) -> bool:
-        """Let short TTLs run out: move the frozen clock, or wait for the server's clock."""
-        if self.frozen_clock:
-            self.clock.now += seconds
-            return predicate()
-        return wait_until(predicate)
-
-    def pass_time(self, seconds: float) -> None:
-        """Let ``seconds`` pass: on the frozen clock, or (server clocks) on the real one."""
-        if self.frozen_clock:
-            self.clock.now += seconds
-        else:
-            time.sleep(seconds)
+class BasicContract(ContractBase):
+    """The operations every store has: get, set, add, replace, delete, touch, expiry."""
 
     # -- basic operations
 
@@ -296,197 +181,6 @@ class StoreContract:
         assert not torn, "a reader saw a partially written session"
         assert store.get(sid) in payloads
 
-    # -- versions
-
-    def test_versioned_read_and_compare_and_set(self, store: Store) -> None:
-        self.require(SupportsVersions)
-        versioned: SupportsVersions = store  # type: ignore[assignment]
-        sid = self.sid()
-        assert versioned.get_versioned(sid) is None
-        store.set(sid, b"one", 60)
-        entry = versioned.get_versioned(sid)
-        assert entry is not None
-        assert entry.data == b"one"
-        swap = versioned.replace_versioned(sid, b"two", 60, entry.version)
-        assert swap.stored is True
-        assert swap.entry is not None
-        assert swap.entry.data == b"two"
-        assert store.get(sid) == b"two"
-        stale = versioned.replace_versioned(sid, b"three", 60, entry.version)
-        assert stale.stored is False, "a write with a stale version was stored"
-        assert stale.entry is not None
-        assert stale.entry.data == b"two"
-        assert store.get(sid) == b"two"
-        current = stale.entry.version
-        if current is None:  # the store cannot tell without a read
-            fresh = versioned.get_versioned(sid)
-            assert fresh is not None
-            current = fresh.version
-        assert versioned.replace_versioned(sid, b"four", 60, current).stored is True
-        assert store.get(sid) == b"four"
-
-    def test_version_changes_with_every_other_writer(self, store: Store) -> None:
-        self.require(SupportsVersions)
-        versioned: SupportsVersions = store  # type: ignore[assignment]
-        sid = self.sid()
-        store.set(sid, b"base", 60)
-        for write in (
-            lambda: store.set(sid, b"by set", 60),
-            lambda: store.replace(sid, b"by replace", 60),
-        ):
-            entry = versioned.get_versioned(sid)
-            assert entry is not None
-            write()
-            assert versioned.replace_versioned(sid, b"mine", 60, entry.version).stored is False
-        entry = versioned.get_versioned(sid)
-        assert entry is not None
-        assert entry.data == b"by replace"
-
-    def test_compare_and_set_never_creates_a_session(self, store: Store) -> None:
-        self.require(SupportsVersions)
-        versioned: SupportsVersions = store  # type: ignore[assignment]
-        sid = self.sid()
-        store.set(sid, b"alive", 60)
-        entry = versioned.get_versioned(sid)
-        assert entry is not None
-        store.delete(sid)
-        swap = versioned.replace_versioned(sid, b"back", 60, entry.version)
-        assert (swap.stored, swap.entry) == (False, None)
-        assert store.get(sid) is None
-        store.set(sid, b"short", 1)
-        entry = versioned.get_versioned(sid)
-        assert entry is not None
-        assert self.let_expire(lambda: store.get(sid) is None)
-        assert versioned.replace_versioned(sid, b"late", 60, entry.version).entry is None
-        assert store.get(sid) is None
-
-    def test_compare_and_set_checks_ids_and_ttls(self, store: Store) -> None:
-        self.require(SupportsVersions)
-        versioned: SupportsVersions = store  # type: ignore[assignment]
-        sid = self.sid()
-        store.set(sid, b"x", 60)
-        entry = versioned.get_versioned(sid)
-        assert entry is not None
-        for hostile in HOSTILE_IDS[:4]:
-            assert versioned.get_versioned(hostile) is None
-            with pytest.raises(InvalidSessionIdError):
-                versioned.replace_versioned(hostile, b"x", 60, entry.version)
-        with pytest.raises(ValueError):
-            versioned.replace_versioned(sid, b"y", 0, entry.version)
-        assert store.get(sid) == b"x"
-
-    def test_compare_and_set_loses_no_update_between_threads(self, store: Store) -> None:
-        self.require(SupportsVersions)
-        sid = self.sid()
-        store.set(sid, b"", 60)
-        run_threads(self.threads, lambda index: append_tokens(store, sid, f"t{index}", 10))
-        assert_all_tokens(store.get(sid), [f"t{index}" for index in range(self.threads)], 10)
-
-    def test_compare_and_set_loses_no_update_between_processes(self, store: Store) -> None:
-        self.require(SupportsVersions)
-        if not self.shared_between_processes:
-            pytest.skip(f"{type(self.base_store).__name__} keeps its data in one process")
-        if store is not self.base_store:
-            pytest.skip("processes race through the synchronous store")
-        sid = self.sid()
-        store.set(sid, b"", 60)
-        context = multiprocessing.get_context("fork")
-        workers = [
-            context.Process(target=self._append_in_child, args=(sid, f"p{index}", 10))
-            for index in range(4)
-        ]
-        for worker in workers:
-            worker.start()
-        for worker in workers:
-            worker.join(60)
-        assert [worker.exitcode for worker in workers] == [0, 0, 0, 0]
-        assert_all_tokens(store.get(sid), [f"p{index}" for index in range(4)], 10)
-
-    def _append_in_child(self, sid: str, name: str, rounds: int) -> None:
-        own = self.create_store()
-        try:
-            append_tokens(own, sid, name, rounds)
-        finally:
-            own.close()
-
-    # -- the per-user index
-
-    def test_user_index_lists_live_sessions_of_each_user(self, store: Store) -> None:
-        self.require(SupportsUserIndex)
-        index: SupportsUserIndex = store  # type: ignore[assignment]
-        alice, bob = f"alice-{new_session_id()}", f"bob@example.com {new_session_id()}"
-        mine = {self.sid(): f"device {n}".encode() for n in range(3)}
-        theirs = self.sid()
-        for sid, data in mine.items():
-            store.add(sid, data, 60)
-            index.bind_user(alice, sid, 60)
-            index.bind_user(alice, sid, 60)  # binding twice lists once
-        store.add(theirs, b"bob's", 60)
-        index.bind_user(bob, theirs, 60)
-        assert index.user_sessions(alice) == mine
-        assert index.user_sessions(bob) == {theirs: b"bob's"}
-        assert index.user_sessions(f"nobody-{new_session_id()}") == {}
-        gone = next(iter(mine))
-        store.delete(gone)
-        del mine[gone]
-        assert index.user_sessions(alice) == mine
-
-    def test_user_index_forgets_expired_sessions(self, store: Store) -> None:
-        self.require(SupportsUserIndex)
-        index: SupportsUserIndex = store  # type: ignore[assignment]
-        user = f"user-{new_session_id()}"
-        short, long = self.sid(), self.sid()
-        store.add(short, b"short", 1)
-        store.add(long, b"long", 60)
-        index.bind_user(user, short, 1)
-        index.bind_user(user, long, 60)
-        assert self.let_expire(lambda: store.get(short) is None)
-        assert index.user_sessions(user) == {long: b"long"}
-        assert index.delete_user_sessions(user) == 1
-
-    def test_user_index_keeps_a_refreshed_session(self, store: Store) -> None:
-        self.require(SupportsUserIndex)
-        index: SupportsUserIndex = store  # type: ignore[assignment]
-        user = f"user-{new_session_id()}"
-        sid = self.sid()
-        store.add(sid, b"x", 1)
-        index.bind_user(user, sid, 1)
-        assert store.touch(sid, 60) is True
-        assert store.replace(sid, b"y", 60) is True
-        self.pass_time(1.5)
-        assert index.user_sessions(user) == {sid: b"y"}
-
-    def test_log_out_everywhere_but_here(self, store: Store) -> None:
-        self.require(SupportsUserIndex)
-        index: SupportsUserIndex = store  # type: ignore[assignment]
-        user, other = f"user-{new_session_id()}", f"other-{new_session_id()}"
-        here, *elsewhere = [self.sid() for _ in range(4)]
-        bystander = self.sid()
-        for sid in [here, *elsewhere]:
-            store.add(sid, b"x", 60)
-            index.bind_user(user, sid, 60)
-        store.add(bystander, b"y", 60)
-        index.bind_user(other, bystander, 60)
-        assert index.delete_user_sessions(user, keep=here) == 3
-        assert [store.get(sid) for sid in elsewhere] == [None, None, None]
-        assert index.user_sessions(user) == {here: b"x"}
-        assert index.user_sessions(other) == {bystander: b"y"}
-        assert index.delete_user_sessions(user) == 1
-        assert store.get(here) is None
-        assert index.user_sessions(user) == {}
-        assert store.get(bystander) == b"y"
-
-    @pytest.mark.parametrize("user_id", ["", "a" * 257, "tab\there", None])
-    def test_user_ids_are_checked(self, store: Store, user_id: object) -> None:
-        self.require(SupportsUserIndex)
-        index: SupportsUserIndex = store  # type: ignore[assignment]
-        sid = self.sid()
-        store.add(sid, b"x", 60)
-        with pytest.raises(ConfigurationError):
-            index.bind_user(user_id, sid, 60)  # type: ignore[arg-type]
-        with pytest.raises(ConfigurationError):
-            index.user_sessions(user_id)  # type: ignore[arg-type]
-
     # -- a random walk compared with a dict
 
     def test_behaves_like_a_dict_under_random_operations(self, store: Store) -> None:
@@ -534,30 +228,6 @@ class StoreContract:
         assert store.get(live) == b"new"
 
 
-def append_tokens(store: Store, sid: str, name: str, rounds: int) -> None:
-    """Append ``name:0`` ... ``name:rounds-1`` to a session's bytes by compare-and-set."""
-    versioned: SupportsVersions = store  # type: ignore[assignment]
-    for number in range(rounds):
-        entry = versioned.get_versioned(sid)
-        while True:
-            assert entry is not None, "the session vanished during the race"
-            swap = versioned.replace_versioned(
-                sid, entry.data + f"{name}:{number};".encode(), 60, entry.version
-            )
-            if swap.stored:
-                break
-            entry = swap.entry
-            if entry is not None and entry.version is None:
-                entry = versioned.get_versioned(sid)
-
-
-def assert_all_tokens(data: bytes | None, names: list[str], rounds: int) -> None:
-    assert data is not None
-    tokens = [token for token in data.decode().split(";") if token]
-    expected = [f"{name}:{number}" for name in names for number in range(rounds)]
-    assert sorted(tokens) == sorted(expected), "an update was lost or doubled"
-
-
 def _dict_model_machine(store: Store, ids: list[str]) -> type[RuleBasedStateMachine]:
     """A state machine that drives ``store`` and a dict side by side over a few ids."""
     sid = st.sampled_from(ids)
@@ -600,3 +270,21 @@ def _dict_model_machine(store: Store, ids: list[str]) -> type[RuleBasedStateMach
             assert {key: store.get(key) for key in ids} == {key: self.model.get(key) for key in ids}
 
     return DictModel
+
+
+class StoreContract(BasicContract, VersionContract, UserIndexContract, SessionContract):
+    """Behaviour every store must show. Subclasses implement :meth:`create_store`.
+
+    Every test runs twice: on the store, and on its async twin (:func:`sessionkit.as_async`)
+    driven from synchronous test code. Optional capabilities are tested when the store has
+    them and skipped with the reason otherwise. The last part drives a
+    :class:`~sessionkit.SessionManager` on the store: parallel requests, logins and logouts.
+
+    Class attributes a subclass may set:
+
+    - ``frozen_clock``: True if :meth:`create_store` gives its stores ``clock=self.clock``;
+      expiry tests then move that clock instead of waiting for real time to pass (stores
+      whose server keeps the time, such as Redis or memcached, wait).
+    - ``shared_between_processes``: False for stores whose data lives in one process.
+    - ``threads``: how many threads race in the concurrency tests.
+    """

@@ -1,0 +1,62 @@
+"""What a store holds for one session: a small header of metadata, then the serialised data.
+
+::
+
+    0x01 | created (u32) | last active (u32) | len(user id) (u16) | len(info) (u32)
+         | user id (UTF-8) | info (serialised) | data (serialised)
+
+Times are whole seconds since the epoch. The header lets the manager keep a session's
+creation time (for ``absolute_timeout``), when it was last written, the user it is bound to
+and what the application chose to record about it, in the same bytes and the same round trip
+as the data; stores still see opaque bytes. Bytes that do not start with the version byte
+are read as data alone, without metadata (sessions written before the header existed).
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+_VERSION = b"\x01"
+_FIXED = struct.Struct(">IIHI")
+_HEAD = len(_VERSION) + _FIXED.size
+_EMPTY_FIXED = _FIXED.pack(0, 0, 0, 0)
+
+
+@dataclass(slots=True)
+class Meta:
+    """A session's metadata, as stored beside its data."""
+
+    created: int = 0  #: seconds since the epoch; 0 while unknown
+    active: int = 0  #: when the session was last written (or refreshed)
+    user_id: str | None = None
+    info: bytes = b""  #: the application's record, serialised (empty: none)
+
+
+def encode(meta: Meta, data: bytes) -> bytes:
+    """The bytes to store for ``data`` with ``meta``."""
+    user = meta.user_id.encode() if meta.user_id else b""
+    return b"".join(
+        (
+            _VERSION,
+            _FIXED.pack(meta.created, meta.active, len(user), len(meta.info)),
+            user,
+            meta.info,
+            data,
+        )
+    )
+
+
+def decode(raw: bytes) -> tuple[Meta, bytes]:
+    """``(metadata, serialised data)`` from stored bytes; raises ValueError if malformed."""
+    if raw[:1] != _VERSION:
+        return Meta(), raw
+    if len(raw) < _HEAD:
+        raise ValueError("truncated session header")
+    created, active, user_length, info_length = _FIXED.unpack_from(raw, 1)
+    user_end = _HEAD + user_length
+    info_end = user_end + info_length
+    if info_end > len(raw):
+        raise ValueError("truncated session header")
+    user = raw[_HEAD:user_end].decode() if user_length else None
+    return Meta(created, active, user, raw[user_end:info_end]), raw[info_end:]

@@ -1,0 +1,381 @@
+"""A session's life in the store: load, save, commit, merge; written once, as coroutines.
+
+Every function takes the manager (its settings), the session's :class:`SessionState` and an
+:class:`~sessionkit.store.AsyncStore`. Async code passes the store's async twin; the manager's
+synchronous methods pass the synchronous store behind an
+:class:`~sessionkit.store.InlineAsyncStore`, whose coroutines never suspend, and run them to
+their end at once. So the logic exists once, and every store call in it is typed.
+
+Round trips: a lookup is one read; a save of an existing session is one compare-and-set (a
+``replace`` for stores without versions), and more only when a parallel request changed the
+session in between; an unchanged session costs nothing, an untouched one nothing either.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
+
+from . import codec
+from .codec import Meta
+from .errors import (
+    SessionConflictError,
+    SessionKitError,
+    SessionTooLargeError,
+    StoreUnavailableError,
+    UnsupportedOperationError,
+)
+from .ids import check_user_id
+from .merge import merge
+from .state import SessionData, SessionState
+from .store import AsyncStore, AsyncSupportsUserIndex, AsyncSupportsVersions, Entry, Swap
+from .users import EPOCH, SessionInfo, when
+
+if TYPE_CHECKING:
+    from .manager import SessionManager
+    from .session import Session
+
+log = logging.getLogger("sessionkit")
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+ADD_ATTEMPTS = 3  # a new id per attempt: a collision of 256-bit ids never merges two users
+# Each round of a race stores at least one writer, so n parallel saves need at most n tries.
+MERGE_ATTEMPTS = 32
+
+
+async def call(
+    manager: SessionManager, method: Callable[P, Awaitable[T]], *args: P.args, **kwargs: P.kwargs
+) -> T:
+    """Call a store method through the manager's circuit breaker."""
+    breaker = manager.breaker
+    if breaker is None:
+        return await method(*args, **kwargs)
+    breaker.before_call()
+    try:
+        result = await method(*args, **kwargs)
+    except StoreUnavailableError as error:
+        breaker.failed(error)
+        raise
+    breaker.succeeded()
+    return result
+
+
+# -- reading
+
+
+async def read(manager: SessionManager, store: AsyncStore, sid: str) -> Entry | None:
+    if manager.versioned:
+        return await call(manager, cast(AsyncSupportsVersions, store).get_versioned, sid)
+    raw = await call(manager, store.get, sid)
+    return None if raw is None else Entry(raw, None)
+
+
+async def load(manager: SessionManager, state: SessionState, store: AsyncStore) -> None:
+    if state.failure is not None:
+        raise state.failure  # aopen could not load it; the request uses it after all
+    entry = await read(manager, store, state.id) if state.stored else None
+    apply_entry(manager, state, entry)
+
+
+async def load_deferring_failure(
+    manager: SessionManager, state: SessionState, store: AsyncStore
+) -> None:
+    """:func:`load`, keeping an unavailable store's error for the session's first use."""
+    try:
+        await load(manager, state, store)
+    except StoreUnavailableError as error:
+        state.failure = error
+
+
+async def reload(manager: SessionManager, state: SessionState, store: AsyncStore) -> None:
+    state.data = None
+    await load(manager, state, store)
+
+
+def apply_entry(manager: SessionManager, state: SessionState, entry: Entry | None) -> None:
+    """Give the state what the store holds (None: nothing, or no longer)."""
+    if entry is not None:
+        try:
+            meta, body = codec.decode(entry.data)
+            data = manager.serializer.loads(body)
+        except Exception as exc:  # noqa: BLE001 - stored data is untrusted
+            # The base keeps the bad bytes, so the first change the app makes replaces them.
+            log.warning("undecodable session data (%s); starting an empty session", exc)
+            meta, body, data = Meta(), entry.data, {}
+        if not _expired(manager, meta):
+            state.loaded(data, body, meta, entry.version)
+            return
+        state.doomed.append(state.id)  # past its absolute timeout: removed at commit
+    if state.stored:
+        state.vanished(manager.new_id())
+    state.loaded({}, manager.empty, Meta(), None)
+
+
+def _expired(manager: SessionManager, meta: Meta) -> bool:
+    limit = manager.absolute_timeout
+    return bool(limit and meta.created and manager.clock() >= meta.created + limit)
+
+
+def info_of(manager: SessionManager, state: SessionState) -> dict[str, Any]:
+    if state.info is None:
+        info = manager.serializer.loads(state.meta.info) if state.meta.info else {}
+        state.info = info
+    return state.info
+
+
+# -- writing
+
+
+def encode(manager: SessionManager, state: SessionState, payload: bytes) -> bytes:
+    """The bytes to store for ``payload``, metadata stamped; raises if over ``max_size``."""
+    meta = state.meta
+    now = int(manager.clock())
+    meta.active = now
+    meta.created = meta.created or now
+    if state.info is not None:
+        meta.info = manager.serializer.dumps(state.info) if state.info else b""
+    stored = codec.encode(meta, payload)
+    if len(stored) > manager.max_size:
+        raise SessionTooLargeError(len(stored), manager.max_size)
+    return stored
+
+
+def ttl_of(manager: SessionManager, state: SessionState) -> int:
+    """The store TTL: the session's lifetime, but never past its absolute timeout."""
+    ttl = state.max_age or manager.ttl
+    limit = manager.absolute_timeout
+    if limit and state.meta.created:
+        ttl = max(1, min(ttl, state.meta.created + limit - int(manager.clock())))
+    return ttl
+
+
+def resend_on_refresh(manager: SessionManager, state: SessionState) -> bool:
+    return manager.rolling or state.max_age is not None or state.max_age_changed
+
+
+async def write(
+    manager: SessionManager, state: SessionState, store: AsyncStore, payload: bytes
+) -> bool:
+    """Store the session; return whether the cookie must be (re)sent."""
+    bind = state.meta.user_id is not None and (
+        not state.stored or state.meta.user_id != state.base_user
+    )
+    if state.stored:
+        send = await _update(manager, state, store, payload)
+    else:
+        await _create(manager, state, store, payload)
+        send = True
+    user_id = state.meta.user_id
+    if bind and user_id is not None and state.stored and manager.user_index:
+        index = cast(AsyncSupportsUserIndex, store)
+        await call(manager, index.bind_user, user_id, state.id, ttl_of(manager, state))
+    return send
+
+
+async def _create(
+    manager: SessionManager, state: SessionState, store: AsyncStore, payload: bytes
+) -> None:
+    stored = encode(manager, state, payload)
+    for _ in range(ADD_ATTEMPTS):
+        if await call(manager, store.add, state.id, stored, ttl_of(manager, state)):
+            state.written(payload, None)
+            return
+        state.id = manager.new_id()
+    raise SessionKitError(f"could not create a session in {ADD_ATTEMPTS} attempts")
+
+
+async def _update(
+    manager: SessionManager, state: SessionState, store: AsyncStore, payload: bytes
+) -> bool:
+    ttl = ttl_of(manager, state)
+    if not manager.versioned:
+        if await call(manager, store.replace, state.id, encode(manager, state, payload), ttl):
+            state.written(payload, None)
+            return resend_on_refresh(manager, state)
+        return _found_gone(state)
+    versioned = cast(AsyncSupportsVersions, store)
+    for _ in range(MERGE_ATTEMPTS):
+        if state.version is None:  # written earlier in this request by a store that cannot tell
+            current = await read(manager, store, state.id)
+            swap = Swap(False, current)
+        else:
+            stored = encode(manager, state, payload)
+            swap = await call(
+                manager, versioned.replace_versioned, state.id, stored, ttl, state.version
+            )
+        if swap.stored:
+            assert swap.entry is not None
+            state.written(payload, swap.entry.version)
+            return resend_on_refresh(manager, state)
+        if swap.entry is None:
+            return _found_gone(state)
+        merged = merge_onto(manager, state, swap.entry)
+        if merged is None:  # ours adds nothing to what is stored now
+            return resend_on_refresh(manager, state)
+        payload = merged
+    raise SessionConflictError((), f"the session kept changing for {MERGE_ATTEMPTS} attempts")
+
+
+def _found_gone(state: SessionState) -> bool:
+    log.info("session was destroyed by a concurrent request; not saving it")
+    state.found_gone()
+    return False
+
+
+def merge_onto(manager: SessionManager, state: SessionState, entry: Entry) -> bytes | None:
+    """Re-apply this request's changes onto ``entry``, another request's save; return the
+    payload to store, or None if the stored entry already holds everything."""
+    serializer = manager.serializer
+    meta, body = codec.decode(entry.data)
+    theirs = serializer.loads(body)
+    base = serializer.loads(state.base) if state.base else {}
+    ours = cast(SessionData, state.data)
+    merged = merge(base, ours, theirs, manager.on_conflict)
+    ours.clear()
+    ours.update(merged)  # in place: values the app holds stay those of its session
+    if state.meta.user_id == state.base_user:
+        state.meta.user_id = meta.user_id
+    meta_same = state.meta.user_id == meta.user_id and (
+        state.info is None or serializer.dumps(state.info) == meta.info
+    )
+    if state.info is None:
+        state.meta.info = meta.info
+    state.meta.created = meta.created or state.meta.created
+    state.base, state.version, state.base_user = body, entry.version, meta.user_id
+    payload = serializer.dumps(ours)
+    return None if payload == body and meta_same else payload
+
+
+# -- the request's end
+
+
+async def delete_doomed(manager: SessionManager, state: SessionState, store: AsyncStore) -> None:
+    while state.doomed:
+        sid = state.doomed.pop()
+        removed = await call(manager, store.delete, sid)
+        if sid == state.carried_from and removed is False:
+            # A login racing a logout: keep only what this request set after regenerate.
+            carried = manager.serializer.loads(state.carried) if state.carried else {}
+            data = merge(carried, cast(SessionData, state.data), {}, "ours")
+            state.data = data
+            state.exposed = True
+        if sid == state.carried_from:
+            state.carried_from = state.carried = None
+
+
+async def save(manager: SessionManager, state: SessionState, store: AsyncStore) -> None:
+    await delete_doomed(manager, state, store)
+    if state.destroyed:
+        return
+    if state.data is None:
+        await load(manager, state, store)
+    payload = manager.serializer.dumps(cast(SessionData, state.data))
+    send = await write(manager, state, store, payload)
+    state.saved = True
+    state.cookie_due = state.cookie_due or send
+
+
+def _meta_changed(manager: SessionManager, state: SessionState) -> bool:
+    if state.meta.user_id != state.base_user:
+        return True
+    info = state.info
+    return info is not None and (manager.serializer.dumps(info) if info else b"") != state.meta.info
+
+
+def _refresh_due(manager: SessionManager, state: SessionState) -> bool:
+    """With ``touch_after``: whether this request must refresh (rewrite) the session."""
+    return bool(
+        manager.touch_after
+        and state.stored
+        and int(manager.clock()) - state.meta.active >= manager.touch_after
+    )
+
+
+async def commit(
+    manager: SessionManager, state: SessionState, store: AsyncStore, https: bool
+) -> str | None:
+    await delete_doomed(manager, state, store)
+    send = state.cookie_due
+    if state.destroyed:
+        return manager.clear_cookie(https) if state.from_cookie else None
+    if state.data is None:
+        if state.failure is not None:
+            return None  # the store was down when opened and the request never used it
+        if state.stored:
+            if not manager.touch_after:
+                send = await refresh(manager, state, store) or send
+        elif manager.save_uninitialized:
+            await load(manager, state, store)
+    if state.data is not None:
+        if state.stored:
+            write_anyway = manager.resave and not state.saved
+        else:
+            write_anyway = manager.save_uninitialized
+        explicit = state.touch or state.max_age_changed
+        rewrite = write_anyway or _meta_changed(manager, state)
+        if not explicit and manager.rolling and _refresh_due(manager, state):
+            rewrite = True
+        payload = None
+        if rewrite or state.exposed:
+            payload = manager.serializer.dumps(state.data)
+        if payload is not None and (rewrite or payload != state.base):
+            send = await write(manager, state, store, payload) or send
+        elif state.stored and not state.saved and not (manager.touch_after and not explicit):
+            send = await refresh(manager, state, store) or send
+    if state.destroyed or (state.from_cookie and not state.stored):
+        return manager.clear_cookie(https)  # the cookie's session is gone
+    if send:
+        return manager.set_cookie(state, https)
+    return None
+
+
+async def refresh(manager: SessionManager, state: SessionState, store: AsyncStore) -> bool:
+    """Touch an unchanged stored session if rolling, touch() or a new max-age asks for it."""
+    if not (manager.rolling or state.touch or state.max_age_changed):
+        return False
+    if await call(manager, store.touch, state.id, ttl_of(manager, state)):
+        return resend_on_refresh(manager, state)
+    state.found_gone()
+    return False
+
+
+# -- a user's sessions
+
+
+def _index(manager: SessionManager, store: AsyncStore) -> AsyncSupportsUserIndex:
+    if not manager.user_index:
+        raise UnsupportedOperationError(
+            f"session store {manager.store_name} keeps no per-user index, so it cannot list "
+            "or end a user's sessions"
+        )
+    return cast(AsyncSupportsUserIndex, store)
+
+
+async def user_sessions(
+    manager: SessionManager, user_id: str, store: AsyncStore
+) -> list[SessionInfo]:
+    index = _index(manager, store)
+    found = await call(manager, index.user_sessions, check_user_id(user_id))
+    listed = []
+    for sid, raw in found.items():
+        try:
+            meta, _ = codec.decode(raw)
+            info = manager.serializer.loads(meta.info) if meta.info else {}
+        except Exception:  # noqa: BLE001, S112 - stored data is untrusted; skip what is bad
+            continue
+        if meta.user_id != user_id or _expired(manager, meta):
+            continue  # bound to another user since, or past its absolute timeout
+        listed.append(SessionInfo(sid, when(meta.created), when(meta.active), info))
+    listed.sort(key=lambda item: item.last_active or EPOCH, reverse=True)
+    return listed
+
+
+async def destroy_user_sessions(
+    manager: SessionManager, user_id: str, keep: Session | str | None, store: AsyncStore
+) -> int:
+    index = _index(manager, store)
+    kept = keep if isinstance(keep, str) or keep is None else keep._state.id
+    return await call(manager, index.delete_user_sessions, check_user_id(user_id), kept)

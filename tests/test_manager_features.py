@@ -1,0 +1,299 @@
+"""Session metadata, absolute timeouts, touch_after, the circuit breaker, deferred load
+failures and stores without versions, through the manager on real memory stores."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from sessionkit import SessionManager, StoreUnavailableError
+from sessionkit.breaker import CircuitBreaker
+from sessionkit.errors import UnsupportedOperationError
+from sessionkit.stores.memory import MemoryStore
+from sessionkit.testing import FrozenClock
+from tests.helpers import CountingStore, cookie_of
+
+SECRET = "a-test-secret-that-is-long-enough-for-anything"
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock()
+
+
+@pytest.fixture
+def make(store: CountingStore, clock: FrozenClock) -> Callable[..., SessionManager]:
+    def make(**options: Any) -> SessionManager:
+        return SessionManager(options.pop("store", store), SECRET, clock=clock, **options)
+
+    return make
+
+
+def start(manager: SessionManager, **data: Any) -> str:
+    session = manager.open(None)
+    session.update(data)
+    return cookie_of(manager.commit(session))
+
+
+# -- metadata
+
+
+def test_created_and_last_active_are_kept_with_the_data(
+    make: Callable[..., SessionManager], clock: FrozenClock
+) -> None:
+    manager = make()
+    cookie = start(manager, views=1)
+    created = manager.open(cookie).created
+    assert created is not None
+    assert created.timestamp() == int(clock.now)
+    clock.now += 100
+    session = manager.open(cookie)
+    session["views"] = 2
+    manager.commit(session)
+    session = manager.open(cookie)
+    assert session.created == created
+    assert session.last_active is not None
+    assert session.last_active.timestamp() == int(clock.now)
+
+
+def test_info_is_stored_and_listed(make: Callable[..., SessionManager]) -> None:
+    manager = make()
+    session = manager.open(None)
+    session.user_id = "ann"
+    session.info["device"] = "Firefox on Linux"
+    cookie = cookie_of(manager.commit(session))
+    assert manager.open(cookie).info == {"device": "Firefox on Linux"}
+    [listed] = manager.user_sessions("ann")
+    assert listed.info == {"device": "Firefox on Linux"}
+    assert listed.id_hint == listed.id[:6]
+    assert listed.id not in repr(listed)
+
+
+def test_binding_a_user_alone_is_a_change_that_is_written(
+    make: Callable[..., SessionManager], store: CountingStore
+) -> None:
+    manager = make()
+    cookie = start(manager, views=1)
+    store.calls.clear()
+    session = manager.open(cookie)
+    session.user_id = "ann"
+    manager.commit(session)
+    assert store.calls == ["get_versioned", "replace_versioned", "bind_user"]
+    assert manager.open(cookie).user_id == "ann"
+
+
+def test_a_store_without_a_user_index_says_so(make: Callable[..., SessionManager]) -> None:
+    class NoIndex(MemoryStore):
+        user_sessions = bind_user = delete_user_sessions = None  # type: ignore[assignment]
+
+    manager = make(store=NoIndex())
+    assert manager.user_index is False
+    session = manager.open(None)
+    session.user_id = "ann"
+    manager.commit(session)  # the binding is kept in the session, not indexed
+    with pytest.raises(UnsupportedOperationError, match="per-user index"):
+        manager.user_sessions("ann")
+    with pytest.raises(UnsupportedOperationError):
+        manager.destroy_user_sessions("ann")
+
+
+# -- absolute timeout
+
+
+def test_an_absolute_timeout_ends_an_active_session(
+    make: Callable[..., SessionManager], clock: FrozenClock, store: CountingStore
+) -> None:
+    manager = make(absolute_timeout=3600, rolling=True)
+    cookie = start(manager, user="ann")
+    for _ in range(5):  # active every 10 minutes: rolling keeps it alive
+        clock.now += 600
+        session = manager.open(cookie)
+        assert session["user"] == "ann"
+        manager.commit(session)
+    clock.now += 600
+    session = manager.open(cookie)
+    assert dict(session) == {}
+    assert session.is_new
+    store.calls.clear()
+    assert "Max-Age=0" in (manager.commit(session) or "")
+    assert store.calls == ["delete"]
+    assert store.count() == 0
+
+
+def test_the_store_ttl_never_outlives_the_absolute_timeout(
+    make: Callable[..., SessionManager], clock: FrozenClock
+) -> None:
+    store = MemoryStore(clock=clock)
+    manager = make(store=store, absolute_timeout=100, max_age=3600)
+    start(manager, user="ann")
+    clock.now += 99
+    assert store.count() == 1
+    clock.now += 2
+    assert store.count() == 0
+
+
+# -- touch_after
+
+
+def test_touch_after_refreshes_at_most_once_per_period(
+    make: Callable[..., SessionManager], clock: FrozenClock, store: CountingStore
+) -> None:
+    manager = make(rolling=True, touch_after=60)
+    cookie = start(manager, user="ann")
+    writes = 0
+    for _ in range(12):  # a request every 10 s for two minutes
+        clock.now += 10
+        session = manager.open(cookie)
+        assert session["user"] == "ann"
+        store.calls.clear()
+        set_cookie = manager.commit(session)
+        assert (set_cookie is not None) == ("replace_versioned" in store.calls)
+        writes += store.calls.count("replace_versioned")
+        assert "touch" not in store.calls
+    assert writes == 2
+
+
+def test_touch_after_leaves_unused_sessions_alone(
+    make: Callable[..., SessionManager], clock: FrozenClock, store: CountingStore
+) -> None:
+    manager = make(rolling=True, touch_after=60)
+    cookie = start(manager, user="ann")
+    clock.now += 3600
+    store.calls.clear()
+    assert manager.commit(manager.open(cookie)) is None
+    assert store.calls == []
+
+
+def test_touch_after_needs_rolling(make: Callable[..., SessionManager]) -> None:
+    with pytest.raises(ValueError, match="rolling"):
+        make(touch_after=60)
+
+
+# -- the circuit breaker
+
+
+class SwitchableStore(MemoryStore):
+    """A memory store whose calls fail as an unreachable server's would, when switched off."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.up = True
+        self.calls = 0
+
+    def __getattribute__(self, name: str) -> Any:
+        attribute = object.__getattribute__(self, name)
+        if name in ("get_versioned", "replace_versioned", "add", "touch", "delete"):
+            object.__setattr__(self, "calls", object.__getattribute__(self, "calls") + 1)
+            if not object.__getattribute__(self, "up"):
+                raise StoreUnavailableError("switchable://", "switched off")
+        return attribute
+
+
+def test_the_breaker_fails_fast_then_probes(
+    clock: FrozenClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = SwitchableStore()
+    breaker = CircuitBreaker(failures=3, reset_after=5, clock=clock)
+    manager = SessionManager(store, SECRET, breaker=breaker)
+    cookie = start(manager, views=1)
+    store.up = False
+    caplog.set_level(logging.INFO, "sessionkit")
+    for _ in range(3):
+        with pytest.raises(StoreUnavailableError, match="switched off"):
+            manager.open(cookie)["views"]
+    calls = store.calls
+    for _ in range(10):  # open: no call reaches the store
+        with pytest.raises(StoreUnavailableError, match="failing fast") as raised:
+            manager.open(cookie)["views"]
+        assert raised.value.retry_after == pytest.approx(5)
+    assert store.calls == calls
+    clock.now += 5
+    with pytest.raises(StoreUnavailableError, match="switched off"):  # the probe
+        manager.open(cookie)["views"]
+    with pytest.raises(StoreUnavailableError, match="failing fast"):
+        manager.open(cookie)["views"]
+    store.up = True
+    clock.now += 5
+    assert manager.open(cookie)["views"] == 1
+    assert manager.open(cookie)["views"] == 1
+    lines = [record.getMessage() for record in caplog.records]
+    assert len(lines) == 2, lines
+    assert "is unavailable (switched off)" in lines[0]
+    assert "is available again after 10.0 s" in lines[1]
+
+
+def test_the_breaker_can_be_left_out(clock: FrozenClock) -> None:
+    store = SwitchableStore()
+    manager = SessionManager(store, SECRET, breaker=False)
+    cookie = start(manager, views=1)
+    store.up = False
+    for _ in range(5):
+        with pytest.raises(StoreUnavailableError, match="switched off"):
+            manager.open(cookie)["views"]
+
+
+def test_breaker_settings_are_checked() -> None:
+    with pytest.raises(ValueError):
+        CircuitBreaker(failures=0)
+    with pytest.raises(ValueError):
+        CircuitBreaker(reset_after=0)
+
+
+# -- async: a failed load is deferred to the session's first use
+
+
+class ThreadedSwitchableStore(SwitchableStore):
+    def async_store(self) -> Any:
+        from sessionkit.store import ThreadedAsyncStore
+
+        return ThreadedAsyncStore(self)
+
+
+def test_a_request_that_never_uses_its_session_survives_a_store_outage() -> None:
+    store = ThreadedSwitchableStore()
+    manager = SessionManager(store, SECRET, breaker=False)
+    cookie = start(manager, views=1)
+    store.up = False
+
+    async def scenario() -> None:
+        untouched = await manager.aopen(cookie)
+        assert await manager.acommit(untouched) is None
+        used = await manager.aopen(cookie)
+        with pytest.raises(StoreUnavailableError):
+            used["views"]
+
+    asyncio.run(scenario())
+
+
+# -- stores without versions
+
+
+def test_a_store_without_versions_keeps_last_write_wins_with_one_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    class Unversioned(MemoryStore):
+        get_versioned = replace_versioned = None  # type: ignore[assignment]
+
+    manager = SessionManager(Unversioned(), SECRET)
+    assert "no versioned writes" in caplog.text
+    cookie = start(manager, cart=[])
+    one, two = manager.open(cookie), manager.open(cookie)
+    one["cart"].append("one")
+    two["cart"].append("two")
+    manager.commit(one)
+    manager.commit(two)
+    assert manager.open(cookie)["cart"] == ["two"]
+
+
+def test_last_write_wins_can_be_chosen(store: CountingStore) -> None:
+    manager = SessionManager(store, SECRET, concurrency="last_write_wins")
+    cookie = start(manager, cart=[])
+    store.calls.clear()
+    session = manager.open(cookie)
+    session["cart"].append("x")
+    manager.commit(session)
+    assert store.calls == ["get", "replace"]
