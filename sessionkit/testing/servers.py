@@ -7,6 +7,10 @@ import socket
 
 import pytest
 
+from ..netutil import free_port
+
+__all__ = ["FrozenClock", "free_port", "require_server"]
+
 
 def require_server(host: str, port: int, what: str) -> None:
     """Skip the calling test if ``host:port`` does not accept connections, unless in CI.
@@ -34,11 +38,3 @@ class FrozenClock:
 
     def __call__(self) -> float:
         return self.now
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
