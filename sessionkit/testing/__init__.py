@@ -13,11 +13,15 @@ second instance reads what the first wrote), isolated from anything else: ``clea
 ``count`` are tested on it. :func:`require_server` skips a test module locally when its server
 is unreachable and fails it when the ``CI`` environment variable says the server is expected.
 
+:class:`FaultContract` checks a network store against a dead and a frozen server, through a
+TCP relay in front of the real one.
+
 The suite needs pytest and Hypothesis (``pip install 'sessionkit[test]'``). Besides the fixed
 cases it drives each store and a dict through random sequences of operations and compares them.
 """
 
 from .contract import StoreContract
+from .faults import FaultContract
 from .servers import FrozenClock, free_port, require_server
 
-__all__ = ["FrozenClock", "StoreContract", "free_port", "require_server"]
+__all__ = ["FaultContract", "FrozenClock", "StoreContract", "free_port", "require_server"]
