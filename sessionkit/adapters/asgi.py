@@ -9,14 +9,23 @@
     app = Starlette(routes=..., middleware=[Middleware(SessionMiddleware, manager=manager)])
 
 Starlette's and FastAPI's ``request.session`` (and ``websocket.session``) then work unchanged.
-Store I/O goes through ``aopen`` and ``acommit``, so the event loop never blocks; a request with
-a valid cookie has its session loaded before the application runs.
+Store I/O goes through ``aopen`` and ``acommit``, so the event loop never blocks. Dict access
+cannot await, so a request with a valid cookie has its session loaded before the application
+runs, unless the store never blocks (``memory://``): then it is loaded on first use, on the
+event loop, and a request that never uses it costs nothing. If the store is down, the error
+is kept for the session's first use, so a request that never uses its session succeeds.
 
 The session is committed when the application sends ``http.response.start``, before the headers
 leave, so a redirect cannot race the write. ``Set-Cookie`` is appended beside the application's
 own headers and ``Vary: Cookie`` added when the session was used or a cookie is set. A 5xx
-response saves nothing. A store failure raises out of ``send``, so the framework's error
-handling answers 500; it is never swallowed.
+response saves nothing.
+
+When the store is unavailable (:class:`~sessionkit.StoreUnavailableError`, at the session's
+first use or at the commit) the middleware answers ``503 Service Unavailable`` with
+``Retry-After``; a :class:`~sessionkit.SessionConflictError` (``on_conflict="raise"``) gets
+``409 Conflict``; one log line per such request at most, rate-limited. A websocket handshake
+is closed with code 1013 (try again later). With ``respond_to_errors=False`` both errors
+propagate instead, for the framework's own handler.
 
 Websockets: the session is loaded for the handshake and committed when the application sends
 ``websocket.accept``, whose headers then carry any ``Set-Cookie``. Changes made after the
@@ -29,9 +38,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from ..errors import SessionConflictError, StoreUnavailableError
 from ..manager import SessionManager
 from ..session import Session
-from ._http import forwarded_https, is_server_error, vary_with_cookie
+from ._http import FailureLog, answer_for, forwarded_https, is_server_error, vary_with_cookie
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -51,12 +61,23 @@ class SessionMiddleware:
     :param manager: opens and commits the sessions.
     :param trust_proxy: decide https from the first ``X-Forwarded-Proto`` value (only behind a
         proxy that sets it); otherwise from the scope's scheme, and that header is ignored.
+    :param respond_to_errors: answer 503 for an unavailable store and 409 for a refused
+        merge (default); False lets those errors propagate.
     """
 
-    def __init__(self, app: ASGIApp, manager: SessionManager, *, trust_proxy: bool = False) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        manager: SessionManager,
+        *,
+        trust_proxy: bool = False,
+        respond_to_errors: bool = True,
+    ) -> None:
         self.app = app
         self.manager = manager
         self.trust_proxy = trust_proxy
+        self.respond_to_errors = respond_to_errors
+        self.failures = FailureLog()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         start = _START.get(scope["type"])
@@ -67,17 +88,33 @@ class SessionMiddleware:
         session = await self.manager.aopen(_cookie_header(headers))
         scope[SCOPE_KEY] = session
         https = self.is_https(scope, headers)
-        committed = False
+        committed = started = False
 
         async def send_with_session(message: Message) -> None:
-            nonlocal committed
+            nonlocal committed, started
             if message["type"] == start and not committed:
                 committed = True
                 if not is_server_error(message.get("status", 200)):
                     message = await self.commit(session, message, https)
+                started = True
             await send(message)
 
-        await self.app(scope, receive, send_with_session)
+        try:
+            await self.app(scope, receive, send_with_session)
+        except (StoreUnavailableError, SessionConflictError) as error:
+            answer = answer_for(error)
+            if not self.respond_to_errors or started or answer is None:
+                raise
+            self.failures.failed(answer, error, scope.get("method", "WS"), scope.get("path", ""))
+            if scope["type"] == "websocket":
+                await send({"type": "websocket.close", "code": 1013})
+                return
+            response = [(b"content-type", b"text/plain; charset=utf-8")]
+            response += [(name.lower().encode(), value.encode()) for name, value in answer.headers]
+            await send(
+                {"type": "http.response.start", "status": answer.status, "headers": response}
+            )
+            await send({"type": "http.response.body", "body": answer.body})
 
     def is_https(self, scope: Scope, headers: RawHeaders) -> bool:
         direct = scope.get("scheme") in ("https", "wss")

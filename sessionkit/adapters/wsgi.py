@@ -10,8 +10,16 @@
 The session is committed when the application calls ``start_response``, before any header
 reaches the client, so a redirect cannot race the write. Its ``Set-Cookie`` is appended beside
 the application's own, and ``Vary: Cookie`` is added when the session was used or a cookie
-is set. A 5xx response saves nothing. A store failure raises out of ``start_response``, so the
-framework or the server turns it into an error response; it is never swallowed.
+is set. A 5xx response saves nothing.
+
+When the store is unavailable (:class:`~sessionkit.StoreUnavailableError`, raised by the
+session's first use or by the commit) the middleware answers ``503 Service Unavailable`` with
+``Retry-After``; a :class:`~sessionkit.SessionConflictError` (``on_conflict="raise"``) gets
+``409 Conflict``; one log line per such request at most, rate-limited. With
+``respond_to_errors=False`` both propagate instead, for the framework's own handler. A request
+that never uses its session never meets the store, so it succeeds while the store is down.
+(An application that calls ``start_response`` only while its body is iterated gets the
+error raised from that iteration, since the server has taken over by then.)
 """
 
 from __future__ import annotations
@@ -19,9 +27,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
+from ..errors import SessionConflictError, StoreUnavailableError
 from ..manager import SessionManager
 from ..session import Session
-from ._http import forwarded_https, is_server_error, vary_with_cookie
+from ._http import FailureLog, answer_for, forwarded_https, is_server_error, vary_with_cookie
 
 if TYPE_CHECKING:
     from _typeshed import OptExcInfo
@@ -45,14 +54,23 @@ class SessionMiddleware:
     :param manager: opens and commits the sessions.
     :param trust_proxy: decide https from the first ``X-Forwarded-Proto`` value (only behind a
         proxy that sets it); otherwise from ``wsgi.url_scheme``, and that header is ignored.
+    :param respond_to_errors: answer 503 for an unavailable store and 409 for a refused
+        merge (default); False lets those errors propagate.
     """
 
     def __init__(
-        self, app: WSGIApplication, manager: SessionManager, *, trust_proxy: bool = False
+        self,
+        app: WSGIApplication,
+        manager: SessionManager,
+        *,
+        trust_proxy: bool = False,
+        respond_to_errors: bool = True,
     ) -> None:
         self.app = app
         self.manager = manager
         self.trust_proxy = trust_proxy
+        self.respond_to_errors = respond_to_errors
+        self.failures = FailureLog()
 
     def is_https(self, environ: WSGIEnvironment) -> bool:
         direct = environ.get("wsgi.url_scheme") == "https"
@@ -63,18 +81,29 @@ class SessionMiddleware:
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         session = self.manager.open(environ.get("HTTP_COOKIE"))
         environ[ENVIRON_KEY] = session
-        committed = False
+        committed = started = False
 
         def start_with_session(
             status: str, headers: Headers, exc_info: OptExcInfo | None = None, /
         ) -> Callable[[bytes], object]:
-            nonlocal committed
+            nonlocal committed, started
             if not committed and not is_server_error(int(status[:3])):
                 committed = True
                 headers = self.commit(session, headers, self.is_https(environ))
+            started = True
             return start_response(status, headers, exc_info)
 
-        return self.app(environ, start_with_session)
+        try:
+            return self.app(environ, start_with_session)
+        except (StoreUnavailableError, SessionConflictError) as error:
+            answer = answer_for(error)
+            if not self.respond_to_errors or started or answer is None:
+                raise
+            method, path = environ.get("REQUEST_METHOD", "?"), environ.get("PATH_INFO", "")
+            self.failures.failed(answer, error, method, path)
+            headers = [("Content-Type", "text/plain; charset=utf-8"), *answer.headers]
+            start_response(f"{answer.status} {answer.reason}", headers)
+            return [answer.body]
 
     def commit(self, session: Session, headers: Headers, https: bool) -> Headers:
         """Commit ``session``; return ``headers`` with its Set-Cookie and Vary added."""

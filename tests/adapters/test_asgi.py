@@ -13,10 +13,11 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.testclient import TestClient
-from starlette.websockets import WebSocket
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from sessionkit import SessionManager, available_backends
 from sessionkit.adapters.asgi import SessionMiddleware
+from sessionkit.ids import new_session_id
 from sessionkit.stores.memory import MemoryStore
 from sessionkit.testing import free_port
 
@@ -116,14 +117,39 @@ def test_a_5xx_response_saves_nothing(manager: SessionManager, memory_store: Mem
     assert memory_store.count() == 0
 
 
-def test_a_store_failure_is_a_500_with_no_cookie() -> None:
+def dead_redis_manager() -> SessionManager:
     if "redis" not in available_backends():
         pytest.skip("sessionkit-redis is not installed")
-    manager = SessionManager(f"redis://127.0.0.1:{free_port()}/0", "secret")
-    client = TestClient(make_app(manager), raise_server_exceptions=False)
+    url = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there: a dead server
+    return SessionManager(url, "a-secret-for-the-dead-store-tests-0123456789")
+
+
+def test_a_dead_store_gets_503_with_retry_after_and_untouched_requests_pass() -> None:
+    manager = dead_redis_manager()
+    client = TestClient(make_app(manager))
     response = client.get("/")
-    assert response.status_code == 500
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "5"
     assert session_cookies(response) == []
+    cookie = {"Cookie": f"session={manager.signer.sign(new_session_id())}"}
+    assert client.get("/", headers=cookie).status_code == 503
+    assert client.get("/untouched", headers=cookie).status_code == 200
+    with (
+        pytest.raises(WebSocketDisconnect) as closed,
+        client.websocket_connect("/ws", headers=cookie),
+    ):
+        pass
+    assert closed.value.code == 1013
+
+
+def test_store_errors_can_be_left_to_the_framework() -> None:
+    manager = dead_redis_manager()
+    app = Starlette(
+        routes=[Route("/", home)],
+        middleware=[Middleware(SessionMiddleware, manager=manager, respond_to_errors=False)],
+    )
+    response = TestClient(app, raise_server_exceptions=False).get("/")
+    assert response.status_code == 500
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ from werkzeug.test import Client
 
 from sessionkit import SessionManager, StoreUnavailableError, available_backends
 from sessionkit.adapters.wsgi import SessionMiddleware, get_session
+from sessionkit.ids import new_session_id
 from sessionkit.stores.memory import MemoryStore
 from sessionkit.testing import free_port
 
@@ -127,9 +128,51 @@ def test_https_decides_the_secure_attribute(
     assert ("Secure" in session_cookies(response)[0]) is secure
 
 
-def test_a_store_failure_propagates() -> None:
+def dead_redis_manager() -> SessionManager:
     if "redis" not in available_backends():
         pytest.skip("sessionkit-redis is not installed")
-    manager = SessionManager(f"redis://127.0.0.1:{free_port()}/0", "s")
+    url = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there: a dead server
+    return SessionManager(url, "a-secret-for-the-dead-store-tests-0123456789")
+
+
+def test_a_dead_store_gets_503_with_retry_after() -> None:
+    manager = dead_redis_manager()
+    client = Client(SessionMiddleware(app, manager))
+    response = client.get("/")  # a new session: the store is met at commit
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "5"
+    assert session_cookies(response) == []
+    cookie = f"session={manager.signer.sign(new_session_id())}"
+    response = client.get("/", headers={"Cookie": cookie})  # met at the first use
+    assert response.status_code == 503
+    response = client.get("/untouched", headers={"Cookie": cookie})
+    assert response.status_code == 200
+
+
+def test_store_errors_can_be_left_to_the_framework() -> None:
+    manager = dead_redis_manager()
     with pytest.raises(StoreUnavailableError):
-        Client(SessionMiddleware(app, manager)).get("/")
+        Client(SessionMiddleware(app, manager, respond_to_errors=False)).get("/")
+
+
+def test_a_refused_merge_gets_409(memory_store: MemoryStore) -> None:
+    secret = "a-secret-for-the-conflict-tests-0123456789"
+    manager = SessionManager(memory_store, secret, on_conflict="raise")
+    other = SessionManager(memory_store, secret)
+
+    def racing(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        if environ["PATH_INFO"] != "/race":
+            return app(environ, start_response)
+        session = get_session(environ)
+        session["views"] = 100
+        meanwhile = other.open(environ["HTTP_COOKIE"])  # another request, faster
+        meanwhile["views"] = 50
+        other.commit(meanwhile)
+        start_response("200 OK", [])
+        return [b"done"]
+
+    client = Client(SessionMiddleware(racing, manager))
+    client.get("/")
+    response = client.get("/race")
+    assert response.status_code == 409
+    assert client.get("/").data == b"51"
