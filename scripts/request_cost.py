@@ -10,7 +10,8 @@ they are the same for sessionkit and the raw client.
 
 Usage::
 
-    python scripts/request_cost.py redis [--serializer orjson] [--calls 2000]
+    python scripts/request_cost.py redis [--serializer orjson] [--protect none|sign|encrypt]
+    python scripts/request_cost.py redis --parts lookup,save --calls 2000
     python scripts/request_cost.py memcached --memcached 127.0.0.1:11211
 
 Backends are those of the benchmark suite (``tests/benchmarks/targets.py``), on the same servers.
@@ -38,6 +39,8 @@ PARTS = {
     "raw write": "the raw client writing them with a TTL (read + write: the save's baseline)",
     "store get": "sessionkit's store reading them",
     "store replace": "sessionkit's store rewriting them (update-only)",
+    "store read": "sessionkit's store reading them with their version",
+    "store swap": "a versioned read and a compare-and-set of the same bytes",
     "cookie parse": "finding the session cookie in the Cookie header",
     "cookie verify": "checking its HMAC-SHA256 signature",
     "open": "manager.open(): parse + verify + the Session object",
@@ -64,9 +67,16 @@ def calls(backend: str, serializer: str, memcached: str) -> tuple[Parts, Any]:
     seeded = target.seeded["300B"]
     manager, cookie = target.manager, seeded.cookie
     name, value = cookie.split("=", 1)
-    sid = manager.signer.unsign(value)
-    assert sid is not None
-    data = manager.serializer.loads(seeded.payload)
+    verified = manager.signer.verify(value)
+    assert verified is not None
+    sid = verified[0]
+    body = manager.codec.unpack(sid, seeded.payload)[1]  # the data behind header and seal
+    data = manager.serializer.loads(body)
+
+    read = getattr(target.store, "get_versioned", lambda sid: (target.store.get(sid), None))
+    swap = getattr(target.store, "replace_versioned", None) or (
+        lambda sid, data, ttl, version: target.store.replace(sid, data, ttl)
+    )
 
     def save() -> None:
         session = manager.open(cookie)
@@ -78,10 +88,12 @@ def calls(backend: str, serializer: str, memcached: str) -> tuple[Parts, Any]:
         "raw write": lambda: target.raw.put(seeded.raw_key, seeded.payload, TTL),
         "store get": lambda: target.store.get(sid),
         "store replace": lambda: target.store.replace(sid, seeded.payload, TTL),
+        "store read": lambda: read(sid),
+        "store swap": lambda: swap(sid, seeded.payload, TTL, read(sid)[1]),
         "cookie parse": lambda: cookie_values(cookie, name),
         "cookie verify": lambda: manager.signer.verify(value),
         "open": lambda: manager.open(cookie),
-        "decode": lambda: manager.serializer.loads(seeded.payload),
+        "decode": lambda: manager.serializer.loads(body),
         "encode": lambda: manager.serializer.dumps(data),
         "lookup": lambda: manager.open(cookie)["user"],
         "save": save,
@@ -111,6 +123,7 @@ def instructions(args: argparse.Namespace, part: str) -> float:
             "--zero-before=math_gcd", "--dump-before=math_lcm",
             sys.executable, __file__, "--child", part, str(args.calls), args.backend,
             "--serializer", args.serializer, "--memcached", args.memcached,
+            "--protect", args.protect,
         ]  # fmt: skip
         done = subprocess.run(command, capture_output=True, text=True, check=False)
         dump = out.with_name(out.name + ".1")
@@ -126,26 +139,29 @@ def main() -> None:
     parser.add_argument("--serializer", default="json", choices=("json", "orjson"))
     parser.add_argument("--calls", type=int, default=2000, help="calls per counted run")
     parser.add_argument("--memcached", default="127.0.0.1:11211", help="memcached host:port")
+    parser.add_argument(
+        "--protect", default="sign", choices=("none", "sign", "encrypt"), help="stored bytes"
+    )
+    parser.add_argument("--parts", help="a comma-separated subset of the parts (default: all)")
     parser.add_argument("--child", nargs=2, metavar=("PART", "COUNT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    os.environ["BENCH_PROTECT"] = args.protect
     if args.child:
         child(args.child[0], int(args.child[1]), args.backend, args.serializer, args.memcached)
         return
-    cost = {part: instructions(args, part) for part in PARTS}
-    print(f"{args.backend}, serializer {args.serializer}: instructions per call")
+    chosen = args.parts.split(",") if args.parts else list(PARTS)
+    cost = {part: instructions(args, part) for part in chosen}
+    print(f"{args.backend}, serializer {args.serializer}, protect {args.protect}: per call")
     print("| part | instructions | what |\n| --- | ---: | --- |")
-    for part, what in PARTS.items():
-        print(f"| {part} | {cost[part]:,.0f} | {what} |")
-    print()
-    rows = [
-        ("lookup", cost["raw read"], cost["store get"]),
-        ("save", cost["raw read"] + cost["raw write"], cost["store get"] + cost["store replace"]),
-    ]
-    for case, raw, store in rows:
+    for part in chosen:
+        print(f"| {part} | {cost[part]:,.0f} | {PARTS[part]} |")
+    if {"raw read", "raw write", "lookup", "save"} <= cost.keys():
+        raw_read, raw_save = cost["raw read"], cost["raw read"] + cost["raw write"]
         print(
-            f"{case}: {cost[case] / raw:.2f}x the raw client; sessionkit's work around its store "
-            f"calls is {cost[case] - store:,.0f} instructions, and 1.15x would leave it "
-            f"{1.15 * raw - store:,.0f}."
+            f"\nlookup: {cost['lookup'] / raw_read:.2f}x the raw read, "
+            f"{cost['lookup'] - raw_read:,.0f} instructions beyond it; save: "
+            f"{cost['save'] / raw_save:.2f}x the raw read + write, "
+            f"{cost['save'] - raw_save:,.0f} beyond them."
         )
 
 

@@ -16,6 +16,10 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .protect import Protection
 
 _VERSION = b"\x01"
 _FIXED = struct.Struct(">IIHI")
@@ -60,3 +64,23 @@ def decode(raw: bytes) -> tuple[Meta, bytes]:
         raise ValueError("truncated session header")
     user = raw[_HEAD:user_end].decode() if user_length else None
     return Meta(created, active, user, raw[user_end:info_end]), raw[info_end:]
+
+
+class SessionCodec:
+    """Turns a session's metadata and serialised data into the bytes a store holds, and
+    back: the header above, sealed by a :class:`~sessionkit.protect.Protection` if one is
+    given. The manager and the Django engine share it."""
+
+    def __init__(self, protection: Protection | None = None) -> None:
+        self.protection = protection
+
+    def pack(self, sid: str, meta: Meta, data: bytes) -> bytes:
+        plain = encode(meta, data)
+        return plain if self.protection is None else self.protection.seal(sid, plain)
+
+    def unpack(self, sid: str, raw: bytes) -> tuple[Meta, bytes]:
+        """``(metadata, serialised data)``; ValueError if the bytes are malformed or, when
+        protected, fail to verify or decrypt (planted, moved from another id, tampered)."""
+        if self.protection is not None:
+            raw = self.protection.open(sid, raw)
+        return decode(raw)

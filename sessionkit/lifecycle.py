@@ -17,7 +17,6 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 
-from . import codec
 from .codec import Meta
 from .errors import (
     SessionConflictError,
@@ -99,11 +98,11 @@ def apply_entry(manager: SessionManager, state: SessionState, entry: Entry | Non
     """Give the state what the store holds (None: nothing, or no longer)."""
     if entry is not None:
         try:
-            meta, body = codec.decode(entry.data)
+            meta, body = manager.codec.unpack(state.id, entry.data)
             data = manager.serializer.loads(body)
         except Exception as exc:  # noqa: BLE001 - stored data is untrusted
             # The base keeps the bad bytes, so the first change the app makes replaces them.
-            log.warning("undecodable session data (%s); starting an empty session", exc)
+            log.warning("unusable session data (%s); starting an empty session", exc)
             meta, body, data = Meta(), entry.data, {}
         if not _expired(manager, meta):
             state.loaded(data, body, meta, entry.version)
@@ -137,7 +136,7 @@ def encode(manager: SessionManager, state: SessionState, payload: bytes) -> byte
     meta.created = meta.created or now
     if state.info is not None:
         meta.info = manager.serializer.dumps(state.info) if state.info else b""
-    stored = codec.encode(meta, payload)
+    stored = manager.codec.pack(state.id, meta, payload)
     if len(stored) > manager.max_size:
         raise SessionTooLargeError(len(stored), manager.max_size)
     return stored
@@ -178,8 +177,8 @@ async def write(
 async def _create(
     manager: SessionManager, state: SessionState, store: AsyncStore, payload: bytes
 ) -> None:
-    stored = encode(manager, state, payload)
     for _ in range(ADD_ATTEMPTS):
+        stored = encode(manager, state, payload)  # protection binds the bytes to the id
         if await call(manager, store.add, state.id, stored, ttl_of(manager, state)):
             state.written(payload, None)
             return
@@ -229,8 +228,12 @@ def merge_onto(manager: SessionManager, state: SessionState, entry: Entry) -> by
     """Re-apply this request's changes onto ``entry``, another request's save; return the
     payload to store, or None if the stored entry already holds everything."""
     serializer = manager.serializer
-    meta, body = codec.decode(entry.data)
-    theirs = serializer.loads(body)
+    try:
+        meta, body = manager.codec.unpack(state.id, entry.data)
+        theirs = serializer.loads(body)
+    except Exception as exc:  # noqa: BLE001 - stored data is untrusted: ours replaces it
+        log.warning("unusable session data (%s) found at a save; replacing it", exc)
+        meta, body, theirs = Meta(), entry.data, {}
     base = serializer.loads(state.base) if state.base else {}
     ours = cast(SessionData, state.data)
     merged = merge(base, ours, theirs, manager.on_conflict)
@@ -362,7 +365,7 @@ async def user_sessions(
     listed = []
     for sid, raw in found.items():
         try:
-            meta, _ = codec.decode(raw)
+            meta, _ = manager.codec.unpack(sid, raw)
             info = manager.serializer.loads(meta.info) if meta.info else {}
         except Exception:  # noqa: BLE001, S112 - stored data is untrusted; skip what is bad
             continue

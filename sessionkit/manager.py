@@ -11,14 +11,16 @@ from weakref import WeakKeyDictionary
 
 from . import lifecycle
 from .breaker import CircuitBreaker
+from .codec import SessionCodec
 from .cookies import CookieOptions, Priority, SameSite, cookie_values
 from .errors import ConfigurationError
 from .ids import new_session_id
 from .merge import Policy, check_policy
+from .protect import Mode, protection
 from .registry import open_store
 from .serializers import Serializer, get_serializer
 from .session import Session
-from .signing import CookieSigner, Secrets
+from .signing import CookieSigner, Secrets, normalise_secrets
 from .state import SessionState
 from .store import (
     AsyncStore,
@@ -73,6 +75,10 @@ class SessionManager:
     :param on_conflict: when both requests changed the same value: ``"ours"`` (default),
         ``"theirs"``, ``"raise"`` (:class:`~sessionkit.SessionConflictError`, which the
         adapters answer with 409) or a callable; see :mod:`sessionkit.merge`.
+    :param protect: what protects the bytes in the store: ``"sign"`` (default: an HMAC
+        bound to the session id, so nobody with write access to the store can plant or move
+        a session), ``"encrypt"`` (AES-256-GCM: nobody with read access can read one either;
+        ``pip install 'sessionkit[encrypt]'``) or None; see :mod:`sessionkit.protect`.
     :param breaker: fail fast while the store is down (default: a
         :class:`~sessionkit.breaker.CircuitBreaker` with its defaults); False for none.
     :param clock: the time source for session metadata, in seconds since the epoch.
@@ -105,10 +111,12 @@ class SessionManager:
         max_size: int = 64 * 1024,
         concurrency: Concurrency = "merge",
         on_conflict: Policy = "ours",
+        protect: Mode | None = "sign",
         breaker: CircuitBreaker | bool = True,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.signer = CookieSigner(secret)
+        self.codec = SessionCodec(protection(protect, normalise_secrets(secret)))
         self.cookie = CookieOptions(
             cookie_name, path, domain, secure, httponly, samesite, partitioned, priority
         )

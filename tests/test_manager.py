@@ -411,7 +411,7 @@ def test_undecodable_stored_data_gives_an_empty_session_and_a_warning(
         with caplog.at_level(logging.WARNING, logger="sessionkit"):
             session = manager.open(cookie)
             assert dict(session) == {}
-        assert "undecodable session data" in caplog.text
+        assert "unusable session data" in caplog.text
         assert session_id(manager, cookie) not in caplog.text
         caplog.clear()
 

@@ -7,8 +7,10 @@ from typing import Any
 
 import pytest
 
+from .. import codec
 from ..errors import SessionConflictError
 from ..manager import SessionManager
+from ..protect import Mode
 from ..store import Store, SupportsUserIndex, SupportsVersions
 from .base import ContractBase
 from .drivers import run_threads
@@ -155,3 +157,52 @@ class SessionContract(ContractBase):
         self._written.append(session.id)
         assert [item.id for item in manager.user_sessions(user)] == [session.id]
         assert manager.open(new_cookie).user_id == user
+
+    @pytest.mark.parametrize("protect", ["sign", "encrypt"])
+    def test_a_planted_session_never_reaches_the_application(
+        self, store: Store, protect: Mode
+    ) -> None:
+        if protect == "encrypt":
+            pytest.importorskip("cryptography")
+        manager = self.manager(store, protect=protect)
+        cookie = self.start(manager, user="ann", note="shh")
+        sid = manager.open(cookie).id
+        genuine = store.get(sid)
+        assert genuine is not None
+        if protect == "encrypt":
+            assert b"shh" not in genuine
+            assert b"ann" not in genuine
+        other_cookie = self.start(manager, user="admin")
+        retired = SessionManager(store, "a-retired-secret-" + SECRET, protect=protect)
+        retired_cookie = self.start(retired, user="admin")
+        planted = {
+            "plain": codec.encode(codec.Meta(), b'{"user":"admin"}'),
+            "legacy": b'{"user":"admin"}',
+            "copied from another id": store.get(manager.open(other_cookie).id),
+            "protected with a retired key": store.get(retired.open(retired_cookie).id),
+            "truncated": genuine[:-3],
+            "flipped": genuine[:-1] + bytes([genuine[-1] ^ 1]),
+        }
+        for case, payload in planted.items():
+            assert payload is not None
+            store.set(sid, payload, 60)
+            session = manager.open(cookie)
+            assert dict(session) == {}, f"{case}: planted data reached the application"
+        session = manager.open(cookie)
+        session["user"] = "ann"  # the next write replaces what was planted
+        manager.commit(session)
+        assert manager.open(cookie)["user"] == "ann"
+
+    def test_rotation_opens_old_writes_and_protects_new_ones_with_the_newest(
+        self, store: Store
+    ) -> None:
+        old = self.manager(store)
+        cookie = self.start(old, cart=["x"])
+        rotated = SessionManager(store, ["a-newer-secret-" + SECRET, SECRET], breaker=False)
+        session = rotated.open(cookie)
+        assert session["cart"] == ["x"]
+        session["cart"].append("y")
+        rotated.commit(session)
+        newest_only = SessionManager(store, "a-newer-secret-" + SECRET, breaker=False)
+        resigned = f"session={newest_only.signer.sign(session.id)}"
+        assert newest_only.open(resigned)["cart"] == ["x", "y"]

@@ -176,3 +176,14 @@ def test_a_refused_merge_gets_409(memory_store: MemoryStore) -> None:
     response = client.get("/race")
     assert response.status_code == 409
     assert client.get("/").data == b"51"
+
+
+def test_secret_rotation_end_to_end(memory_store: MemoryStore) -> None:
+    old, new = "the-old-secret-of-this-application-0123", "the-new-secret-of-this-application-4567"
+    client = Client(SessionMiddleware(app, SessionManager(memory_store, old)))
+    assert client.get("/").data == b"1"
+    rotating = SessionMiddleware(app, SessionManager(memory_store, [new, old]))
+    client.application = rotating  # the deploy that puts the new secret in front
+    assert client.get("/").data == b"2"  # read with the old key, cookie and data resealed
+    client.application = SessionMiddleware(app, SessionManager(memory_store, new))
+    assert client.get("/").data == b"3"  # the old secret is gone: nothing depends on it

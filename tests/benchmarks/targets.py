@@ -30,6 +30,8 @@ SERVERS = {
 }
 SECRET = "benchmark-secret"
 SERIALIZER = os.environ.get("BENCH_SERIALIZER", "json")  # or "orjson"
+# What protects the stored bytes: "sign" (the default), "encrypt" or "none".
+PROTECT = os.environ.get("BENCH_PROTECT", "sign")
 TTL = 3600
 
 SMALL: dict[str, Any] = {
@@ -85,7 +87,12 @@ class Target:
         self.table = f"skbench_{tag}"
         self.workdir = workdir / backend
         self.store: Store = open_store(self._url(memcached))
-        options: dict[str, Any] = {"secret": SECRET, "max_age": TTL, "serializer": SERIALIZER}
+        options: dict[str, Any] = {
+            "secret": SECRET,
+            "max_age": TTL,
+            "serializer": SERIALIZER,
+            "protect": None if PROTECT == "none" else PROTECT,
+        }
         self.manager = SessionManager(self.store, **options)
         self.rolling = SessionManager(self.store, rolling=True, **options)
         self.raw: Raw = self._raw(memcached)

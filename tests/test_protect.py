@@ -1,0 +1,73 @@
+"""Protection of what the store holds: HKDF, signing and encryption (every store runs the
+planted-session cases through the contract suite)."""
+
+from __future__ import annotations
+
+import pytest
+
+from sessionkit import SessionManager
+from sessionkit.errors import ConfigurationError
+from sessionkit.protect import Encrypted, Signed, hkdf_sha256, protection
+from sessionkit.stores.memory import MemoryStore
+
+SECRET = b"a-secret-for-the-protection-tests-0123"
+
+
+def test_hkdf_matches_rfc_5869_test_case_1() -> None:
+    ikm = bytes.fromhex("0b" * 22)
+    salt = bytes.fromhex("000102030405060708090a0b0c")
+    info = bytes.fromhex("f0f1f2f3f4f5f6f7f8f9")
+    okm = hkdf_sha256(ikm, info, 42, salt)
+    assert okm.hex() == (
+        "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865"
+    )
+
+
+@pytest.mark.parametrize("kind", [Signed, Encrypted])
+def test_sealed_bytes_open_only_for_their_id_and_keys(kind: type[Signed | Encrypted]) -> None:
+    if kind is Encrypted:
+        pytest.importorskip("cryptography")
+    sid, other = "a" * 43, "b" * 43
+    sealed = kind([SECRET]).seal(sid, b"payload")
+    assert kind([SECRET]).open(sid, sealed) == b"payload"
+    assert kind([b"newer-" + SECRET, SECRET]).open(sid, sealed) == b"payload"
+    for wrong in (
+        lambda: kind([SECRET]).open(other, sealed),
+        lambda: kind([b"another-" + SECRET]).open(sid, sealed),
+        lambda: kind([SECRET]).open(sid, sealed[:-1]),
+        lambda: kind([SECRET]).open(sid, b""),
+        lambda: kind([SECRET]).open(sid, b"payload"),
+    ):
+        with pytest.raises(ValueError):
+            wrong()
+
+
+def test_encryption_hides_the_data_and_never_repeats_itself() -> None:
+    pytest.importorskip("cryptography")
+    sid = "a" * 43
+    box = Encrypted([SECRET])
+    first, second = box.seal(sid, b"card=4111"), box.seal(sid, b"card=4111")
+    assert b"4111" not in first
+    assert first != second
+
+
+def test_the_sign_and_encrypt_keys_differ_from_the_cookie_key() -> None:
+    manager = SessionManager(MemoryStore(), SECRET.decode())
+    sid = "a" * 43
+    cookie_signature = manager.signer.sign(sid).rpartition(".")[2]
+    sealed = Signed([SECRET]).seal(sid, b"")
+    assert cookie_signature.encode() not in sealed
+
+
+def test_an_unknown_mode_is_a_configuration_error() -> None:
+    with pytest.raises(ConfigurationError):
+        protection("rot13", [SECRET])  # type: ignore[arg-type]
+
+
+def test_unprotected_sessions_can_be_chosen() -> None:
+    store = MemoryStore()
+    manager = SessionManager(store, SECRET.decode(), protect=None)
+    session = manager.open(None)
+    session["user"] = "ann"
+    manager.commit(session)
+    assert store.get(session.id).endswith(b'{"user":"ann"}')  # type: ignore[union-attr]
