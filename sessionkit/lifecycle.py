@@ -13,6 +13,7 @@ session in between; an unchanged session costs nothing, an untouched one nothing
 
 from __future__ import annotations
 
+import enum
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
@@ -297,16 +298,22 @@ def _refresh_due(manager: SessionManager, state: SessionState) -> bool:
     )
 
 
-async def commit(
-    manager: SessionManager, state: SessionState, store: AsyncStore, https: bool
-) -> str | None:
+class Outcome(enum.Enum):
+    """What the response must tell the client about its session after a commit."""
+
+    NOTHING = "nothing"
+    SEND = "send"  # the (new or refreshed) session id
+    CLEAR = "clear"  # that the session it holds is gone
+
+
+async def commit(manager: SessionManager, state: SessionState, store: AsyncStore) -> Outcome:
     await delete_doomed(manager, state, store)
     send = state.cookie_due
     if state.destroyed:
-        return manager.clear_cookie(https) if state.from_cookie else None
+        return Outcome.CLEAR if state.from_cookie else Outcome.NOTHING
     if state.data is None:
         if state.failure is not None:
-            return None  # the store was down when opened and the request never used it
+            return Outcome.NOTHING  # the store was down at open and the session never used
         if state.stored:
             if not manager.touch_after:
                 send = await refresh(manager, state, store) or send
@@ -329,10 +336,8 @@ async def commit(
         elif state.stored and not state.saved and not (manager.touch_after and not explicit):
             send = await refresh(manager, state, store) or send
     if state.destroyed or (state.from_cookie and not state.stored):
-        return manager.clear_cookie(https)  # the cookie's session is gone
-    if send:
-        return manager.set_cookie(state, https)
-    return None
+        return Outcome.CLEAR  # the session the client holds is gone
+    return Outcome.SEND if send else Outcome.NOTHING
 
 
 async def refresh(manager: SessionManager, state: SessionState, store: AsyncStore) -> bool:

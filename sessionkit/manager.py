@@ -15,6 +15,7 @@ from .codec import SessionCodec
 from .cookies import CookieOptions, Priority, SameSite, cookie_values
 from .errors import ConfigurationError
 from .ids import new_session_id
+from .lifecycle import Outcome
 from .merge import Policy, check_policy
 from .protect import Mode, protection
 from .registry import open_store
@@ -199,30 +200,46 @@ class SessionManager:
     # -- a request's life: open, then commit
 
     @overload
-    def open(self, cookie_header: str | None) -> Session: ...
+    def open(self, cookie_header: str | None, *, token: str | None = None) -> Session: ...
     @overload
-    def open(self, cookie_header: str | None, session_class: type[S]) -> S: ...
+    def open(
+        self, cookie_header: str | None, session_class: type[S], *, token: str | None = None
+    ) -> S: ...
 
-    def open(self, cookie_header: str | None, session_class: type[Session] = Session) -> Session:
+    def open(
+        self,
+        cookie_header: str | None,
+        session_class: type[Session] = Session,
+        *,
+        token: str | None = None,
+    ) -> Session:
         """The session for a request with this Cookie header. No store I/O happens here.
 
         ``session_class`` lets a framework adapter hand out a subclass of :class:`Session`.
+        ``token``: the signed id the client sent in a header instead of a cookie (APIs,
+        mobile apps); the Cookie header is then ignored and :meth:`commit_token` answers.
         """
-        return self._session_for(cookie_header, session_class)
+        return self._session_for(cookie_header, session_class, token)
 
     @overload
-    async def aopen(self, cookie_header: str | None) -> Session: ...
+    async def aopen(self, cookie_header: str | None, *, token: str | None = None) -> Session: ...
     @overload
-    async def aopen(self, cookie_header: str | None, session_class: type[S]) -> S: ...
+    async def aopen(
+        self, cookie_header: str | None, session_class: type[S], *, token: str | None = None
+    ) -> S: ...
 
     async def aopen(
-        self, cookie_header: str | None, session_class: type[Session] = Session
+        self,
+        cookie_header: str | None,
+        session_class: type[Session] = Session,
+        *,
+        token: str | None = None,
     ) -> Session:
         """:meth:`open` for async code. Dict access cannot await, so a session with a valid
         cookie is loaded now, unless the store never blocks (then it loads when first used).
         If the store is unavailable, the error is raised when the session is first used, so
         a request that never uses its session still succeeds."""
-        session = self._session_for(cookie_header, session_class)
+        session = self._session_for(cookie_header, session_class, token)
         astore = self.async_store
         if session._state.stored and not isinstance(astore, InlineAsyncStore):
             await lifecycle.load_deferring_failure(self, session._state, astore)
@@ -230,11 +247,25 @@ class SessionManager:
 
     def commit(self, session: Session, *, https: bool = False) -> str | None:
         """Save what needs saving; return the Set-Cookie header value, or None for none."""
-        return _drive(lifecycle.commit(self, session._state, self._sync_store, https))
+        outcome = _drive(lifecycle.commit(self, session._state, self._sync_store))
+        return self._set_cookie(session._state, outcome, https)
 
     async def acommit(self, session: Session, *, https: bool = False) -> str | None:
         """:meth:`commit` for async code."""
-        return await lifecycle.commit(self, session._state, self.async_store, https)
+        outcome = await lifecycle.commit(self, session._state, self.async_store)
+        return self._set_cookie(session._state, outcome, https)
+
+    def commit_token(self, session: Session) -> str | None:
+        """:meth:`commit` for sessions carried by a token (see :meth:`open`'s ``token``):
+        the token to hand the client, ``""`` if the session it holds is gone, or None if
+        nothing changed."""
+        outcome = _drive(lifecycle.commit(self, session._state, self._sync_store))
+        return self._token(session._state, outcome)
+
+    async def acommit_token(self, session: Session) -> str | None:
+        """:meth:`commit_token` for async code."""
+        outcome = await lifecycle.commit(self, session._state, self.async_store)
+        return self._token(session._state, outcome)
 
     # -- used by Session
 
@@ -282,9 +313,12 @@ class SessionManager:
 
     # -- the cookie
 
-    def _session_for(self, cookie_header: str | None, session_class: type[S]) -> S:
+    def _session_for(
+        self, cookie_header: str | None, session_class: type[S], token: str | None
+    ) -> S:
         verify = self.signer.verify
-        for value in cookie_values(cookie_header, self.cookie.name):
+        values = [token] if token is not None else cookie_values(cookie_header, self.cookie.name)
+        for value in values:
             verified = verify(value)
             if verified is not None:
                 session = session_class(self, verified[0], from_cookie=True)
@@ -293,13 +327,22 @@ class SessionManager:
                 return session
         return session_class(self, new_session_id(), from_cookie=False)
 
-    def set_cookie(self, state: SessionState, https: bool) -> str:
+    def _signed_id(self, state: SessionState) -> str:
         signed = state.signed
         if signed is not None and signed[0] == state.id:
-            value = signed[1]
-        else:
-            value = self.signer.sign(state.id)
-        return self.cookie.render(value, state.max_age, https=https)
+            return signed[1]
+        return self.signer.sign(state.id)
 
-    def clear_cookie(self, https: bool) -> str:
-        return self.cookie.render("", 0, https=https)
+    def _set_cookie(self, state: SessionState, outcome: Outcome, https: bool) -> str | None:
+        if outcome is Outcome.SEND:
+            return self.cookie.render(self._signed_id(state), state.max_age, https=https)
+        if outcome is Outcome.CLEAR:
+            return self.cookie.render("", 0, https=https)
+        return None
+
+    def _token(self, state: SessionState, outcome: Outcome) -> str | None:
+        if outcome is Outcome.SEND:
+            if state.signed is not None and state.signed[0] == state.id:
+                return None  # the client holds this very token: a token does not expire
+            return self.signer.sign(state.id)
+        return "" if outcome is Outcome.CLEAR else None

@@ -28,12 +28,12 @@ def is_server_error(status: int) -> bool:
     return status >= 500
 
 
-def vary_with_cookie(vary: str) -> str:
-    """A ``Vary`` header value that also names ``Cookie``."""
+def vary_with(vary: str, header: str = "Cookie") -> str:
+    """A ``Vary`` header value that also names ``header``."""
     tokens = {token.strip().lower() for token in vary.split(",")}
-    if "cookie" in tokens or "*" in tokens:
+    if header.lower() in tokens or "*" in tokens:
         return vary
-    return f"{vary}, Cookie" if vary.strip() else "Cookie"
+    return f"{vary}, {header}" if vary.strip() else header
 
 
 class ErrorAnswer(NamedTuple):

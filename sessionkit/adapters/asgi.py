@@ -41,7 +41,8 @@ from typing import Any
 from ..errors import SessionConflictError, StoreUnavailableError
 from ..manager import SessionManager
 from ..session import Session
-from ._http import FailureLog, answer_for, forwarded_https, is_server_error, vary_with_cookie
+from ._http import FailureLog, answer_for, forwarded_https, is_server_error, vary_with
+from .tokens import TokenTransport
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -63,6 +64,8 @@ class SessionMiddleware:
         proxy that sets it); otherwise from the scope's scheme, and that header is ignored.
     :param respond_to_errors: answer 503 for an unavailable store and 409 for a refused
         merge (default); False lets those errors propagate.
+    :param token: carry the session id in headers instead of a cookie; see
+        :mod:`sessionkit.adapters.tokens`.
     """
 
     def __init__(
@@ -72,11 +75,14 @@ class SessionMiddleware:
         *,
         trust_proxy: bool = False,
         respond_to_errors: bool = True,
+        token: TokenTransport | None = None,
     ) -> None:
         self.app = app
         self.manager = manager
         self.trust_proxy = trust_proxy
         self.respond_to_errors = respond_to_errors
+        self.token = token
+        self._token_key = None if token is None else token.request_header.lower().encode()
         self.failures = FailureLog()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -85,7 +91,16 @@ class SessionMiddleware:
             await self.app(scope, receive, send)
             return
         headers: RawHeaders = scope.get("headers", [])
-        session = await self.manager.aopen(_cookie_header(headers))
+        transport = self.token
+        token = None
+        if transport is not None:
+            sent = [value for name, value in headers if name == self._token_key]
+            token = transport.token_in(sent[0].decode("latin-1") if sent else None)
+        if transport is not None and (token is not None or not transport.cookies):
+            session = await self.manager.aopen(None, token=token or "")
+        else:
+            transport = None
+            session = await self.manager.aopen(_cookie_header(headers))
         scope[SCOPE_KEY] = session
         https = self.is_https(scope, headers)
         committed = started = False
@@ -95,7 +110,7 @@ class SessionMiddleware:
             if message["type"] == start and not committed:
                 committed = True
                 if not is_server_error(message.get("status", 200)):
-                    message = await self.commit(session, message, https)
+                    message = await self.commit(session, message, https, transport)
                 started = True
             await send(message)
 
@@ -124,22 +139,33 @@ class SessionMiddleware:
                     return forwarded_https(value.decode("latin-1"), direct)
         return direct
 
-    async def commit(self, session: Session, message: Message, https: bool) -> Message:
-        """Commit ``session``; return ``message`` with its Set-Cookie and Vary headers added."""
+    async def commit(
+        self,
+        session: Session,
+        message: Message,
+        https: bool,
+        transport: TokenTransport | None = None,
+    ) -> Message:
+        """Commit ``session``; return ``message`` with its Set-Cookie (or token) and Vary."""
         accessed = session.accessed
-        set_cookie = await self.manager.acommit(session, https=https)
-        if set_cookie is None and not accessed:
+        if transport is None:
+            value = await self.manager.acommit(session, https=https)
+            name, varies = b"set-cookie", "Cookie"
+        else:
+            value = await self.manager.acommit_token(session)
+            name, varies = transport.response_header.lower().encode(), transport.request_header
+        if value is None and not accessed:
             return message
         headers: RawHeaders = list(message.get("headers", []))
-        if set_cookie is not None:
-            headers.append((b"set-cookie", set_cookie.encode("latin-1")))
-        for index, (name, value) in enumerate(headers):
-            if name.lower() == b"vary":
-                vary = vary_with_cookie(value.decode("latin-1"))
-                headers[index] = (name, vary.encode("latin-1"))
+        if value is not None:
+            headers.append((name, value.encode("latin-1")))
+        for index, (header, existing) in enumerate(headers):
+            if header.lower() == b"vary":
+                vary = vary_with(existing.decode("latin-1"), varies)
+                headers[index] = (header, vary.encode("latin-1"))
                 break
         else:
-            headers.append((b"vary", b"Cookie"))
+            headers.append((b"vary", varies.encode("latin-1")))
         return {**message, "headers": headers}
 
 

@@ -30,7 +30,8 @@ from typing import TYPE_CHECKING
 from ..errors import SessionConflictError, StoreUnavailableError
 from ..manager import SessionManager
 from ..session import Session
-from ._http import FailureLog, answer_for, forwarded_https, is_server_error, vary_with_cookie
+from ._http import FailureLog, answer_for, forwarded_https, is_server_error, vary_with
+from .tokens import TokenTransport
 
 if TYPE_CHECKING:
     from _typeshed import OptExcInfo
@@ -56,6 +57,8 @@ class SessionMiddleware:
         proxy that sets it); otherwise from ``wsgi.url_scheme``, and that header is ignored.
     :param respond_to_errors: answer 503 for an unavailable store and 409 for a refused
         merge (default); False lets those errors propagate.
+    :param token: carry the session id in headers instead of a cookie; see
+        :mod:`sessionkit.adapters.tokens`.
     """
 
     def __init__(
@@ -65,11 +68,13 @@ class SessionMiddleware:
         *,
         trust_proxy: bool = False,
         respond_to_errors: bool = True,
+        token: TokenTransport | None = None,
     ) -> None:
         self.app = app
         self.manager = manager
         self.trust_proxy = trust_proxy
         self.respond_to_errors = respond_to_errors
+        self.token = token
         self.failures = FailureLog()
 
     def is_https(self, environ: WSGIEnvironment) -> bool:
@@ -79,7 +84,15 @@ class SessionMiddleware:
         return direct
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        session = self.manager.open(environ.get("HTTP_COOKIE"))
+        transport = self.token
+        token = (
+            None if transport is None else transport.token_in(environ.get(transport.environ_key))
+        )
+        if transport is not None and (token is not None or not transport.cookies):
+            session = self.manager.open(None, token=token or "")
+        else:
+            transport = None
+            session = self.manager.open(environ.get("HTTP_COOKIE"))
         environ[ENVIRON_KEY] = session
         committed = started = False
 
@@ -89,7 +102,7 @@ class SessionMiddleware:
             nonlocal committed, started
             if not committed and not is_server_error(int(status[:3])):
                 committed = True
-                headers = self.commit(session, headers, self.is_https(environ))
+                headers = self.commit(session, headers, self.is_https(environ), transport)
             started = True
             return start_response(status, headers, exc_info)
 
@@ -105,19 +118,29 @@ class SessionMiddleware:
             start_response(f"{answer.status} {answer.reason}", headers)
             return [answer.body]
 
-    def commit(self, session: Session, headers: Headers, https: bool) -> Headers:
-        """Commit ``session``; return ``headers`` with its Set-Cookie and Vary added."""
+    def commit(
+        self,
+        session: Session,
+        headers: Headers,
+        https: bool,
+        transport: TokenTransport | None = None,
+    ) -> Headers:
+        """Commit ``session``; return ``headers`` with its Set-Cookie (or token) and Vary."""
         accessed = session.accessed
-        set_cookie = self.manager.commit(session, https=https)
-        if set_cookie is None and not accessed:
+        if transport is None:
+            name, value, varies = "Set-Cookie", self.manager.commit(session, https=https), "Cookie"
+        else:
+            value = self.manager.commit_token(session)
+            name, varies = transport.response_header, transport.request_header
+        if value is None and not accessed:
             return headers
         headers = list(headers)
-        if set_cookie is not None:
-            headers.append(("Set-Cookie", set_cookie))
-        for index, (name, value) in enumerate(headers):
-            if name.lower() == "vary":
-                headers[index] = (name, vary_with_cookie(value))
+        if value is not None:
+            headers.append((name, value))
+        for index, (header, existing) in enumerate(headers):
+            if header.lower() == "vary":
+                headers[index] = (header, vary_with(existing, varies))
                 break
         else:
-            headers.append(("Vary", "Cookie"))
+            headers.append(("Vary", varies))
         return headers
