@@ -15,26 +15,30 @@ are read as data alone, without metadata (sessions written before the header exi
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from .protect import Protection
 
 _VERSION = b"\x01"
+_VERSION_BYTE = _VERSION[0]
 _FIXED = struct.Struct(">IIHI")
+_unpack_fixed = _FIXED.unpack_from
 _HEAD = len(_VERSION) + _FIXED.size
 _EMPTY_FIXED = _FIXED.pack(0, 0, 0, 0)
 
 
-@dataclass(slots=True)
-class Meta:
-    """A session's metadata, as stored beside its data."""
+class Meta(NamedTuple):
+    """A session's metadata, as stored beside its data (immutable: changes make a new one)."""
 
     created: int = 0  #: seconds since the epoch; 0 while unknown
     active: int = 0  #: when the session was last written (or refreshed)
     user_id: str | None = None
     info: bytes = b""  #: the application's record, serialised (empty: none)
+
+
+NO_META = Meta()
+_make_meta = tuple.__new__  # Meta's own constructor runs Python code: a lookup reads one each time
 
 
 def encode(meta: Meta, data: bytes) -> bytes:
@@ -53,17 +57,18 @@ def encode(meta: Meta, data: bytes) -> bytes:
 
 def decode(raw: bytes) -> tuple[Meta, bytes]:
     """``(metadata, serialised data)`` from stored bytes; raises ValueError if malformed."""
-    if raw[:1] != _VERSION:
-        return Meta(), raw
+    if not raw or raw[0] != _VERSION_BYTE:
+        return NO_META, raw
     if len(raw) < _HEAD:
         raise ValueError("truncated session header")
-    created, active, user_length, info_length = _FIXED.unpack_from(raw, 1)
+    created, active, user_length, info_length = _unpack_fixed(raw, 1)
     user_end = _HEAD + user_length
     info_end = user_end + info_length
     if info_end > len(raw):
         raise ValueError("truncated session header")
     user = raw[_HEAD:user_end].decode() if user_length else None
-    return Meta(created, active, user, raw[user_end:info_end]), raw[info_end:]
+    meta: Meta = _make_meta(Meta, (created, active, user, raw[user_end:info_end]))
+    return meta, raw[info_end:]
 
 
 class SessionCodec:

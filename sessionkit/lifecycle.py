@@ -6,9 +6,10 @@ synchronous methods pass the synchronous store behind an
 :class:`~sessionkit.store.InlineAsyncStore`, whose coroutines never suspend, and run them to
 their end at once. So the logic exists once, and every store call in it is typed.
 
-Round trips: a lookup is one read; a save of an existing session is one compare-and-set (a
-``replace`` for stores without versions), and more only when a parallel request changed the
-session in between; an unchanged session costs nothing, an untouched one nothing either.
+Every store call goes through the manager's circuit breaker. Round trips: a lookup is one
+read; a save of an existing session is one compare-and-set (a ``replace`` for stores without
+versions), and more only when a parallel request changed the session in between; an
+unchanged session costs nothing, an untouched one nothing either.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 
-from .codec import Meta
+from .codec import NO_META, Meta
 from .errors import (
     SessionConflictError,
     SessionKitError,
@@ -66,10 +67,15 @@ async def call(
 # -- reading
 
 
-async def read(manager: SessionManager, store: AsyncStore, sid: str) -> Entry | None:
+def read(manager: SessionManager, store: AsyncStore, sid: str) -> Awaitable[Entry | None]:
+    """The stored entry with its version (None: unknown, for stores without versions)."""
     if manager.versioned:
-        return await call(manager, cast(AsyncSupportsVersions, store).get_versioned, sid)
-    raw = await call(manager, store.get, sid)
+        return call(manager, cast(AsyncSupportsVersions, store).get_versioned, sid)
+    return call(manager, _read_unversioned, store, sid)
+
+
+async def _read_unversioned(store: AsyncStore, sid: str) -> Entry | None:
+    raw = await store.get(sid)
     return None if raw is None else Entry(raw, None)
 
 
@@ -78,16 +84,6 @@ async def load(manager: SessionManager, state: SessionState, store: AsyncStore) 
         raise state.failure  # aopen could not load it; the request uses it after all
     entry = await read(manager, store, state.id) if state.stored else None
     apply_entry(manager, state, entry)
-
-
-async def load_deferring_failure(
-    manager: SessionManager, state: SessionState, store: AsyncStore
-) -> None:
-    """:func:`load`, keeping an unavailable store's error for the session's first use."""
-    try:
-        await load(manager, state, store)
-    except StoreUnavailableError as error:
-        state.failure = error
 
 
 async def reload(manager: SessionManager, state: SessionState, store: AsyncStore) -> None:
@@ -104,14 +100,14 @@ def apply_entry(manager: SessionManager, state: SessionState, entry: Entry | Non
         except Exception as exc:  # noqa: BLE001 - stored data is untrusted
             # The base keeps the bad bytes, so the first change the app makes replaces them.
             log.warning("unusable session data (%s); starting an empty session", exc)
-            meta, body, data = Meta(), entry.data, {}
+            meta, body, data = NO_META, entry.data, {}
         if not _expired(manager, meta):
             state.loaded(data, body, meta, entry.version)
             return
-        state.doomed.append(state.id)  # past its absolute timeout: removed at commit
+        state.doom(state.id)  # past its absolute timeout: removed at commit
     if state.stored:
         state.vanished(manager.new_id())
-    state.loaded({}, manager.empty, Meta(), None)
+    state.loaded({}, manager.empty, NO_META, None)
 
 
 def _expired(manager: SessionManager, meta: Meta) -> bool:
@@ -133,10 +129,10 @@ def encode(manager: SessionManager, state: SessionState, payload: bytes) -> byte
     """The bytes to store for ``payload``, metadata stamped; raises if over ``max_size``."""
     meta = state.meta
     now = int(manager.clock())
-    meta.active = now
-    meta.created = meta.created or now
+    info = meta.info
     if state.info is not None:
-        meta.info = manager.serializer.dumps(state.info) if state.info else b""
+        info = manager.serializer.dumps(state.info) if state.info else b""
+    meta = state.meta = Meta(meta.created or now, now, meta.user_id, info)
     stored = manager.codec.pack(state.id, meta, payload)
     if len(stored) > manager.max_size:
         raise SessionTooLargeError(len(stored), manager.max_size)
@@ -234,20 +230,17 @@ def merge_onto(manager: SessionManager, state: SessionState, entry: Entry) -> by
         theirs = serializer.loads(body)
     except Exception as exc:  # noqa: BLE001 - stored data is untrusted: ours replaces it
         log.warning("unusable session data (%s) found at a save; replacing it", exc)
-        meta, body, theirs = Meta(), entry.data, {}
+        meta, body, theirs = NO_META, entry.data, {}
     base = serializer.loads(state.base) if state.base else {}
     ours = cast(SessionData, state.data)
     merged = merge(base, ours, theirs, manager.on_conflict)
     ours.clear()
     ours.update(merged)  # in place: values the app holds stay those of its session
-    if state.meta.user_id == state.base_user:
-        state.meta.user_id = meta.user_id
-    meta_same = state.meta.user_id == meta.user_id and (
-        state.info is None or serializer.dumps(state.info) == meta.info
-    )
-    if state.info is None:
-        state.meta.info = meta.info
-    state.meta.created = meta.created or state.meta.created
+    ours_meta = state.meta
+    user_id = meta.user_id if ours_meta.user_id == state.base_user else ours_meta.user_id
+    info = meta.info if state.info is None else serializer.dumps(state.info)
+    meta_same = user_id == meta.user_id and info == meta.info
+    state.meta = Meta(meta.created or ours_meta.created, ours_meta.active, user_id, info)
     state.base, state.version, state.base_user = body, entry.version, meta.user_id
     payload = serializer.dumps(ours)
     return None if payload == body and meta_same else payload
@@ -258,7 +251,7 @@ def merge_onto(manager: SessionManager, state: SessionState, entry: Entry) -> by
 
 async def delete_doomed(manager: SessionManager, state: SessionState, store: AsyncStore) -> None:
     while state.doomed:
-        sid = state.doomed.pop()
+        sid, state.doomed = state.doomed[-1], state.doomed[:-1]
         removed = await call(manager, store.delete, sid)
         if sid == state.carried_from and removed is False:
             # A login racing a logout: keep only what this request set after regenerate.

@@ -6,14 +6,14 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Coroutine
-from typing import Any, Literal, TypeVar, cast, overload
+from typing import Any, Literal, ParamSpec, TypeVar, cast, overload
 from weakref import WeakKeyDictionary
 
 from . import lifecycle
 from .breaker import CircuitBreaker
 from .codec import SessionCodec
 from .cookies import CookieOptions, Priority, SameSite, cookie_values
-from .errors import ConfigurationError
+from .errors import ConfigurationError, StoreUnavailableError
 from .ids import new_session_id
 from .lifecycle import Outcome
 from .merge import Policy, check_policy
@@ -25,6 +25,7 @@ from .signing import CookieSigner, Secrets, normalise_secrets
 from .state import SessionState
 from .store import (
     AsyncStore,
+    Entry,
     InlineAsyncStore,
     Store,
     SupportsUserIndex,
@@ -39,6 +40,7 @@ log = logging.getLogger("sessionkit")
 DEFAULT_MAX_AGE = 14 * 24 * 3600
 S = TypeVar("S", bound=Session)
 T = TypeVar("T")
+P = ParamSpec("P")
 Concurrency = Literal["merge", "last_write_wins"]
 
 
@@ -155,6 +157,9 @@ class SessionManager:
         if self.breaker is not None:
             self.breaker.name = self.store_name
         self._sync_store = InlineAsyncStore(self.store)  # drives the logic synchronously
+        self._get_entry: Callable[[str], Entry | None] = (
+            cast(SupportsVersions, self.store).get_versioned if self.versioned else self._get_plain
+        )
         self._async_stores: WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncStore] = (
             WeakKeyDictionary()
         )
@@ -242,47 +247,55 @@ class SessionManager:
         session = self._session_for(cookie_header, session_class, token)
         astore = self.async_store
         if session._state.stored and not isinstance(astore, InlineAsyncStore):
-            await lifecycle.load_deferring_failure(self, session._state, astore)
+            try:
+                await self._arun(lifecycle.load(self, session._state, astore))
+            except StoreUnavailableError as error:
+                session._state.failure = error  # raised at the session's first use
         return session
 
     def commit(self, session: Session, *, https: bool = False) -> str | None:
         """Save what needs saving; return the Set-Cookie header value, or None for none."""
-        outcome = _drive(lifecycle.commit(self, session._state, self._sync_store))
+        outcome = self._run(lifecycle.commit(self, session._state, self._sync_store))
         return self._set_cookie(session._state, outcome, https)
 
     async def acommit(self, session: Session, *, https: bool = False) -> str | None:
         """:meth:`commit` for async code."""
-        outcome = await lifecycle.commit(self, session._state, self.async_store)
+        outcome = await self._arun(lifecycle.commit(self, session._state, self.async_store))
         return self._set_cookie(session._state, outcome, https)
 
     def commit_token(self, session: Session) -> str | None:
         """:meth:`commit` for sessions carried by a token (see :meth:`open`'s ``token``):
         the token to hand the client, ``""`` if the session it holds is gone, or None if
         nothing changed."""
-        outcome = _drive(lifecycle.commit(self, session._state, self._sync_store))
+        outcome = self._run(lifecycle.commit(self, session._state, self._sync_store))
         return self._token(session._state, outcome)
 
     async def acommit_token(self, session: Session) -> str | None:
         """:meth:`commit_token` for async code."""
-        outcome = await lifecycle.commit(self, session._state, self.async_store)
+        outcome = await self._arun(lifecycle.commit(self, session._state, self.async_store))
         return self._token(session._state, outcome)
 
     # -- used by Session
 
     def load_session(self, session: Session) -> None:
-        _drive(lifecycle.load(self, session._state, self._sync_store))
+        # lifecycle.load without a coroutine: the lookup is the call every request makes.
+        state = session._state
+        if state.failure is not None:
+            raise state.failure
+        entry = self._guard(self._get_entry, state.id) if state.stored else None
+        lifecycle.apply_entry(self, state, entry)
 
     def reload_session(self, session: Session) -> None:
-        _drive(lifecycle.reload(self, session._state, self._sync_store))
+        self._run(lifecycle.reload(self, session._state, self._sync_store))
 
     async def areload_session(self, session: Session) -> None:
-        await lifecycle.reload(self, session._state, self.async_store)
+        await self._arun(lifecycle.reload(self, session._state, self.async_store))
 
     def save_session(self, session: Session) -> None:
-        _drive(lifecycle.save(self, session._state, self._sync_store))
+        self._run(lifecycle.save(self, session._state, self._sync_store))
 
     async def asave_session(self, session: Session) -> None:
-        await lifecycle.save(self, session._state, self.async_store)
+        await self._arun(lifecycle.save(self, session._state, self.async_store))
 
     def info_of(self, state: SessionState) -> dict[str, Any]:
         return lifecycle.info_of(self, state)
@@ -293,23 +306,53 @@ class SessionManager:
         """The live sessions bound to ``user_id`` (see :attr:`Session.user_id`), most
         recently active first. Raises :class:`~sessionkit.UnsupportedOperationError` if the
         store keeps no per-user index (memcached)."""
-        return _drive(lifecycle.user_sessions(self, user_id, self._sync_store))
+        return self._run(lifecycle.user_sessions(self, user_id, self._sync_store))
 
     async def auser_sessions(self, user_id: str) -> list[SessionInfo]:
         """:meth:`user_sessions` for async code."""
-        return await lifecycle.user_sessions(self, user_id, self.async_store)
+        return await self._arun(lifecycle.user_sessions(self, user_id, self.async_store))
 
     def destroy_user_sessions(self, user_id: str, *, keep: Session | str | None = None) -> int:
         """End every session bound to ``user_id`` but ``keep`` (a session or an id):
         "log out everywhere", or "log out other devices" with ``keep=session``. Returns how
         many were ended; requests still running on them cannot bring them back."""
-        return _drive(lifecycle.destroy_user_sessions(self, user_id, keep, self._sync_store))
+        return self._run(lifecycle.destroy_user_sessions(self, user_id, keep, self._sync_store))
 
     async def adestroy_user_sessions(
         self, user_id: str, *, keep: Session | str | None = None
     ) -> int:
         """:meth:`destroy_user_sessions` for async code."""
-        return await lifecycle.destroy_user_sessions(self, user_id, keep, self.async_store)
+        return await self._arun(
+            lifecycle.destroy_user_sessions(self, user_id, keep, self.async_store)
+        )
+
+    # -- running the logic
+
+    def _get_plain(self, sid: str) -> Entry | None:
+        raw = self.store.get(sid)
+        return None if raw is None else Entry(raw, None)
+
+    def _run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        """Run one operation on the synchronous store (its calls meet the breaker)."""
+        return _drive(coroutine)
+
+    async def _arun(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        """Run one operation on the running loop's async store."""
+        return await coroutine
+
+    def _guard(self, call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """``call(*args)`` through the circuit breaker (the synchronous lookup's path)."""
+        breaker = self.breaker
+        if breaker is None:
+            return call(*args, **kwargs)
+        breaker.before_call()
+        try:
+            result = call(*args, **kwargs)
+        except StoreUnavailableError as error:
+            breaker.failed(error)
+            raise
+        breaker.succeeded()
+        return result
 
     # -- the cookie
 

@@ -1,16 +1,17 @@
 """Protecting what the store holds, so that whoever can read or write the store can neither
 read sessions (``encrypt``) nor plant one (``sign`` and ``encrypt``).
 
-- ``sign``: an HMAC-SHA256 over the session id and the stored bytes; bytes moved from one id
-  to another, changed, truncated or planted fail to verify.
+- ``sign``: a MAC over the session id and the stored bytes: keyed BLAKE2b-256 (RFC 7693's
+  keyed mode, a PRF like HMAC, at a third of HMAC-SHA256's cost per byte in instructions);
+  bytes moved from one id to another, changed, truncated or planted fail to verify.
 - ``encrypt``: AES-256-GCM (from the ``cryptography`` package) under a key of the session's
-  own, derived from the secret and the session id, with a random 96-bit nonce per write and
-  the id as associated data. A key per session keeps the number of writes under one key far
-  below the limit random nonces allow.
+  own (keyed BLAKE2b of the session id under the master key), with a random 96-bit nonce per
+  write and the id as associated data. A key per session keeps the writes under one key far
+  below the 2**32 that random 96-bit nonces allow, however busy the site.
 
-Keys derive from the manager's secrets with HKDF-SHA256 (RFC 5869), under contexts apart from
-the cookie's, so one rotation list rotates both: the newest secret protects every write, each
-secret still opens what it protected.
+The master keys derive from the manager's secrets with HKDF-SHA256 (RFC 5869), under contexts
+apart from the cookie's, so one rotation list rotates both: the newest secret protects every
+write, each secret still opens what it protected.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from .errors import ConfigurationError
 
@@ -54,14 +55,17 @@ class Protection(Protocol):
         with one of the secrets."""
 
 
+def _keyed(secret: bytes, context: bytes) -> hashlib.blake2b:
+    """A keyed BLAKE2b-256 under the master key HKDF derives from ``secret`` for ``context``:
+    copied, then fed a message, it gives that message's MAC."""
+    return hashlib.blake2b(key=hkdf_sha256(secret, context), digest_size=32)
+
+
 class Signed:
-    """HMAC-SHA256 over the session id and the data; see the module docstring."""
+    """A keyed BLAKE2b MAC over the session id and the data; see the module docstring."""
 
     def __init__(self, secrets: list[bytes]) -> None:
-        self._macs = [
-            hmac.new(hkdf_sha256(secret, SIGN_CONTEXT), digestmod=hashlib.sha256)
-            for secret in secrets
-        ]
+        self._macs = [_keyed(secret, SIGN_CONTEXT) for secret in secrets]
 
     def _mac(self, index: int, sid: str, plain: bytes) -> bytes:
         mac = self._macs[index].copy()
@@ -95,19 +99,16 @@ class Encrypted:
                 "pip install 'sessionkit[encrypt]'"
             ) from None
         self._aesgcm = AESGCM
-        self._masters = [
-            hmac.new(hkdf_sha256(secret, ENCRYPT_CONTEXT), digestmod=hashlib.sha256)
-            for secret in secrets
-        ]
+        self._masters = [_keyed(secret, ENCRYPT_CONTEXT) for secret in secrets]
 
-    def _cipher(self, index: int, sid: str) -> object:
-        derive = self._masters[index].copy()  # HKDF-Expand, one block, info = the id
-        derive.update(sid.encode() + b"\x01")
+    def _cipher(self, index: int, sid: str) -> Any:
+        derive = self._masters[index].copy()
+        derive.update(sid.encode())
         return self._aesgcm(derive.digest())
 
     def seal(self, sid: str, plain: bytes) -> bytes:
         nonce = os.urandom(_NONCE_SIZE)
-        sealed: bytes = self._cipher(0, sid).encrypt(nonce, plain, sid.encode())  # type: ignore[attr-defined]
+        sealed: bytes = self._cipher(0, sid).encrypt(nonce, plain, sid.encode())
         return b"".join((_ENCRYPTED, nonce, sealed))
 
     def open(self, sid: str, sealed: bytes) -> bytes:
@@ -116,7 +117,7 @@ class Encrypted:
         nonce, body = sealed[1 : 1 + _NONCE_SIZE], sealed[1 + _NONCE_SIZE :]
         for index in range(len(self._masters)):
             try:
-                plain: bytes = self._cipher(index, sid).decrypt(nonce, body, sid.encode())  # type: ignore[attr-defined]
+                plain: bytes = self._cipher(index, sid).decrypt(nonce, body, sid.encode())
             except Exception:  # noqa: BLE001, S112 - cryptography's InvalidTag: try the next key
                 continue
             return plain

@@ -29,13 +29,7 @@ class Session(MutableMapping[str, Any]):
 
     def __init__(self, manager: SessionManager, sid: str, *, from_cookie: bool) -> None:
         self._manager = manager
-        self._state = SessionState(
-            id=sid,
-            from_cookie=from_cookie,
-            stored=from_cookie,
-            is_new=not from_cookie,
-            max_age=manager.max_age,
-        )
+        self._state = SessionState(sid, from_cookie, manager.max_age)
 
     # -- identity and state
 
@@ -94,7 +88,8 @@ class Session(MutableMapping[str, Any]):
     @user_id.setter
     def user_id(self, value: str | None) -> None:
         self._loaded()
-        self._state.meta.user_id = None if value is None else check_user_id(value)
+        user_id = None if value is None else check_user_id(value)
+        self._state.meta = self._state.meta._replace(user_id=user_id)
 
     @property
     def info(self) -> dict[str, Any]:

@@ -3,25 +3,19 @@ through. A :class:`~sessionkit.session.Session` holds one; the manager reads and
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
-from .codec import Meta
+from .codec import NO_META, Meta
 from .errors import StoreUnavailableError
 from .store import Version
 
 SessionData = dict[str, Any]
 
 
-@dataclass(slots=True, eq=False)
 class SessionState:
-    id: str
-    #: The request carried a valid signed cookie for this id.
-    from_cookie: bool
-    #: The id is (believed to be) in the store: presumed from the cookie until loaded.
-    stored: bool
-    is_new: bool
-    max_age: int | None
+    """Attributes other than the first five start as the class's defaults, so that opening
+    a session (every request) sets only what it must."""
+
     #: The application's data; None until first accessed.
     data: SessionData | None = None
     #: The serialised data as the store holds it (or None): what changes are found against,
@@ -29,7 +23,7 @@ class SessionState:
     base: bytes | None = None
     #: The store's version of what it holds for this id; None if unknown.
     version: Version | None = None
-    meta: Meta = field(default_factory=Meta)
+    meta: Meta = NO_META
     #: The user id as the store holds it, to see when the binding changes.
     base_user: str | None = None
     #: The application's record (``Session.info``), decoded once asked for.
@@ -38,7 +32,7 @@ class SessionState:
     #: commit need not serialise it to find out.
     exposed: bool = False
     #: Ids to delete from the store at commit.
-    doomed: list[str] = field(default_factory=list)
+    doomed: tuple[str, ...] = ()
     #: ``regenerate(keep=True)`` carried the data of this stored id (and these bytes of it).
     carried_from: str | None = None
     carried: bytes | None = None
@@ -50,6 +44,19 @@ class SessionState:
     cookie_due: bool = False  # save() wrote something the cookie must announce
     max_age_changed: bool = False
     signed: tuple[str, str] | None = None  # (id, cookie value) fit to send back
+
+    def __init__(self, sid: str, from_cookie: bool, max_age: int | None) -> None:
+        self.id = sid
+        #: The request carried a valid signed cookie for this id.
+        self.from_cookie = from_cookie
+        #: The id is (believed to be) in the store: presumed from the cookie until loaded.
+        self.stored = from_cookie
+        self.is_new = not from_cookie
+        self.max_age = max_age
+
+    def doom(self, sid: str) -> None:
+        """Delete ``sid`` from the store at commit."""
+        self.doomed = (*self.doomed, sid)
 
     # -- transitions
 
@@ -79,7 +86,7 @@ class SessionState:
 
     def regenerated(self, new_id: str, keep: bool) -> None:
         if self.stored:
-            self.doomed.append(self.id)
+            self.doom(self.id)
             if keep and self.carried_from is None:
                 self.carried_from, self.carried = self.id, self.base
         self.id = new_id
@@ -91,12 +98,12 @@ class SessionState:
         self.is_new = True
         self.destroyed = False
         if not keep:
-            self.meta.created = 0
+            self.meta = NO_META._replace(user_id=self.meta.user_id)  # new, still bound
 
     def destroy(self) -> None:
         """Destroyed by this request: deleted at commit."""
         if self.stored:
-            self.doomed.append(self.id)
+            self.doom(self.id)
         self.stored = False
         self.destroyed = True
         self.data = {}

@@ -242,10 +242,23 @@ class ThreadedAsyncStore(_SyncStoreTwin):
 
 class InlineAsyncStore(_SyncStoreTwin):
     """Calls a synchronous store directly on the event loop: for stores that never block
-    (the memory store), where a worker thread would cost far more than the call itself."""
+    (the memory store), where a worker thread would cost far more than the call itself.
+    The manager's synchronous methods drive its logic over one of these too."""
 
     async def _run(self, call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         return call(*args, **kwargs)
+
+    # The calls of every request, without the indirection above.
+
+    async def get(self, sid: str) -> bytes | None:
+        return self.sync_store.get(sid)
+
+    async def get_versioned(self, sid: str) -> Entry | None:
+        return cast(SupportsVersions, self.sync_store).get_versioned(sid)
+
+    async def replace_versioned(self, sid: str, data: bytes, ttl: int, version: Version) -> Swap:
+        store = cast(SupportsVersions, self.sync_store)
+        return store.replace_versioned(sid, data, ttl, version)
 
 
 def as_async(store: Store) -> AsyncStore:

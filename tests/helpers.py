@@ -6,10 +6,10 @@ from typing import Any
 
 from sessionkit.stores.memory import MemoryStore
 
-_OPERATIONS = frozenset(
-    {"get", "set", "add", "replace", "delete", "touch", "get_versioned", "replace_versioned"}
-    | {"bind_user", "user_sessions", "delete_user_sessions"}
-)
+_OPERATIONS = (
+    "get", "set", "add", "replace", "delete", "touch", "get_versioned", "replace_versioned",
+    "bind_user", "user_sessions", "delete_user_sessions",
+)  # fmt: skip
 
 
 class CountingStore(MemoryStore):
@@ -19,10 +19,20 @@ class CountingStore(MemoryStore):
         super().__init__()
         self.calls: list[str] = []
 
-    def __getattribute__(self, name: str) -> Any:
-        if name in _OPERATIONS:
-            object.__getattribute__(self, "calls").append(name)
-        return object.__getattribute__(self, name)
+
+def _counted(name: str) -> Any:
+    inner = getattr(MemoryStore, name)
+
+    def method(self: CountingStore, *args: Any) -> Any:
+        self.calls.append(name)
+        return inner(self, *args)
+
+    method.__name__ = name
+    return method
+
+
+for _name in _OPERATIONS:
+    setattr(CountingStore, _name, _counted(_name))
 
 
 def cookie_of(set_cookie: str | None) -> str:

@@ -184,13 +184,22 @@ class SwitchableStore(MemoryStore):
         self.up = True
         self.calls = 0
 
-    def __getattribute__(self, name: str) -> Any:
-        attribute = object.__getattribute__(self, name)
-        if name in ("get_versioned", "replace_versioned", "add", "touch", "delete"):
-            object.__setattr__(self, "calls", object.__getattribute__(self, "calls") + 1)
-            if not object.__getattribute__(self, "up"):
-                raise StoreUnavailableError("switchable://", "switched off")
-        return attribute
+    def _reach(self) -> None:
+        self.calls += 1
+        if not self.up:
+            raise StoreUnavailableError("switchable://", "switched off")
+
+    def get_versioned(self, sid: str) -> Any:
+        self._reach()
+        return super().get_versioned(sid)
+
+    def replace_versioned(self, *args: Any) -> Any:
+        self._reach()
+        return super().replace_versioned(*args)
+
+    def add(self, sid: str, data: bytes, ttl: int) -> bool:
+        self._reach()
+        return super().add(sid, data, ttl)
 
 
 def test_the_breaker_fails_fast_then_probes(

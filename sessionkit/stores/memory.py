@@ -34,6 +34,7 @@ class _Table:
 
 
 _named_tables: dict[str, _Table] = {}
+_make_entry = tuple.__new__  # Entry(...) runs Python code; this does not
 _named_lock = threading.Lock()
 
 
@@ -124,7 +125,8 @@ class MemoryStore:
         entry = self._table.entries.get(sid)
         if entry is None or entry[0] <= self._clock():
             return None
-        return Entry(entry[1], entry[1])
+        found: Entry = _make_entry(Entry, (entry[1], entry[1]))
+        return found
 
     def replace_versioned(self, sid: str, data: bytes, ttl: int, version: Version) -> Swap:
         check_session_id(sid)
