@@ -119,7 +119,14 @@ class SessionManager:
         self.signer = CookieSigner(secret)
         self.codec = SessionCodec(protection(protect, normalise_secrets(secret)))
         self.cookie = CookieOptions(
-            cookie_name, path, domain, secure, httponly, samesite, partitioned, priority
+            name=cookie_name,
+            path=path,
+            domain=domain,
+            secure=secure,
+            httponly=httponly,
+            samesite=samesite,
+            partitioned=partitioned,
+            priority=priority,
         )
         self.max_age = self.check_max_age(max_age)
         self.ttl = self.check_max_age(ttl) or self.max_age or DEFAULT_MAX_AGE
