@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Protocol, runtime_checkable
+import math
+import re
+from typing import Any, NoReturn, Protocol, runtime_checkable
 
 from .errors import ConfigurationError
 
@@ -24,14 +26,37 @@ class Serializer(Protocol):
     def loads(self, raw: bytes) -> SessionData: ...
 
 
+# A \\u escape of a UTF-16 surrogate (D800-DFFF), in any case: JSON allows one, alone, but
+# Python cannot encode the string it decodes to.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _refuse_constant(name: str) -> NoReturn:
+    raise ValueError(f"stored session data holds {name}, which JSON cannot write back")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):  # 1e400
+        raise ValueError("stored session data holds a number too large for a float")
+    return value
+
+
 class JSONSerializer:
-    """Compact UTF-8 JSON. Keys keep their insertion order, so equal sessions give equal bytes."""
+    """Compact UTF-8 JSON. Keys keep their insertion order, so equal sessions give equal bytes.
+
+    ``loads`` refuses what ``dumps`` could not write back: ``NaN``, ``Infinity``, numbers
+    beyond a float's range and lone UTF-16 surrogates (``"\\ud800"``). Such data would load
+    and then fail every request that changes the session; refused, it gives an empty session.
+    """
 
     def __init__(self) -> None:
         self._encode = json.JSONEncoder(
             separators=(",", ":"), ensure_ascii=False, allow_nan=False
         ).encode
-        self._decode = json.JSONDecoder().decode
+        self._decode = json.JSONDecoder(
+            parse_constant=_refuse_constant, parse_float=_finite_float
+        ).decode
 
     def dumps(self, data: SessionData) -> bytes:
         return self._encode(data).encode()
@@ -40,6 +65,10 @@ class JSONSerializer:
         data = self._decode(raw.decode())
         if type(data) is not dict:
             raise ValueError("stored session data is not a JSON object")
+        if _SURROGATE_ESCAPE.search(raw) is not None:
+            # Escaped surrogate pairs decode to one character and are fine; a lone one is
+            # caught by encoding the data as dumps does.
+            self.dumps(data)
         return data
 
 
@@ -49,7 +78,8 @@ class ORJSONSerializer:
     Several times faster than the standard library both ways, which matters on every request
     that reads or changes a session. It differs from :class:`JSONSerializer` only at the edges:
     dict keys must be strings (the standard library turns ``1`` into ``"1"``), NaN and
-    infinities become ``null``, and integers must fit in 64 bits.
+    infinities become ``null``, and integers must fit in 64 bits. Its ``loads`` refuses by
+    itself what could not be written back (NaN, infinities, lone surrogates).
     """
 
     def __init__(self) -> None:

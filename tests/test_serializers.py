@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sessionkit import ConfigurationError, SessionManager
+from sessionkit.ids import new_session_id
 from sessionkit.serializers import JSONSerializer, ORJSONSerializer, Serializer, get_serializer
 
 SERIALIZERS = [JSONSerializer(), ORJSONSerializer()]
@@ -67,3 +68,50 @@ def test_a_manager_on_orjson_reads_sessions_written_with_json() -> None:
     reopened["n"] += 1
     after.commit(reopened)
     assert before.open(set_cookie.split(";")[0])["n"] == 0
+
+
+UNWRITABLE = [
+    b'{"a":NaN}',
+    b'{"a":[1,Infinity]}',
+    b'{"a":{"b":-Infinity}}',
+    b'{"a":1e400}',
+    b'{"a":-1E+999}',
+    b'{"a":"\\ud800"}',
+    b'{"a":"x\\uDBFFy"}',
+    b'{"a":"\\udc00\\ud800"}',  # a low surrogate before a high one: no pair
+    b'{"\\uDe00":1}',
+    b'{"a":["ok","\\ud83d"]}',
+]
+
+
+@pytest.mark.parametrize("serializer", SERIALIZERS, ids=["json", "orjson"])
+@pytest.mark.parametrize("raw", UNWRITABLE)
+def test_data_that_could_not_be_written_back_is_refused(serializer: Serializer, raw: bytes) -> None:
+    with pytest.raises(ValueError):
+        serializer.loads(raw)
+
+
+@pytest.mark.parametrize("serializer", SERIALIZERS, ids=["json", "orjson"])
+def test_escapes_that_decode_to_writable_text_are_accepted(serializer: Serializer) -> None:
+    raw = b'{"emoji":"\\ud83d\\ude00","UPPER":"\\uD83D\\uDE00","text":"\\\\ud800","f":1e300}'
+    data = serializer.loads(raw)
+    assert data == {"emoji": "😀", "UPPER": "😀", "text": "\\ud800", "f": 1e300}
+    assert serializer.loads(serializer.dumps(data)) == data
+
+
+@pytest.mark.parametrize("serializer", ["json", "orjson"])
+@pytest.mark.parametrize("raw", [UNWRITABLE[0], UNWRITABLE[3], UNWRITABLE[5]])
+def test_a_stored_session_that_could_not_be_written_back_starts_empty(
+    serializer: str, raw: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    manager = SessionManager("memory://", secret="s", serializer=serializer)
+    sid = new_session_id()
+    manager.store.set(sid, raw, 60)
+    cookie = f"session={manager.signer.sign(sid)}"
+    session = manager.open(cookie)
+    with caplog.at_level("WARNING", logger="sessionkit"):
+        assert dict(session) == {}
+    assert "undecodable session data" in caplog.text
+    session["views"] = 1
+    assert manager.commit(session) is not None
+    assert dict(manager.open(cookie)) == {"views": 1}
