@@ -7,7 +7,7 @@ import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, unquote_plus, urlsplit
 
 from .errors import ConfigurationError
 
@@ -34,6 +34,21 @@ def mask_url(url: str) -> str:
     masked from that ``:``: showing too little beats showing a password.
     """
     return _SECRET_OPTION.sub(r"\g<head>***", _PASSWORD_IN_URL.sub(r"\g<head>***", url))
+
+
+def redact(text: str, url: str) -> str:
+    """``text`` (an error message about ``url``, say) with ``url`` shown masked and every
+    secret in it (the password, the credential options' values), as written or decoded,
+    replaced by ``***``."""
+    secrets: set[str] = set()
+    for pattern in (_PASSWORD_IN_URL, _SECRET_OPTION):
+        for match in pattern.finditer(url):
+            value = url[match.end("head") : match.end()]
+            secrets.update((value, unquote(value), unquote_plus(value)))
+    text = text.replace(url, mask_url(url))
+    for secret in sorted(secrets - {"", "***"}, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
 
 
 def url_scheme(url: str) -> str:

@@ -14,7 +14,7 @@ import sessionkit
 from sessionkit import registry
 from sessionkit.errors import BackendLoadError, ConfigurationError, UnknownBackendError
 from sessionkit.stores.memory import MemoryStore
-from sessionkit.url import StoreOptions, StoreURL, mask_url
+from sessionkit.url import StoreOptions, StoreURL, mask_url, redact
 
 
 @pytest.fixture
@@ -136,6 +136,16 @@ def test_mask_url(url: str, masked: str) -> None:
 )
 def test_mask_url_masks_a_password_holding_a_raw_delimiter_whole(url: str, masked: str) -> None:
     assert mask_url(url) == masked
+
+
+def test_redact_masks_the_url_and_its_secrets_wherever_they_appear() -> None:
+    url = "redis://u:p%40ss+w@h/0?sentinel_password=s3cr3t&prefix=a:"
+    text = f"cannot reach {url}: auth as u with p@ss w / p@ss+w / p%40ss+w failed (s3cr3t)"
+    assert redact(text, url) == (
+        "cannot reach redis://u:***@h/0?sentinel_password=***&prefix=a:: "
+        "auth as u with *** / *** / *** failed (***)"
+    )
+    assert redact("no secret here", "memory://") == "no secret here"
 
 
 def test_a_bad_port_error_shows_no_piece_of_a_password() -> None:
