@@ -13,6 +13,7 @@ from .errors import ConfigurationError
 SameSite = Literal["lax", "strict", "none"]
 Priority = Literal["low", "medium", "high"]
 EXPIRED = "Thu, 01 Jan 1970 00:00:00 GMT"
+_LAST_DATE = 253402300799  # Fri, 31 Dec 9999 23:59:59 GMT: Expires goes no further
 
 # RFC 6265, section 4.1.1: a cookie name is an RFC 2616 token.
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
@@ -135,7 +136,10 @@ class CookieOptions:
         if self.domain:
             parts.append(f"; Domain={self.domain}")
         if max_age is not None:
-            expires = formatdate(now + max_age, usegmt=True) if max_age > 0 else EXPIRED
+            if max_age > 0:
+                expires = formatdate(min(now + max_age, _LAST_DATE), usegmt=True)
+            else:
+                expires = EXPIRED
             parts.append(f"; expires={expires}")
         if self.httponly:
             parts.append("; HttpOnly")

@@ -72,14 +72,18 @@ class JSONSerializer:
         return data
 
 
+_ORJSON_MAX_DEPTH = 254
+
+
 class ORJSONSerializer:
     """The same compact JSON through orjson (``pip install 'sessionkit[orjson]'``).
 
     Several times faster than the standard library both ways, which matters on every request
     that reads or changes a session. It differs from :class:`JSONSerializer` only at the edges:
     dict keys must be strings (the standard library turns ``1`` into ``"1"``), NaN and
-    infinities become ``null``, and integers must fit in 64 bits. Its ``loads`` refuses by
-    itself what could not be written back (NaN, infinities, lone surrogates).
+    infinities become ``null``, integers must fit in 64 bits and nesting stops at 254 levels.
+    Its ``loads`` refuses what could not be written back: orjson itself refuses NaN,
+    infinities and lone surrogates, and data nested deeper than it can write is refused too.
     """
 
     def __init__(self) -> None:
@@ -99,6 +103,13 @@ class ORJSONSerializer:
         data = self._loads(raw)
         if type(data) is not dict:
             raise ValueError("stored session data is not a JSON object")
+        # orjson reads arrays and objects nested up to 1024 deep but writes only 254: a
+        # document with 255 openers or more (so 510 bytes or more) is checked by writing it.
+        if len(raw) >= 510 and raw.count(b"[") + raw.count(b"{") > _ORJSON_MAX_DEPTH:
+            try:
+                self._dumps(data)
+            except TypeError as exc:
+                raise ValueError(f"stored session data cannot be written back: {exc}") from None
         return data
 
 

@@ -81,7 +81,10 @@ class StoreURL:
     @classmethod
     def parse(cls, url: str) -> StoreURL:
         scheme = url_scheme(url)
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+        except ValueError as exc:  # "Invalid IPv6 URL": an unbalanced "[" or "]"
+            raise ConfigurationError(f"bad store URL {mask_url(url)!r}: {exc}") from None
         netloc = parts.netloc
         userinfo, _, hostlist = netloc.rpartition("@")
         username = password = None

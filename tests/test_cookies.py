@@ -63,17 +63,16 @@ def test_renders_what_the_standard_librarys_morsel_renders(
     )
     morsel: Morsel[str] = Morsel()
     morsel.set("session", "v.sig", "v.sig")
-    morsel.update(
-        {
-            "path": path,
-            "domain": domain or "",
-            "secure": secure,
-            "httponly": httponly,
-            "samesite": samesite.capitalize() if samesite else "",
-        }
-    )
+    attributes: dict[str, Any] = {
+        "path": path,
+        "domain": domain or "",
+        "secure": secure,
+        "httponly": httponly,
+        "samesite": samesite.capitalize() if samesite else "",
+    }
     if max_age is not None:
-        morsel.update({"max-age": max_age, "expires": max_age if max_age else EXPIRED})
+        attributes.update({"max-age": max_age, "expires": max_age if max_age else EXPIRED})
+    morsel.update(attributes)
     assert options.render("v.sig", max_age, https=False) == morsel.OutputString()
 
 
@@ -110,9 +109,15 @@ def test_expires_follows_the_clock_from_one_second_to_the_next(frozen_time: list
     assert options.render("v", None, https=False) == "session=v; HttpOnly; Path=/; SameSite=Lax"
 
 
+def test_expires_stops_at_the_year_9999(frozen_time: list[float]) -> None:
+    header = CookieOptions().render("v", 10**12, https=False)
+    assert attributes_of(header)["expires"] == "Fri, 31 Dec 9999 23:59:59 GMT"
+    assert attributes_of(header)["max-age"] == str(10**12)
+
+
 def test_options_are_keywords_only() -> None:
     with pytest.raises(TypeError):
-        CookieOptions("session", "/")  # type: ignore[misc]
+        CookieOptions("session", "/")  # type: ignore[call-arg]
 
 
 # -- attributes checked at construction
@@ -183,7 +188,7 @@ def test_host_names_and_url_paths_are_accepted(
 
 def test_samesite_none_makes_the_cookie_secure_even_over_http() -> None:
     assert CookieOptions(samesite="none").secure is True
-    manager = SessionManager("memory://", secret="s", samesite="None")
+    manager = SessionManager("memory://", secret="s", samesite="None")  # type: ignore[arg-type]
     session = manager.open(None)
     session["a"] = 1
     attributes = attributes_of(manager.commit(session, https=False) or "")

@@ -148,6 +148,12 @@ def test_redact_masks_the_url_and_its_secrets_wherever_they_appear() -> None:
     assert redact("no secret here", "memory://") == "no secret here"
 
 
+@pytest.mark.parametrize("url", ["redis://[::1/0", "redis://h]/0", "redis://u:p@[/0"])
+def test_an_unbalanced_bracket_is_a_configuration_error(url: str) -> None:
+    with pytest.raises(ConfigurationError, match="bad store URL"):
+        StoreURL.parse(url)
+
+
 def test_a_bad_port_error_shows_no_piece_of_a_password() -> None:
     with pytest.raises(ConfigurationError, match="bad port") as raised:
         StoreURL.parse("redis://user:hunter/2@host/0")

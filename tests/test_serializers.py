@@ -12,7 +12,7 @@ from sessionkit import ConfigurationError, SessionManager
 from sessionkit.ids import new_session_id
 from sessionkit.serializers import JSONSerializer, ORJSONSerializer, Serializer, get_serializer
 
-SERIALIZERS = [JSONSerializer(), ORJSONSerializer()]
+SERIALIZERS: list[Serializer] = [JSONSerializer(), ORJSONSerializer()]
 SESSION = {"user": {"id": 7, "name": "Zoë"}, "cart": ["apple", 2, 3.5, None, True], "n": -1}
 
 json_values = st.recursive(
@@ -115,3 +115,14 @@ def test_a_stored_session_that_could_not_be_written_back_starts_empty(
     session["views"] = 1
     assert manager.commit(session) is not None
     assert dict(manager.open(cookie)) == {"views": 1}
+
+
+def test_orjson_refuses_nesting_deeper_than_it_can_write_back() -> None:
+    serializer = ORJSONSerializer()
+    for depth, readable in ((253, True), (254, False), (1000, False)):
+        raw = b'{"a":' + b"[" * depth + b"]" * depth + b"}"  # depth + 1 levels
+        if readable:
+            assert serializer.dumps(serializer.loads(raw)) == raw
+        else:
+            with pytest.raises(ValueError, match="cannot be written back"):
+                serializer.loads(raw)
