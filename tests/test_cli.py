@@ -199,16 +199,16 @@ def test_demo_options_go_to_the_demo() -> None:
     assert "unrecognized arguments: --port 1" in result.stderr
 
 
-# What the stores themselves must still fix; each flips to a failure (strict) once they do.
-
-
-@pytest.mark.xfail(strict=True, reason="the file store creates its directory when opened")
 def test_purge_of_a_missing_directory_creates_nothing(tmp_path: Path) -> None:
     missing = tmp_path / "does-not-exist"
     result = run("purge", f"file://{missing}")
     assert not missing.exists()
     assert result.returncode == 1
+    assert result.stderr.startswith("sessionkit purge: ConfigurationError: ")
     assert len(result.stderr.splitlines()) == 1
+
+
+# What the stores themselves must still fix; each flips to a failure (strict) once they do.
 
 
 @pytest.mark.xfail(
