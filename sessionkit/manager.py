@@ -117,7 +117,7 @@ class SessionManager:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.signer = CookieSigner(secret)
-        self.codec = SessionCodec(protection(protect, normalise_secrets(secret)))
+        self.codec = SessionCodec(protection(protect, normalise_secrets(secret, allow_short=True)))
         self.cookie = CookieOptions(
             name=cookie_name,
             path=path,

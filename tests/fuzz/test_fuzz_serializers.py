@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sessionkit import SessionManager
+from sessionkit.codec import Meta
 from sessionkit.ids import new_session_id
 from sessionkit.serializers import JSONSerializer, ORJSONSerializer, Serializer
 from tests.fuzz import FUZZ
@@ -92,10 +93,11 @@ MANAGERS = {name: SessionManager("memory://", secret="s", serializer=name) for n
 @given(raw=json_objects.map(lambda text: text.encode("utf-8", "surrogatepass")) | st.binary())
 def test_no_stored_bytes_make_a_request_fail(name: str, raw: bytes) -> None:
     manager = MANAGERS[name]
-    sid = new_session_id()
-    manager.store.set(sid, raw, 60)
-    cookie = f"session={manager.signer.sign(sid)}"
-    session = manager.open(cookie)
-    session["views"] = 1
-    manager.commit(session)
-    assert manager.open(cookie)["views"] == 1
+    for sealed in (False, True):  # planted as they are, and sealed as the manager seals
+        sid = new_session_id()
+        manager.store.set(sid, manager.codec.pack(sid, Meta(), raw) if sealed else raw, 60)
+        cookie = f"session={manager.signer.sign(sid)}"
+        session = manager.open(cookie)
+        session["views"] = 1
+        manager.commit(session)
+        assert manager.open(cookie)["views"] == 1
