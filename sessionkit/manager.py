@@ -119,9 +119,16 @@ class SessionManager:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.signer = CookieSigner(secret)
-        self.codec = SessionCodec(protection(protect, normalise_secrets(secret)))
+        self.codec = SessionCodec(protection(protect, normalise_secrets(secret, allow_short=True)))
         self.cookie = CookieOptions(
-            cookie_name, path, domain, secure, httponly, samesite, partitioned, priority
+            name=cookie_name,
+            path=path,
+            domain=domain,
+            secure=secure,
+            httponly=httponly,
+            samesite=samesite,
+            partitioned=partitioned,
+            priority=priority,
         )
         self.max_age = self.check_max_age(max_age)
         self.ttl = self.check_max_age(ttl) or self.max_age or DEFAULT_MAX_AGE

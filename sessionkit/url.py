@@ -7,24 +7,48 @@ import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, unquote_plus, urlsplit
 
 from .errors import ConfigurationError
 
-_PASSWORD_IN_URL = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^:/@?#]*:)[^@/?#]*(?=@)")
+# The password runs from the first ":" after the user name to the LAST "@" in the URL: a raw
+# "@", "/", "?" or "#" in a password (which should be percent-encoded, but often is not) must
+# not end it early and leave the rest in plain sight.
+_PASSWORD_IN_URL = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^:/?#]*:).*(?=@)", re.S)
 # Option names that say the value is a credential (sentinel_password, auth_token, ...): their
 # values are masked in URLs and never echoed in errors.
 _CREDENTIAL = "password|passwd|secret|token"
 _CREDENTIAL_NAME = re.compile(_CREDENTIAL, re.I)
-_SECRET_OPTION = re.compile(rf"(?P<head>[?&][^=&#]*(?:{_CREDENTIAL})[^=&#]*=)[^&#]*", re.I)
+_SECRET_OPTION = re.compile(rf"(?P<head>[?&][^=&#]*(?:{_CREDENTIAL})[^=&#]*=)[^&]*", re.I)
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
 
 
 def mask_url(url: str) -> str:
     """Return ``url`` with its password, and the value of every query option whose name
-    contains ``password``, ``passwd``, ``secret`` or ``token``, replaced by ``***``."""
+    contains ``password``, ``passwd``, ``secret`` or ``token``, replaced by ``***``.
+
+    The password is everything from the ``:`` after the user name to the last ``@``, so one
+    holding a raw ``@``, ``/``, ``?`` or ``#`` is masked whole. A URL without a password but
+    with an ``@`` further on and a ``:`` before it (``redis://host:6379/0?prefix=a@b``) is
+    masked from that ``:``: showing too little beats showing a password.
+    """
     return _SECRET_OPTION.sub(r"\g<head>***", _PASSWORD_IN_URL.sub(r"\g<head>***", url))
+
+
+def redact(text: str, url: str) -> str:
+    """``text`` (an error message about ``url``, say) with ``url`` shown masked and every
+    secret in it (the password, the credential options' values), as written or decoded,
+    replaced by ``***``."""
+    secrets: set[str] = set()
+    for pattern in (_PASSWORD_IN_URL, _SECRET_OPTION):
+        for match in pattern.finditer(url):
+            value = url[match.end("head") : match.end()]
+            secrets.update((value, unquote(value), unquote_plus(value)))
+    text = text.replace(url, mask_url(url))
+    for secret in sorted(secrets - {"", "***"}, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
 
 
 def url_scheme(url: str) -> str:
@@ -57,7 +81,10 @@ class StoreURL:
     @classmethod
     def parse(cls, url: str) -> StoreURL:
         scheme = url_scheme(url)
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+        except ValueError as exc:  # "Invalid IPv6 URL": an unbalanced "[" or "]"
+            raise ConfigurationError(f"bad store URL {mask_url(url)!r}: {exc}") from None
         netloc = parts.netloc
         userinfo, _, hostlist = netloc.rpartition("@")
         username = password = None
@@ -66,10 +93,7 @@ class StoreURL:
             username = unquote(user) or None
             password = unquote(secret) if has_password else None
         hosts = tuple(_parse_host(item, url) for item in hostlist.split(",") if item)
-        try:
-            options = dict(parse_qsl(parts.query, keep_blank_values=True, strict_parsing=False))
-        except ValueError as exc:  # pragma: no cover - parse_qsl is lenient
-            raise ConfigurationError(f"bad query string in {mask_url(url)!r}: {exc}") from None
+        options = dict(parse_qsl(parts.query, keep_blank_values=True))
         return cls(url, scheme, username, password, hosts, unquote(parts.path), options)
 
     @property
@@ -138,7 +162,11 @@ def _parse_host(item: str, url: str) -> tuple[str, int | None]:
     if not port_text:
         return unquote(host), None
     if not port_text.isdigit() or not 0 < int(port_text) < 65536:
-        raise ConfigurationError(f"bad port {port_text!r} in {mask_url(url)!r}")
+        # The port is not shown: in a URL whose password holds a raw "/", it is a piece of it.
+        raise ConfigurationError(
+            f"bad port in {mask_url(url)!r}: expected 1 to 65535 (percent-encode a '/', '?' "
+            "or '#' in a password)"
+        )
     return unquote(host), int(port_text)
 
 

@@ -23,9 +23,9 @@ def start_session(manager: SessionManager, **data: object) -> str:
 
 
 def session_id(manager: SessionManager, cookie: str) -> str:
-    sid = manager.signer.unsign(cookie.partition("=")[2])
-    assert sid is not None
-    return sid
+    verified = manager.signer.verify(cookie.partition("=")[2])
+    assert verified is not None
+    return verified[0]
 
 
 # -- writes only when needed

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import string
 from importlib.metadata import EntryPoint
+from urllib.parse import quote
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import sessionkit
 from sessionkit import registry
 from sessionkit.errors import BackendLoadError, ConfigurationError, UnknownBackendError
 from sessionkit.stores.memory import MemoryStore
-from sessionkit.url import StoreOptions, StoreURL, mask_url
+from sessionkit.url import StoreOptions, StoreURL, mask_url, redact
 
 
 @pytest.fixture
@@ -110,11 +114,65 @@ def test_options_reach_the_factory() -> None:
         ),
         ("x://h/?prefix=a&AUTH_TOKEN=t0k&Secret=", "x://h/?prefix=a&AUTH_TOKEN=***&Secret=***"),
         ("x://h/?prefix=password=1&ok=2", "x://h/?prefix=password=1&ok=2"),  # a value, not a name
+        ("redis://user:p@ss@host/0", "redis://user:***@host/0"),  # a raw "@" in the password
+        ("redis://me@corp:pw@db/0", "redis://me@corp:***@db/0"),  # ... and in the user name
+        ("x://h/?token=a#b&ok=1", "x://h/?token=***&ok=1"),
+        ("file:///var/a:b@c", "file:///var/a:b@c"),  # no authority, so no password
     ],
 )
 def test_mask_url(url: str, masked: str) -> None:
     assert mask_url(url) == masked
     assert StoreURL.parse(url).masked == masked
+
+
+@pytest.mark.parametrize(
+    ("url", "masked"),
+    [
+        ("redis://user:pa/ss@host/0", "redis://user:***@host/0"),
+        ("redis://user:1234/5678@host/0", "redis://user:***@host/0"),
+        ("redis://user:a#b?c@host:1/0?prefix=x", "redis://user:***@host:1/0?prefix=x"),
+        ("redis://h:6379/0?prefix=a@b", "redis://h:***@b"),  # ambiguous: masks too much
+    ],
+)
+def test_mask_url_masks_a_password_holding_a_raw_delimiter_whole(url: str, masked: str) -> None:
+    assert mask_url(url) == masked
+
+
+def test_redact_masks_the_url_and_its_secrets_wherever_they_appear() -> None:
+    url = "redis://u:p%40ss+w@h/0?sentinel_password=s3cr3t&prefix=a:"
+    text = f"cannot reach {url}: auth as u with p@ss w / p@ss+w / p%40ss+w failed (s3cr3t)"
+    assert redact(text, url) == (
+        "cannot reach redis://u:***@h/0?sentinel_password=***&prefix=a:: "
+        "auth as u with *** / *** / *** failed (***)"
+    )
+    assert redact("no secret here", "memory://") == "no secret here"
+
+
+@pytest.mark.parametrize("url", ["redis://[::1/0", "redis://h]/0", "redis://u:p@[/0"])
+def test_an_unbalanced_bracket_is_a_configuration_error(url: str) -> None:
+    with pytest.raises(ConfigurationError, match="bad store URL"):
+        StoreURL.parse(url)
+
+
+def test_a_bad_port_error_shows_no_piece_of_a_password() -> None:
+    with pytest.raises(ConfigurationError, match="bad port") as raised:
+        StoreURL.parse("redis://user:hunter/2@host/0")
+    assert "hunter" not in str(raised.value)
+    assert "redis://user:***@host/0" in str(raised.value)
+
+
+@given(
+    password=st.text(string.printable, min_size=1, max_size=40),
+    encoded=st.booleans(),
+    user=st.sampled_from(["", "user", "me%40corp"]),
+    rest=st.sampled_from(["host", "host:6379/0", "h1:1,[::1]:2/0?prefix=app:&timeout=2", "h/#x"]),
+)
+def test_mask_url_never_shows_a_password(
+    password: str, encoded: bool, user: str, rest: str
+) -> None:
+    shown = quote(password, safe="") if encoded else password
+    # All that is left is the URL's skeleton: not a character of the password.
+    assert mask_url(f"redis://{user}:{shown}@{rest}") == f"redis://{user}:***@{rest}"
 
 
 def test_store_url_parses_hosts_credentials_and_options() -> None:

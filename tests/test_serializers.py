@@ -9,9 +9,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sessionkit import ConfigurationError, SessionManager
+from sessionkit.codec import Meta
+from sessionkit.ids import new_session_id
 from sessionkit.serializers import JSONSerializer, ORJSONSerializer, Serializer, get_serializer
 
-SERIALIZERS = [JSONSerializer(), ORJSONSerializer()]
+SERIALIZERS: list[Serializer] = [JSONSerializer(), ORJSONSerializer()]
 SESSION = {"user": {"id": 7, "name": "Zoë"}, "cart": ["apple", 2, 3.5, None, True], "n": -1}
 
 json_values = st.recursive(
@@ -67,3 +69,61 @@ def test_a_manager_on_orjson_reads_sessions_written_with_json() -> None:
     reopened["n"] += 1
     after.commit(reopened)
     assert before.open(set_cookie.split(";")[0])["n"] == 0
+
+
+UNWRITABLE = [
+    b'{"a":NaN}',
+    b'{"a":[1,Infinity]}',
+    b'{"a":{"b":-Infinity}}',
+    b'{"a":1e400}',
+    b'{"a":-1E+999}',
+    b'{"a":"\\ud800"}',
+    b'{"a":"x\\uDBFFy"}',
+    b'{"a":"\\udc00\\ud800"}',  # a low surrogate before a high one: no pair
+    b'{"\\uDe00":1}',
+    b'{"a":["ok","\\ud83d"]}',
+]
+
+
+@pytest.mark.parametrize("serializer", SERIALIZERS, ids=["json", "orjson"])
+@pytest.mark.parametrize("raw", UNWRITABLE)
+def test_data_that_could_not_be_written_back_is_refused(serializer: Serializer, raw: bytes) -> None:
+    with pytest.raises(ValueError):
+        serializer.loads(raw)
+
+
+@pytest.mark.parametrize("serializer", SERIALIZERS, ids=["json", "orjson"])
+def test_escapes_that_decode_to_writable_text_are_accepted(serializer: Serializer) -> None:
+    raw = b'{"emoji":"\\ud83d\\ude00","UPPER":"\\uD83D\\uDE00","text":"\\\\ud800","f":1e300}'
+    data = serializer.loads(raw)
+    assert data == {"emoji": "😀", "UPPER": "😀", "text": "\\ud800", "f": 1e300}
+    assert serializer.loads(serializer.dumps(data)) == data
+
+
+@pytest.mark.parametrize("serializer", ["json", "orjson"])
+@pytest.mark.parametrize("raw", [UNWRITABLE[0], UNWRITABLE[3], UNWRITABLE[5]])
+def test_a_stored_session_that_could_not_be_written_back_starts_empty(
+    serializer: str, raw: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    manager = SessionManager("memory://", secret="s", serializer=serializer)
+    sid = new_session_id()
+    manager.store.set(sid, manager.codec.pack(sid, Meta(), raw), 60)  # sealed as ours
+    cookie = f"session={manager.signer.sign(sid)}"
+    session = manager.open(cookie)
+    with caplog.at_level("WARNING", logger="sessionkit"):
+        assert dict(session) == {}
+    assert [record.levelname for record in caplog.records] == ["WARNING"]
+    session["views"] = 1
+    assert manager.commit(session) is not None
+    assert dict(manager.open(cookie)) == {"views": 1}
+
+
+def test_orjson_refuses_nesting_deeper_than_it_can_write_back() -> None:
+    serializer = ORJSONSerializer()
+    for depth, readable in ((253, True), (254, False), (1000, False)):
+        raw = b'{"a":' + b"[" * depth + b"]" * depth + b"}"  # depth + 1 levels
+        if readable:
+            assert serializer.dumps(serializer.loads(raw)) == raw
+        else:
+            with pytest.raises(ValueError, match="cannot be written back"):
+                serializer.loads(raw)

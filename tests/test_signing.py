@@ -9,9 +9,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from itsdangerous import Signer
 
+from sessionkit import SessionManager
 from sessionkit.errors import ConfigurationError
 from sessionkit.ids import new_session_id
-from sessionkit.signing import SALT, CookieSigner
+from sessionkit.signing import SALT, CookieSigner, normalise_secrets
 
 
 def itsdangerous_signer(*secrets_oldest_first: str) -> Signer:
@@ -66,13 +67,68 @@ def test_unusable_secrets_are_configuration_errors(secret: object) -> None:
         CookieSigner(secret)  # type: ignore[arg-type]
 
 
-@given(st.binary(min_size=1, max_size=64), st.binary(max_size=200))
-def test_primed_hmac_is_hmac_sha256(key: bytes, message: bytes) -> None:
-    import hmac
+@given(st.binary(min_size=1, max_size=100))
+def test_verifies_what_itsdangerous_signed_under_any_secret(secret: bytes) -> None:
+    sid = new_session_id()
+    signed = Signer(secret, salt=SALT, key_derivation="hmac", digest_method=hashlib.sha256)
+    value = signed.sign(sid.encode()).decode()
+    assert CookieSigner(secret).verify(value) == (sid, True)
+    assert CookieSigner([secret + b"!", secret]).verify(value) == (sid, False)
 
-    from sessionkit.signing import _PrimedHMAC
 
-    assert _PrimedHMAC(key).digest(message) == hmac.digest(key, message, "sha256")
+@pytest.mark.parametrize("odd", ["\ud800", "é", "\x00", "\u2028", "\U0001f600"])
+def test_a_signature_with_a_character_outside_ascii_is_refused(odd: str) -> None:
+    signer = CookieSigner("secret")
+    value = signer.sign(new_session_id())
+    for at in (-1, -20, -43):
+        mangled = value[:at] + odd + (value[at + 1 :] if at != -1 else "")
+        assert len(mangled) == len(value)
+        assert signer.verify(mangled) is None
+
+
+def test_a_surrogate_in_the_signature_gives_a_fresh_session() -> None:
+    manager = SessionManager("memory://", secret="secret")
+    session = manager.open(None)
+    session["user"] = "ann"
+    set_cookie = manager.commit(session)
+    assert set_cookie is not None
+    cookie = set_cookie.split(";")[0]
+    reopened = manager.open(cookie[:-1] + "\udc80")
+    assert reopened.is_new
+    assert reopened.id != session.id
+    assert dict(reopened) == {}
+
+
+STRONG = "0123456789abcdef0123456789abcdef"  # 32 bytes
+
+
+@pytest.mark.parametrize(
+    "secret",
+    ["Q", b"hunter2", "k" * 31, [STRONG, "old-short-one"], ["é" * 15, STRONG]],
+)
+def test_short_secrets_are_refused_when_not_allowed_without_echoing_them(
+    secret: str | bytes | list[str],
+) -> None:
+    with pytest.raises(ConfigurationError, match="at least 32 bytes of randomness") as caught:
+        CookieSigner(secret, allow_short=False)
+    message = str(caught.value)
+    assert "secrets.token_urlsafe(32)" in message
+    assert "allow_short_secret=True" in message
+    for item in [secret] if isinstance(secret, (str, bytes)) else secret:
+        text = item.decode() if isinstance(item, bytes) else item
+        if text != STRONG:
+            assert text not in message
+    with pytest.raises(ConfigurationError):
+        normalise_secrets(secret, allow_short=False)
+
+
+def test_secrets_of_32_bytes_and_more_pass_and_short_ones_pass_when_allowed() -> None:
+    assert normalise_secrets([STRONG, b"\xff" * 32], allow_short=False) == [
+        STRONG.encode(),
+        b"\xff" * 32,
+    ]
+    assert normalise_secrets("é" * 16, allow_short=False) == ["é".encode() * 16]  # 32 bytes
+    assert CookieSigner("x").verify(CookieSigner("x", allow_short=True).sign(new_session_id()))
 
 
 def test_only_the_encoding_signers_write_is_accepted() -> None:

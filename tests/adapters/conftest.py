@@ -14,23 +14,26 @@ from sessionkit.store import SupportsClear
 from sessionkit.stores.memory import MemoryStore
 from sessionkit.testing import require_server
 
-DJANGO_STORE = f"memory://django-tests-{uuid.uuid4().hex}"
+SECRET = "adapter-test-secret"
 
-if not settings.configured:
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Settings for the Django engine's tests, made when pytest loads this directory's tests
+    (not when the module is imported)."""
+    if settings.configured:
+        return
     settings.configure(
         SECRET_KEY="django-test-secret",
         INSTALLED_APPS=["django.contrib.sessions"],
         MIDDLEWARE=["django.contrib.sessions.middleware.SessionMiddleware"],
         ROOT_URLCONF="tests.adapters.django_urls",
         SESSION_ENGINE="sessionkit.adapters.django",
-        SESSIONKIT_STORE=DJANGO_STORE,
+        SESSIONKIT_STORE=f"memory://django-tests-{uuid.uuid4().hex}",
         ALLOWED_HOSTS=["testserver"],
         DATABASES={},
         USE_TZ=True,
     )
     django.setup()
-
-SECRET = "adapter-test-secret"
 
 
 @pytest.fixture

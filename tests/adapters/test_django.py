@@ -20,6 +20,7 @@ from sessionkit.store import Store
 from sessionkit.stores.file import FileStore
 from sessionkit.stores.memory import MemoryStore
 from sessionkit.testing import FrozenClock
+from tests.helpers import CountingStore
 
 
 @pytest.fixture
@@ -191,7 +192,20 @@ def test_clear_expired_purges_a_file_store(tmp_path: Path, clock: FrozenClock) -
 
 
 def test_clear_expired_is_a_no_op_on_a_store_that_expires_by_itself() -> None:
-    SessionStore.clear_expired()  # the memory store needs no purge call
+    store = CountingStore()  # a memory store: it drops expired entries by itself
+
+    class CountedSessionStore(SessionStore):
+        @classmethod
+        def get_store(cls) -> Store:
+            return store
+
+    session = CountedSessionStore()
+    session["a"] = 1
+    session.save()
+    store.calls.clear()
+    CountedSessionStore.clear_expired()
+    assert store.calls == []
+    assert store.count() == 1
 
 
 @pytest.fixture

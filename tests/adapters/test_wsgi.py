@@ -97,9 +97,9 @@ def test_the_session_is_stored_before_start_response_reaches_the_server(
 
     def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
         cookie = next(v for k, v in headers if k == "Set-Cookie" and v.startswith("session="))
-        sid = manager.signer.unsign(cookie.split(";")[0].split("=", 1)[1])
-        assert sid is not None
-        seen.append(memory_store.get(sid) is not None)
+        verified = manager.signer.verify(cookie.split(";")[0].split("=", 1)[1])
+        assert verified is not None
+        seen.append(memory_store.get(verified[0]) is not None)
         return lambda data: None
 
     environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/", "wsgi.url_scheme": "http"}
