@@ -15,7 +15,7 @@ from sessionkit_memcached import MemcachedStore
 
 import sessionkit
 from sessionkit.errors import SessionTooLargeError, StoreUnavailableError
-from sessionkit.ids import new_session_id
+from sessionkit.ids import MAX_ID_LENGTH, new_session_id
 from sessionkit.store import (
     HasNativeAsync,
     SupportsClear,
@@ -140,10 +140,10 @@ def test_a_server_with_a_smaller_item_size_refuses_with_the_typed_error(
         store.close()
 
 
-def test_the_longest_prefix_makes_a_250_byte_key(node: MemcachedServer) -> None:
-    prefix = "p" * (250 - 43)
+def test_the_longest_prefix_and_id_make_a_250_byte_key(node: MemcachedServer) -> None:
+    prefix = "p" * (250 - MAX_ID_LENGTH)
     store = MemcachedStore.from_url(f"memcached://{node.address}?prefix={prefix}")
-    sid = new_session_id()
+    sid = "i" * MAX_ID_LENGTH
     try:
         store.set(sid, b"long key", 60)
         assert store.get(sid) == b"long key"
@@ -173,7 +173,7 @@ def test_memoryview_data_is_stored_as_its_bytes(store: MemcachedStore) -> None:
 
 def test_connections_have_nagle_off(store: MemcachedStore) -> None:
     store.get(new_session_id())
-    connections = store._client.client_pool.free
+    connections = store.nodes.pools[0].idle
     assert connections
     for connection in connections:
         assert connection.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
