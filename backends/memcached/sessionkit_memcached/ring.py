@@ -115,7 +115,7 @@ class NodeRing:
             self._out = {**self._out, pool: retry_at}
             self._next_retry = min(self._out.values())
         log.warning(
-            "memcached node %s is down; its sessions are lost and it is left out for %g s",
+            "memcached node %s is down; its sessions read as missing while it is left out for %g s",
             pool.name,
             self.dead_retry,
         )

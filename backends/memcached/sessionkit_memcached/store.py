@@ -158,8 +158,9 @@ class MemcachedStore:
     # -- internals
 
     def _failure(self, pool: NodePool, exc: Exception, args: tuple[object, ...]) -> SessionKitError:
-        """The sessionkit error for a failed command on ``pool``; ``args`` are the command's.
-        A failure of the connection itself tells the ring that the node is down."""
+        """The sessionkit error for a failed command on ``pool``; ``args`` are the command's,
+        the session id first. A failure of the connection itself tells the ring that the
+        node is down. The message never holds the id (pymemcache quotes the key in a few)."""
         if isinstance(exc, CONNECTION_FAILURES):
             self.nodes.failed(pool)
         if isinstance(exc, MemcacheServerError) and "too large" in str(exc):
@@ -169,6 +170,8 @@ class MemcachedStore:
             reason = f"{exc} for {self.settings.timeout:g} s"
         else:
             reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            if args and isinstance(args[0], str):
+                reason = reason.replace(args[0], "<session id>")
         return StoreUnavailableError(self.url, f"memcached node {pool.name}: {reason}")
 
     def _checked(self, sid: str, data: bytes, ttl: int) -> tuple[bytes, int]:
