@@ -222,3 +222,18 @@ def test_every_node_down_raises(
     for _ in range(3):
         with pytest.raises(StoreUnavailableError):
             store.get(new_session_id())
+
+
+def test_on_each_node_touch_keeps_the_cas_token(
+    ring: tuple[MemcachedStore, MemcachedServer, MemcachedServer],
+) -> None:
+    store, first, second = ring
+    for server in (first, second):
+        sid = held_by(store, server)
+        store.set(sid, b"base", 600)
+        entry = store.get_versioned(sid)
+        assert entry is not None
+        assert store.touch(sid, 1200) is True
+        assert store.get_versioned(sid) == entry
+        assert store.replace_versioned(sid, b"mine", 600, entry.version).stored is True
+        assert server.has(PREFIX + sid)
