@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import inspect
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
+from pymemcache.client.base import Client
 from sessionkit_memcached import MemcachedStore
 from sessionkit_memcached.pool import Connection, NodePool
 
@@ -113,3 +115,14 @@ def test_close_closes_idle_connections_and_those_that_come_back(server: Memcache
         store.close()
         assert pool.idle == ()
     assert pool.idle == ()
+
+
+@pytest.mark.parametrize(
+    "command", ["get", "gets", "set", "add", "replace", "cas", "delete", "touch", "close"]
+)
+def test_pymemcache_client_takes_the_arguments_the_store_passes(command: str) -> None:
+    """The store calls pymemcache's Client through the typed ``Connection``, by position:
+    a release that reorders or renames them must fail here, not in production."""
+    ours = list(inspect.signature(getattr(Connection, command)).parameters)
+    theirs = list(inspect.signature(getattr(Client, command)).parameters)
+    assert theirs[: len(ours)] == ours
