@@ -10,8 +10,10 @@ from collections.abc import Iterator
 import pytest
 from sessionkit_memcached import MemcachedStore
 
+import sessionkit
 from sessionkit.ids import new_session_id
 from sessionkit.store import GONE, Entry, Swap
+from sessionkit.testing.drivers import run_threads
 
 from .conftest import MemcachedServer
 
@@ -184,3 +186,24 @@ def test_a_server_without_cas_saves_last_write_wins_and_says_so(
     finally:
         store.close()
         server.stop()
+
+
+def test_parallel_requests_on_one_session_lose_no_update(store: MemcachedStore) -> None:
+    """Through the manager: each request adds its own cart item; the conflicts that the
+    cas answers are merged, not overwritten."""
+    manager = sessionkit.SessionManager(store=store, secret="versions-test-secret-0123456789ab")
+    session = manager.open(None)
+    session["cart"] = []
+    set_cookie = manager.commit(session)
+    assert set_cookie is not None
+    cookie = set_cookie.split(";", 1)[0]
+
+    def add_item(index: int) -> None:
+        for round_ in range(5):
+            request = manager.open(cookie)
+            request["cart"].append(f"item-{index}-{round_}")
+            manager.commit(request)
+
+    run_threads(8, add_item)
+    cart = manager.open(cookie)["cart"]
+    assert sorted(cart) == sorted(f"item-{i}-{r}" for i in range(8) for r in range(5))
