@@ -1,89 +1,147 @@
-"""Several memcached nodes as one store: pymemcache's HashClient, made strict and thread-safe.
+"""Which node holds a session: one node, or a ring of several spread by rendezvous hashing.
 
-Sessions are spread by rendezvous hashing, so losing a node moves only the keys it held. The
-ring runs with ``retry_attempts=0``: the call that finds a node down raises (as
-:class:`NodeFailure`) and the node leaves the ring at once for ``dead_timeout`` seconds. A
-retry window, where HashClient answers "not found" or "not stored" for a failing node
-without asking it, would make ``add``, ``replace`` and ``touch`` lie, so there is none. A
-connection that closes mid-command counts as a failure too, so that every stale pooled
-connection of a dead node does not fail one request each.
+A ring splits session ids into :data:`BUCKETS` buckets (CRC-32 of the id; ids are random,
+so the buckets fill evenly) and ranks the nodes for each bucket once, when it is made, by
+rendezvous (highest random weight) hashing of the node's name and the bucket's number. A
+session lives on the first node of its bucket's ranking that is up. So:
 
-HashClient keeps its failure bookkeeping in plain dicts and a list; the overrides below take
-a lock around it and make marking a node dead idempotent, so that many threads failing on the
-same node at once agree.
+- each node holds an even share, and a node that is down moves only the sessions it held
+  (to the next node of each of its buckets), never anyone else's;
+- the ranking depends on the nodes' names, not on the order they are listed in, and adding a
+  node takes over only the buckets it now ranks first in;
+- finding the node costs a CRC-32 and a list index per call, not a hash per node.
+
+A call that fails on a node's connection (refused, reset, closed, timed out) takes the node
+out of the ring for ``dead_retry`` seconds: that call raises, and meanwhile the node's
+sessions read as missing while every other session is served as before. After
+``dead_retry`` seconds the node is tried again by the next call that maps to it. There is no
+retry on another node within a call, so a call to a node that stopped answering takes at most
+``connect_timeout + timeout``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
-from typing import Any
+import time
+import zlib
+from collections.abc import Callable, Sequence
+from typing import Protocol
 
-from pymemcache.client.hash import HashClient  # type: ignore[import-untyped]
-from pymemcache.exceptions import (  # type: ignore[import-untyped]
-    MemcacheError,
-    MemcacheUnexpectedCloseError,
-)
+from sessionkit.errors import StoreUnavailableError
 
-from .settings import Server, node_name
+from .pool import NodePool
 
 log = logging.getLogger("sessionkit.memcached")
 
-
-class NodeFailure(Exception):
-    """A command to one node failed; ``cause`` is pymemcache's or the socket's error."""
-
-    def __init__(self, node: str, cause: BaseException) -> None:
-        super().__init__(f"{node}: {type(cause).__name__}: {cause}")
-        self.node = node
-        self.cause = cause
+#: How many buckets session ids are split into; the share of each node is even to ~1.5%
+#: (one standard deviation, two nodes).
+BUCKETS = 4096
 
 
-class NodeRing(HashClient):  # type: ignore[misc]
-    """A :class:`HashClient` over pooled connections; see the module docstring."""
+class Nodes(Protocol):
+    """The nodes of a store and which one serves a session."""
 
-    def __init__(self, servers: tuple[Server, ...], **client_options: Any) -> None:
-        self._ring_lock = threading.RLock()
-        super().__init__(
-            list(servers), use_pooling=True, retry_attempts=0, ignore_exc=False, **client_options
+    pools: tuple[NodePool, ...]
+
+    def pool_for(self, sid: str) -> NodePool:
+        """The node that holds ``sid``'s session."""
+
+    def failed(self, pool: NodePool) -> None:
+        """A call on ``pool`` failed on its connection."""
+
+
+class OneNode:
+    """A store of one node: every session is there."""
+
+    def __init__(self, pool: NodePool) -> None:
+        self.pools: tuple[NodePool, ...] = (pool,)
+        self._pool = pool
+
+    def pool_for(self, sid: str) -> NodePool:
+        return self._pool
+
+    def failed(self, pool: NodePool) -> None:
+        """Nothing to do: the pool has closed its idle connections, the call raises."""
+
+
+class NodeRing:
+    """Several nodes, each holding its share of sessions; see the module docstring.
+
+    :param pools: the nodes.
+    :param dead_retry: seconds a node that failed stays out.
+    :param url: the store's masked URL, for the error when every node is out.
+    :param clock: monotonic seconds (tests may pass a frozen clock).
+    """
+
+    def __init__(
+        self,
+        pools: Sequence[NodePool],
+        dead_retry: float,
+        url: str,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.pools = tuple(pools)
+        self.dead_retry = dead_retry
+        self._url = url
+        self._clock = clock
+        self._rankings = [_ranking(self.pools, bucket) for bucket in range(BUCKETS)]
+        # Nodes out of the ring, with the time to try each again. Replaced, never changed
+        # in place, so that calls read it without the lock.
+        self._out: dict[NodePool, float] = {}
+        self._next_retry = 0.0
+        self._lock = threading.Lock()
+
+    def pool_for(self, sid: str) -> NodePool:
+        out = self._out
+        if out and self._clock() >= self._next_retry:
+            out = self._bring_back_due()
+        for pool in self._rankings[zlib.crc32(sid.encode()) % BUCKETS]:
+            if pool not in out:
+                return pool
+        names = ", ".join(pool.name for pool in self.pools)
+        raise StoreUnavailableError(
+            self._url,
+            f"every memcached node is down ({names}); each is tried again "
+            f"{self.dead_retry:g} s after it failed",
         )
 
-    def add_server(self, server: Server, port: int | None = None) -> None:
-        """Add (or bring back) a node, closing the connections of its previous client."""
-        with self._ring_lock:
-            key = self._make_client_key(server if port is None else (server, port))
-            previous = self.clients.get(key)
-            super().add_server(server, port)
-            if previous is not None:
-                previous.close()
-
-    def remove_server(self, server: Server, port: int | None = None) -> None:
-        with self._ring_lock:
-            if (server if port is None else (server, port)) not in self._dead_clients:
-                super().remove_server(server, port)
-
-    def _retry_dead(self) -> None:
-        with self._ring_lock:
-            super()._retry_dead()
-
-    def _mark_failed_server(self, server: Server) -> None:
-        with self._ring_lock:
-            if server in self._dead_clients:
+    def failed(self, pool: NodePool) -> None:
+        with self._lock:
+            if pool in self._out:
                 return
-            super()._mark_failed_server(server)
+            retry_at = self._clock() + self.dead_retry
+            self._out = {**self._out, pool: retry_at}
+            self._next_retry = min(self._out.values())
         log.warning(
-            "memcached node %s is down; its sessions are lost and it is left out for %s s",
-            node_name(server),
-            self.dead_timeout,
+            "memcached node %s is down; its sessions read as missing while it is left out for %g s",
+            pool.name,
+            self.dead_retry,
         )
 
-    def _safely_run_func(
-        self, client: Any, func: Any, default_val: Any, *args: Any, **kwargs: Any
-    ) -> Any:
-        try:
-            return super()._safely_run_func(client, func, default_val, *args, **kwargs)
-        except MemcacheUnexpectedCloseError as exc:
-            self._mark_failed_server(client.server)
-            raise NodeFailure(node_name(client.server), exc) from exc
-        except (OSError, MemcacheError, RuntimeError) as exc:
-            raise NodeFailure(node_name(client.server), exc) from exc
+    def is_out(self, pool: NodePool) -> bool:
+        """Whether ``pool`` is out of the ring now."""
+        return pool in self._out
+
+    def _bring_back_due(self) -> dict[NodePool, float]:
+        with self._lock:
+            now = self._clock()
+            back = [pool for pool, retry_at in self._out.items() if retry_at <= now]
+            if back:
+                self._out = {pool: at for pool, at in self._out.items() if pool not in back}
+                self._next_retry = min(self._out.values(), default=0.0)
+            out = self._out
+        for pool in back:
+            log.info("memcached node %s is tried again", pool.name)
+        return out
+
+
+def _ranking(pools: tuple[NodePool, ...], bucket: int) -> tuple[NodePool, ...]:
+    """The nodes in the order a bucket prefers them: by a hash of name and bucket number."""
+
+    def weight(pool: NodePool) -> bytes:
+        seed = f"{pool.name}\0{bucket}".encode()
+        return hashlib.blake2s(seed, digest_size=8).digest()
+
+    return tuple(sorted(pools, key=weight, reverse=True))

@@ -19,10 +19,12 @@ from types import MappingProxyType
 from typing import Any
 
 from sessionkit.errors import ConfigurationError
+from sessionkit.ids import MAX_ID_LENGTH
 from sessionkit.url import StoreOptions, StoreURL
 
 DEFAULT_PORT = 11211
-SESSION_ID_LENGTH = 43
+#: The longest session id a store accepts: keys and item sizes are reckoned with it.
+SESSION_ID_LENGTH = MAX_ID_LENGTH
 MAX_KEY_LENGTH = 250
 # A key may hold printable ASCII only: memcached's text protocol splits on spaces and
 # control characters.
@@ -33,7 +35,7 @@ OPTION_DEFAULTS: Mapping[str, object] = MappingProxyType(
     {
         "prefix": "session:",
         "connect_timeout": 1.0,
-        "timeout": 2.0,
+        "timeout": 1.0,
         "pool_size": 0,
         "dead_retry": 30.0,
         "max_item_size": 1024 * 1024,
@@ -51,8 +53,9 @@ class MemcachedSettings:
     :param masked_url: the URL with any password masked, for errors and logs.
     :param servers: the nodes; more than one spreads sessions over them.
     :param prefix: put before every session id to form its key.
-    :param connect_timeout: seconds to wait for a connection.
-    :param timeout: seconds to wait for a reply.
+    :param connect_timeout: seconds to wait for a new connection.
+    :param timeout: seconds to wait for the server to take a command or answer it, and for a
+        free connection when ``pool_size`` connections are all busy.
     :param pool_size: the most connections per node, None for no bound.
     :param dead_retry: seconds a failed node stays out of the ring (several nodes only).
     :param max_item_size: the server's item size limit (``memcached -I``), in bytes.

@@ -4,7 +4,8 @@ What the store does about memcached's pitfalls:
 
 - ``TCP_NODELAY`` is always on; without it Nagle's algorithm meets the server's delayed ACK
   and a get followed by a set stalls for about 40 ms on loopback.
-- Every command waits for its reply (no ``noreply``), so a write that fails is seen.
+- Every command waits for its reply (no ``noreply``), so a write that fails is seen; each
+  operation is one command, one round trip.
 - memcached reads an expiry over 30 days as a Unix time, and 0 as "never": longer TTLs are
   sent as a Unix time, and 0 is never sent. Its clock ticks once a second, so a relative
   expiry of n can end up to a second early; the store asks for n + 1 so that a session lives
@@ -13,143 +14,209 @@ What the store does about memcached's pitfalls:
   every key is printable ASCII of at most 250 bytes.
 - Data over the server's item size raises :class:`~sessionkit.errors.SessionTooLargeError`
   before anything is sent.
+- Versions are memcached's CAS tokens (``gets``, then ``cas``), paired with the node that
+  issued them. ``touch`` leaves an item's CAS token as it is (memcached 1.4 to 1.6), so a
+  rolling session's refresh does not make the next save look like a conflict. A server run
+  with CAS disabled (``memcached -C``) hands out token 0 and refuses every ``cas``: the store
+  then saves with a plain ``replace`` (last write wins) and logs a warning once.
 - ``touch`` is memcached's ``touch``. There is no ``clear`` (it would need ``flush_all``,
-  which wipes every application's keys) and no ``count`` (memcached cannot list keys short of
-  dumping the whole cache).
+  which wipes every application's keys), no ``count`` and no per-user index (memcached
+  cannot list keys short of dumping the whole cache).
 """
 
 from __future__ import annotations
 
+import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
-from pymemcache.client.base import PooledClient  # type: ignore[import-untyped]
-from pymemcache.exceptions import MemcacheError, MemcacheServerError  # type: ignore[import-untyped]
+from pymemcache.exceptions import MemcacheServerError  # type: ignore[import-untyped]
 
 from sessionkit.errors import SessionKitError, SessionTooLargeError, StoreUnavailableError
 from sessionkit.ids import check_session_id, check_ttl, is_valid_session_id
+from sessionkit.store import GONE, Entry, Swap, Version
 
-from .ring import NodeFailure, NodeRing
-from .settings import SESSION_ID_LENGTH, MemcachedSettings, node_name
+from .pool import CONNECTION_FAILURES, FailureHandler, MemcacheClient, NodePool, PoolExhaustedError
+from .ring import NodeRing, Nodes, OneNode
+from .settings import SESSION_ID_LENGTH, MemcachedSettings
+
+log = logging.getLogger("sessionkit.memcached")
 
 RELATIVE_EXPIRY_LIMIT = 30 * 24 * 3600
 # memcached's item header (48 bytes, 8 of CAS, the key's NUL and the data's CRLF), rounded up.
 ITEM_OVERHEAD = 64
-
-_FAILURES = (NodeFailure, OSError, MemcacheError, RuntimeError)
+# The CAS token of every item on a server that runs with CAS disabled (memcached -C).
+CAS_DISABLED = b"0"
 
 
 class MemcachedStore:
     """Sessions in one memcached node or spread over several.
 
-    One node is served by a :class:`pymemcache.PooledClient`; several by a
+    One node is served by a pool of connections; several by a
     :class:`~sessionkit_memcached.ring.NodeRing`, where a node that fails is left out for
     ``dead_retry`` seconds: the call that found it down raises
     :class:`~sessionkit.errors.StoreUnavailableError`, and afterwards its sessions read as
     missing while sessions on the other nodes are unaffected.
+
+    :param settings: the URL's and keyword options, read.
+    :param clock: monotonic seconds, for the time a failed node stays out (tests may freeze
+        it); session expiry is kept by the servers' clocks.
     """
 
-    def __init__(self, settings: MemcachedSettings) -> None:
+    def __init__(
+        self, settings: MemcachedSettings, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.settings = settings
         self.url = settings.masked_url
         #: The most bytes of session data that fit in one item beside the key and header.
         self.data_limit = (
             settings.max_item_size - len(settings.prefix) - SESSION_ID_LENGTH - ITEM_OVERHEAD
         )
-        self._client = _make_client(settings)
+        self.nodes = _nodes(settings, self._failure, clock)
+        self._pool_for = self.nodes.pool_for
+        self._warned_cas_disabled = False
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> MemcachedStore:
-        """The entry-point factory: ``MemcachedStore.from_url("memcached://host:11211")``."""
-        return cls(MemcachedSettings.from_url(url, **options))
+        """The entry-point factory: ``MemcachedStore.from_url("memcached://host:11211")``.
+
+        Keyword options are those of the URL (see :mod:`sessionkit_memcached.settings`),
+        and ``clock`` as for the constructor.
+        """
+        clock = options.pop("clock", time.monotonic)
+        return cls(MemcachedSettings.from_url(url, **options), clock)
+
+    # -- the Store protocol
 
     def get(self, sid: str) -> bytes | None:
         if not is_valid_session_id(sid):
             return None
-        try:
-            data: bytes | None = self._client.get(sid)
-        except _FAILURES as exc:
-            raise self._failure(exc) from exc
-        return data
+        return self._pool_for(sid).run(MemcacheClient.get, sid)
 
     def set(self, sid: str, data: bytes, ttl: int) -> None:
-        if not self._write("set", sid, data, ttl):
+        data, expire = self._checked(sid, data, ttl)
+        if not self._pool_for(sid).run(MemcacheClient.set, sid, data, expire):
             raise StoreUnavailableError(self.url, "memcached did not store the session")
 
     def add(self, sid: str, data: bytes, ttl: int) -> bool:
-        return self._write("add", sid, data, ttl)
+        data, expire = self._checked(sid, data, ttl)
+        return self._pool_for(sid).run(MemcacheClient.add, sid, data, expire)
 
     def replace(self, sid: str, data: bytes, ttl: int) -> bool:
-        return self._write("replace", sid, data, ttl)
+        data, expire = self._checked(sid, data, ttl)
+        return self._pool_for(sid).run(MemcacheClient.replace, sid, data, expire)
 
-    def delete(self, sid: str) -> None:
-        if not is_valid_session_id(sid):
-            return
-        try:
-            self._client.delete(sid, noreply=False)
-        except _FAILURES as exc:
-            raise self._failure(exc) from exc
-
-    def touch(self, sid: str, ttl: int) -> bool:
-        expire = self._expiry(check_ttl(ttl))
+    def delete(self, sid: str) -> bool:
         if not is_valid_session_id(sid):
             return False
-        try:
-            return bool(self._client.touch(sid, expire, noreply=False))
-        except _FAILURES as exc:
-            raise self._failure(exc) from exc
+        return self._pool_for(sid).run(MemcacheClient.delete, sid)
+
+    def touch(self, sid: str, ttl: int) -> bool:
+        expire = _expiry(check_ttl(ttl))
+        if not is_valid_session_id(sid):
+            return False
+        return self._pool_for(sid).run(MemcacheClient.touch, sid, expire)
 
     def close(self) -> None:
-        self._client.close()
+        for pool in self.nodes.pools:
+            pool.close()
 
-    def _write(self, command: str, sid: str, data: bytes, ttl: int) -> bool:
+    # -- versions: memcached's CAS tokens, with the node that issued them
+
+    def get_versioned(self, sid: str) -> Entry | None:
+        if not is_valid_session_id(sid):
+            return None
+        pool = self._pool_for(sid)
+        data, cas = pool.run(MemcacheClient.gets, sid)
+        return None if data is None else Entry(data, (pool.name, cas))
+
+    def replace_versioned(self, sid: str, data: bytes, ttl: int, version: Version) -> Swap:
+        """One ``cas`` when the version is current. Otherwise memcached answers only
+        "exists" or "not found", so on a conflict the store reads the current entry with
+        one more ``gets``. Success hands back ``Entry(data, None)``: memcached does not say
+        the new token."""
+        data, expire = self._checked(sid, data, ttl)
+        pool = self._pool_for(sid)
+        node, cas = version if type(version) is tuple and len(version) == 2 else (None, None)
+        if node == pool.name and type(cas) is bytes:
+            stored: bool | None
+            if cas == CAS_DISABLED:
+                # replace's False means the session is gone, as cas's None does.
+                stored = self._replace_without_cas(pool, sid, data, expire) or None
+            else:
+                stored = pool.run(MemcacheClient.cas, sid, data, cas, expire)
+            if stored:
+                return Swap(True, Entry(data, None))
+            if stored is None:
+                return GONE
+        # The token is stale, or was issued by another node (before a node left or came
+        # back): the session as it is now decides.
+        current = self.get_versioned(sid)
+        return GONE if current is None else Swap(False, current)
+
+    # -- internals
+
+    def _failure(self, pool: NodePool, exc: Exception, args: tuple[object, ...]) -> SessionKitError:
+        """The sessionkit error for a failed command on ``pool``; ``args`` are the command's,
+        the session id first. A failure of the connection itself tells the ring that the
+        node is down. The message never holds the id (pymemcache quotes the key in a few)."""
+        if isinstance(exc, CONNECTION_FAILURES):
+            self.nodes.failed(pool)
+        if isinstance(exc, MemcacheServerError) and "too large" in str(exc):
+            size = next((len(arg) for arg in args if isinstance(arg, bytes)), 0)
+            return SessionTooLargeError(size, self.data_limit)
+        if isinstance(exc, PoolExhaustedError):
+            reason = f"{exc} for {self.settings.timeout:g} s"
+        else:
+            reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            if args and isinstance(args[0], str):
+                reason = reason.replace(args[0], "<session id>")
+        return StoreUnavailableError(self.url, f"memcached node {pool.name}: {reason}")
+
+    def _checked(self, sid: str, data: bytes, ttl: int) -> tuple[bytes, int]:
+        """The data as bytes and memcached's exptime, once the id, TTL and size are checked."""
         check_session_id(sid)
-        expire = self._expiry(check_ttl(ttl))
+        expire = _expiry(check_ttl(ttl))
         if type(data) is not bytes:
             data = bytes(data)
         if len(data) > self.data_limit:
             raise SessionTooLargeError(len(data), self.data_limit)
-        try:
-            return bool(getattr(self._client, command)(sid, data, expire, noreply=False))
-        except _FAILURES as exc:
-            raise self._failure(exc, len(data)) from exc
+        return data, expire
 
-    @staticmethod
-    def _expiry(ttl: int) -> int:
-        """memcached's exptime for a TTL: see the module docstring."""
-        expire = ttl + 1
-        if expire > RELATIVE_EXPIRY_LIMIT:
-            return int(time.time()) + expire
-        return expire
-
-    def _failure(self, exc: Exception, size: int | None = None) -> SessionKitError:
-        """The sessionkit error for a failed command, naming the node when one is known."""
-        if isinstance(exc, NodeFailure):
-            node, cause = exc.node, exc.cause
-        else:
-            node, cause = ", ".join(map(node_name, self.settings.servers)), exc
-        if (
-            size is not None
-            and isinstance(cause, MemcacheServerError)
-            and "too large" in str(cause)
-        ):
-            return SessionTooLargeError(size, self.data_limit)
-        if isinstance(cause, RuntimeError):  # pymemcache's pool is out of connections
-            reason = f"all {self.settings.pool_size} connections are busy"
-        else:
-            reason = f"{type(cause).__name__}: {cause}"
-        return StoreUnavailableError(self.url, f"memcached node {node}: {reason}")
+    def _replace_without_cas(self, pool: NodePool, sid: str, data: bytes, expire: int) -> bool:
+        if not self._warned_cas_disabled:
+            self._warned_cas_disabled = True
+            log.warning(
+                "memcached node %s runs with CAS disabled (memcached -C): concurrent changes "
+                "to one session are not merged, the last save wins",
+                pool.name,
+            )
+        return pool.run(MemcacheClient.replace, sid, data, expire)
 
 
-def _make_client(settings: MemcachedSettings) -> Any:
-    options: dict[str, Any] = {
+def _expiry(ttl: int) -> int:
+    """memcached's exptime for a TTL: see the module docstring."""
+    expire = ttl + 1
+    if expire > RELATIVE_EXPIRY_LIMIT:
+        return int(time.time()) + expire
+    return expire
+
+
+def _nodes(
+    settings: MemcachedSettings, failure: FailureHandler, clock: Callable[[], float]
+) -> Nodes:
+    options: dict[str, object] = {
         "connect_timeout": settings.connect_timeout,
         "timeout": settings.timeout,
         "no_delay": True,
         "default_noreply": False,
         "key_prefix": settings.prefix.encode("ascii"),
-        "max_pool_size": settings.pool_size,
     }
-    if len(settings.servers) == 1:
-        return PooledClient(settings.servers[0], **options)
-    return NodeRing(settings.servers, dead_timeout=settings.dead_retry, **options)
+    pools = [
+        NodePool(server, settings.pool_size, settings.timeout, failure, **options)
+        for server in settings.servers
+    ]
+    if len(pools) == 1:
+        return OneNode(pools[0])
+    return NodeRing(pools, settings.dead_retry, settings.masked_url, clock)

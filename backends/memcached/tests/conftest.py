@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from sessionkit.testing import free_port
+from sessionkit.netutil import free_port, wait_for_port
 
 STARTUP_DEADLINE = 10.0
 
@@ -55,12 +55,14 @@ class MemcachedServer:
         else:
             command += ["-l", "127.0.0.1", "-p", str(self.port), "-U", "0"]
         self.process = subprocess.Popen([*command, *self.extra])
-        end = time.monotonic() + STARTUP_DEADLINE
-        while not self._answers():
-            if self.process.poll() is not None or time.monotonic() > end:
-                self.stop()
-                raise RuntimeError(f"memcached ({' '.join(command)}) did not come up")
-            time.sleep(0.02)
+        try:
+            if self.socket_path is None:
+                wait_for_port("127.0.0.1", self.port, STARTUP_DEADLINE, process=self.process)
+            else:
+                self._wait_for_unix_socket()
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def stop(self) -> None:
@@ -110,6 +112,15 @@ class MemcachedServer:
             sock.connect(str(self.socket_path))
             return sock
         return socket.create_connection(("127.0.0.1", self.port), timeout=5)
+
+    def _wait_for_unix_socket(self) -> None:
+        """Wait until memcached answers on its Unix socket (wait_for_port speaks TCP only)."""
+        assert self.process is not None
+        end = time.monotonic() + STARTUP_DEADLINE
+        while not self._answers():
+            if self.process.poll() is not None or time.monotonic() > end:
+                raise RuntimeError(f"memcached did not answer on {self.socket_path}")
+            time.sleep(0.02)
 
     def _answers(self) -> bool:
         try:

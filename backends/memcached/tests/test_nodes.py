@@ -1,4 +1,5 @@
-"""Several nodes: sessions spread over them, and one node killed mid-test."""
+"""Several nodes: sessions spread over them, and one node killed mid-test; the time a failed
+node stays out runs on a frozen clock."""
 
 from __future__ import annotations
 
@@ -10,24 +11,42 @@ from sessionkit_memcached import MemcachedStore
 import sessionkit
 from sessionkit.errors import StoreUnavailableError
 from sessionkit.ids import new_session_id
-from sessionkit.testing.contract import run_threads, wait_until
+from sessionkit.store import Entry, Swap
+from sessionkit.testing import FrozenClock
+from sessionkit.testing.contract import run_threads
 
 from .conftest import MemcachedServer
 
 PREFIX = "nodes:"
 SESSIONS = 40
+DEAD_RETRY = 30
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock()
 
 
 @pytest.fixture
 def ring(
-    fresh_pair: tuple[MemcachedServer, MemcachedServer],
+    fresh_pair: tuple[MemcachedServer, MemcachedServer], clock: FrozenClock
 ) -> Iterator[tuple[MemcachedStore, MemcachedServer, MemcachedServer]]:
     first, second = fresh_pair
     store = MemcachedStore.from_url(
-        f"memcached://{first.address},{second.address}?prefix={PREFIX}&dead_retry=1"
+        f"memcached://{first.address},{second.address}?prefix={PREFIX}",
+        dead_retry=DEAD_RETRY,
+        clock=clock,
     )
     yield store, first, second
     store.close()
+
+
+def held_by(store: MemcachedStore, server: MemcachedServer) -> str:
+    """A fresh id whose session the ring puts on ``server``."""
+    while True:
+        sid = new_session_id()
+        if store.nodes.pool_for(sid).name == server.address:
+            return sid
 
 
 def spread(
@@ -132,7 +151,7 @@ def test_threads_failing_on_the_same_node_all_get_the_typed_error(
 
 
 def test_a_node_back_after_dead_retry_takes_its_share_again(
-    ring: tuple[MemcachedStore, MemcachedServer, MemcachedServer],
+    ring: tuple[MemcachedStore, MemcachedServer, MemcachedServer], clock: FrozenClock
 ) -> None:
     store, first, second = ring
     _, on_second = spread(store, first, second)
@@ -140,14 +159,58 @@ def test_a_node_back_after_dead_retry_takes_its_share_again(
     with pytest.raises(StoreUnavailableError):
         store.get(on_second[0])
     second.start()  # same port, empty
+    store.set(on_second[0], b"meanwhile", 600)
+    clock.now += DEAD_RETRY - 1
+    store.set(on_second[1], b"meanwhile", 600)
+    assert not second.has(PREFIX + on_second[1]), "the node came back before dead_retry"
 
-    def back_in_the_ring() -> bool:
-        store.set(on_second[0], b"again", 600)
-        return second.has(PREFIX + on_second[0])
-
-    assert wait_until(back_in_the_ring, deadline=5.0)
+    clock.now += 1
+    store.set(on_second[0], b"again", 600)
+    assert second.has(PREFIX + on_second[0])
     assert store.get(on_second[0]) == b"again"
     assert first.has(PREFIX + on_second[0]), "the copy written meanwhile stays on the other node"
+
+
+def test_a_node_still_down_after_dead_retry_is_left_out_again(
+    ring: tuple[MemcachedStore, MemcachedServer, MemcachedServer], clock: FrozenClock
+) -> None:
+    store, _, second = ring
+    sid = held_by(store, second)
+    second.stop()
+    with pytest.raises(StoreUnavailableError, match=second.address):
+        store.get(sid)
+    assert store.get(sid) is None
+    clock.now += DEAD_RETRY
+    with pytest.raises(StoreUnavailableError, match=second.address):
+        store.get(sid)
+    assert store.get(sid) is None
+
+
+def test_a_version_from_a_node_that_left_is_never_used_on_another(
+    ring: tuple[MemcachedStore, MemcachedServer, MemcachedServer],
+) -> None:
+    """Each server numbers its CAS tokens from 1, so a token read from one node can match an
+    unrelated item on another: the version names its node, and a save whose session moved
+    to another node is a conflict, not a cas there."""
+    store, _, second = ring
+    sid = held_by(store, second)
+    store.set(sid, b"on the second node", 600)  # the fresh server's first item: token 1
+    entry = store.get_versioned(sid)
+    assert entry is not None
+    second.stop()
+    with pytest.raises(StoreUnavailableError):
+        store.get(sid)
+    store.set(sid, b"on the first node", 600)  # the first item there too: token 1 again
+    current = store.get_versioned(sid)
+    assert current is not None
+    assert current.data == b"on the first node"
+    assert current.version[1] == entry.version[1], "both nodes gave the same token"  # type: ignore[index]
+
+    assert store.replace_versioned(sid, b"stale", 600, entry.version) == Swap(False, current)
+    assert store.get(sid) == b"on the first node"
+    assert store.replace_versioned(sid, b"mine", 600, current.version) == Swap(
+        True, Entry(b"mine", None)
+    )
 
 
 def test_every_node_down_raises(
@@ -159,3 +222,18 @@ def test_every_node_down_raises(
     for _ in range(3):
         with pytest.raises(StoreUnavailableError):
             store.get(new_session_id())
+
+
+def test_on_each_node_touch_keeps_the_cas_token(
+    ring: tuple[MemcachedStore, MemcachedServer, MemcachedServer],
+) -> None:
+    store, first, second = ring
+    for server in (first, second):
+        sid = held_by(store, server)
+        store.set(sid, b"base", 600)
+        entry = store.get_versioned(sid)
+        assert entry is not None
+        assert store.touch(sid, 1200) is True
+        assert store.get_versioned(sid) == entry
+        assert store.replace_versioned(sid, b"mine", 600, entry.version).stored is True
+        assert server.has(PREFIX + sid)

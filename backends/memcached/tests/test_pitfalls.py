@@ -2,28 +2,31 @@
 
 from __future__ import annotations
 
-import os
-import signal
+import asyncio
 import socket
-import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Iterator
 from urllib.parse import quote
 
 import pytest
 from sessionkit_memcached import MemcachedStore
 
 import sessionkit
-from sessionkit.errors import SessionTooLargeError, StoreUnavailableError
-from sessionkit.ids import new_session_id
+from sessionkit.errors import (
+    SessionTooLargeError,
+    StoreUnavailableError,
+    UnsupportedOperationError,
+)
+from sessionkit.ids import MAX_ID_LENGTH, new_session_id
+from sessionkit.netutil import TCPRelay, free_port
 from sessionkit.store import (
     HasNativeAsync,
     SupportsClear,
     SupportsCount,
+    SupportsUserIndex,
+    SupportsVersions,
     ThreadedAsyncStore,
     as_async,
 )
-from sessionkit.testing import free_port
 
 from .conftest import MemcachedServer
 
@@ -140,10 +143,10 @@ def test_a_server_with_a_smaller_item_size_refuses_with_the_typed_error(
         store.close()
 
 
-def test_the_longest_prefix_makes_a_250_byte_key(node: MemcachedServer) -> None:
-    prefix = "p" * (250 - 43)
+def test_the_longest_prefix_and_id_make_a_250_byte_key(node: MemcachedServer) -> None:
+    prefix = "p" * (250 - MAX_ID_LENGTH)
     store = MemcachedStore.from_url(f"memcached://{node.address}?prefix={prefix}")
-    sid = new_session_id()
+    sid = "i" * MAX_ID_LENGTH
     try:
         store.set(sid, b"long key", 60)
         assert store.get(sid) == b"long key"
@@ -173,67 +176,38 @@ def test_memoryview_data_is_stored_as_its_bytes(store: MemcachedStore) -> None:
 
 def test_connections_have_nagle_off(store: MemcachedStore) -> None:
     store.get(new_session_id())
-    connections = store._client.client_pool.free
+    connections = store.nodes.pools[0].idle
     assert connections
     for connection in connections:
         assert connection.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
 
 
-def _writes(store: MemcachedStore, sid: str) -> list[Callable[[], object]]:
-    return [
-        lambda: store.set(sid, b"y", 60),
-        lambda: store.add(new_session_id(), b"y", 60),
-        lambda: store.replace(sid, b"y", 60),
-        lambda: store.touch(sid, 60),
-        lambda: store.delete(sid),
-    ]
-
-
-def freeze(pid: int) -> None:
-    """SIGSTOP the process and wait until every one of its threads has stopped: a thread
-    that was running when the signal was sent could otherwise still answer one request."""
-    os.kill(pid, signal.SIGSTOP)
-    tasks = Path(f"/proc/{pid}/task")
-    deadline = time.monotonic() + 5
-    while any(
-        (task / "stat").read_text().rpartition(")")[2].split()[0] != "T" for task in tasks.iterdir()
-    ):
-        assert time.monotonic() < deadline, "the server did not stop"
-        time.sleep(0.001)
-
-
-def test_writes_wait_for_the_reply(run_prefix: str) -> None:
+def test_writes_wait_for_the_reply(node: MemcachedServer, run_prefix: str) -> None:
     """With ``noreply`` a write to a frozen server would return at once; here each times out."""
-    server = MemcachedServer().start()
-    url = f"memcached://{server.address}"
-    store = MemcachedStore.from_url(url, prefix=run_prefix, timeout=0.2)
-    assert server.process is not None
-    try:
-        sid = new_session_id()
-        store.set(sid, b"x", 60)
-        freeze(server.process.pid)
-        for write in _writes(store, sid):
-            with pytest.raises(StoreUnavailableError, match="TimeoutError"):
-                write()
-    finally:
-        server.process.send_signal(signal.SIGCONT)
-        store.close()
-        server.stop()
-
-
-def test_writes_to_a_killed_server_raise(run_prefix: str) -> None:
-    server = MemcachedServer().start()
-    store = MemcachedStore.from_url(f"memcached://{server.address}", prefix=run_prefix)
-    try:
-        sid = new_session_id()
-        store.set(sid, b"x", 60)  # a pooled connection is now open
-        server.stop()
-        for write in _writes(store, sid):
-            with pytest.raises(StoreUnavailableError, match=server.address):
-                write()
-    finally:
-        store.close()
-        server.stop()
+    with TCPRelay(("127.0.0.1", node.port)) as relay:
+        host, port = relay.address
+        store = MemcachedStore.from_url(
+            f"memcached://{host}:{port}", prefix=run_prefix, timeout=0.2
+        )
+        try:
+            sid = new_session_id()
+            store.set(sid, b"x", 60)
+            relay.hang()
+            for write in (
+                lambda: store.set(sid, b"y", 60),
+                lambda: store.add(new_session_id(), b"y", 60),
+                lambda: store.replace(sid, b"y", 60),
+                lambda: store.touch(sid, 60),
+                lambda: store.delete(sid),
+            ):
+                with pytest.raises(StoreUnavailableError, match="TimeoutError"):
+                    write()
+            relay.restore()  # what was sent may still take effect: memcached got the bytes
+            store.set(sid, b"z", 60)
+            assert store.get(sid) == b"z"
+            store.delete(sid)
+        finally:
+            store.close()
 
 
 def test_unreachable_node_is_named_and_passwords_never_shown() -> None:
@@ -246,10 +220,25 @@ def test_unreachable_node_is_named_and_passwords_never_shown() -> None:
 
 
 def test_optional_capabilities_are_declared_missing(store: MemcachedStore) -> None:
+    assert isinstance(store, SupportsVersions)
+    assert not isinstance(store, SupportsUserIndex)
     assert not isinstance(store, SupportsClear)
     assert not isinstance(store, SupportsCount)
     assert not isinstance(store, HasNativeAsync)
     assert isinstance(as_async(store), ThreadedAsyncStore)
+
+
+def test_log_out_everywhere_is_unsupported_and_says_why(store: MemcachedStore) -> None:
+    manager = sessionkit.SessionManager(store=store, secret=SECRET)
+    assert manager.user_index is False
+    for call in (
+        lambda: manager.user_sessions("alice"),
+        lambda: manager.destroy_user_sessions("alice"),
+        lambda: asyncio.run(manager.auser_sessions("alice")),
+        lambda: asyncio.run(manager.adestroy_user_sessions("alice")),
+    ):
+        with pytest.raises(UnsupportedOperationError, match="keeps no per-user index"):
+            call()
 
 
 def test_unix_socket(tmp_path_factory: pytest.TempPathFactory) -> None:
