@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 import secrets
 from pathlib import Path
+from typing import Any
 
-from ..errors import SessionKitError
+from ..errors import ConfigurationError, SessionKitError
 from ..manager import SessionManager
 
 STORE_ENV = "SESSIONKIT_DEMO_STORE"
 SECRET_ENV = "SESSIONKIT_SECRET"  # noqa: S105 - the name of a variable, not a secret
+CONCURRENCY_ENV = "SESSIONKIT_DEMO_CONCURRENCY"
 
 
 def data_dir() -> Path:
@@ -46,7 +49,24 @@ def secret() -> str:
     return value
 
 
+def manager_options() -> dict[str, Any]:
+    """The manager's options set in the environment: ``concurrency`` from
+    ``$SESSIONKIT_DEMO_CONCURRENCY`` (how parallel requests on one session are saved).
+
+    :raises ConfigurationError: if this :class:`SessionManager` has no such option.
+    """
+    concurrency = os.environ.get(CONCURRENCY_ENV)
+    if not concurrency:
+        return {}
+    if "concurrency" not in inspect.signature(SessionManager).parameters:
+        raise ConfigurationError(
+            f"{CONCURRENCY_ENV}={concurrency}: this version of SessionManager "
+            "has no concurrency option"
+        )
+    return {"concurrency": concurrency}
+
+
 def manager_from_env() -> SessionManager:
     """The demo's manager, in a server worker: the store URL comes from the parent process."""
     url = os.environ.get(STORE_ENV) or default_store_url()
-    return SessionManager(url, secret())
+    return SessionManager(url, secret(), **manager_options())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import inspect
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -113,3 +114,44 @@ def test_an_unreachable_store_is_one_line_on_stderr(
     assert err.count("\n") == 1
     assert "pw" not in err
     assert "***" in err
+
+
+def _demo_args(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    return parser.parse_args(argv)
+
+
+def test_memory_with_several_workers_is_refused_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    assert main(_demo_args("--store", "memory://", "--workers", "2")) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.count("\n") == 1
+    assert "one process" in err
+    assert "--workers 1" in err
+
+
+def test_the_store_can_come_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    monkeypatch.setenv("SESSIONKIT_DEMO_STORE", "memory://")
+    assert main(_demo_args("--workers", "2")) == 1  # refused: so the environment's URL was used
+    assert "memory://" in capsys.readouterr().err
+
+
+def test_an_unknown_manager_option_is_one_line_on_stderr(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    if "concurrency" in inspect.signature(SessionManager).parameters:
+        pytest.skip("this SessionManager takes concurrency")
+    monkeypatch.setenv("SESSIONKIT_DEMO_CONCURRENCY", "last_write_wins")
+    assert main(_demo_args("--store", "memory://")) == 1
+    err = capsys.readouterr().err
+    assert err == (
+        "sessionkit demo: SESSIONKIT_DEMO_CONCURRENCY=last_write_wins: "
+        "this version of SessionManager has no concurrency option\n"
+    )
