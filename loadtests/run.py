@@ -21,7 +21,7 @@ from pathlib import Path
 from loadtests.report import Summary, read_summary, render
 from loadtests.server import HOST, DemoServer, ServerError
 from loadtests.settings import parse_timespan
-from sessionkit.testing import free_port
+from sessionkit.netutil import free_port
 from sessionkit.url import mask_url
 
 HERE = Path(__file__).resolve().parent

@@ -7,7 +7,9 @@ middle of a run must make the run fail with lost sessions.
 
 from __future__ import annotations
 
+import os
 import secrets
+import subprocess
 import sys
 import threading
 import time
@@ -109,6 +111,36 @@ def test_the_harness_leaves_this_process_alone() -> None:
     assert "locust" not in sys.modules
 
 
+HARNESS_MODULES = [
+    "loadtests.run", "loadtests.server", "loadtests.report", "loadtests.locustfile",
+    "loadtests.storefile", "sessionkit.demo.asgi", "sessionkit.demo.wsgi",
+]  # fmt: skip
+
+
+def test_the_harness_and_the_demo_run_without_test_tools() -> None:
+    # tox's load envs install only .[demo] and Locust: no pytest, no Hypothesis
+    code = (
+        f"import sys\nfor name in {HARNESS_MODULES!r}: __import__(name)\n"
+        "print(sorted(m for m in ('pytest', '_pytest', 'hypothesis') if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip() == "[]"
+
+
+def command_lines() -> list[str]:
+    """The command lines of every process that this user may read."""
+    lines = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as file:
+                lines.append(file.read().replace(b"\0", b" ").decode(errors="replace"))
+        except OSError:
+            continue  # gone, or not ours to read
+    return lines
+
+
 def _run(reports: Path, store: str, *options: str) -> tuple[int, Summary]:
     code = main(["run", "--store", store, *SHORT_RUN, "--reports", str(reports), *options])
     return code, read_summary(reports / ("store" if "store" in options else "http"))
@@ -152,10 +184,13 @@ def test_sessions_wiped_during_a_run_fail_it_as_lost(tmp_path: Path) -> None:
         deadline = time.monotonic() + 20
         while store.count() < 10 and time.monotonic() < deadline:  # type: ignore[attr-defined]
             time.sleep(0.2)
+        seen = command_lines()
         store.clear()  # type: ignore[attr-defined]
     finally:
         store.close()
         run.join()
+    assert any("sessionkit demo" in line for line in seen)  # the server was up ...
+    assert not any(str(tmp_path / "sessions") in line for line in seen)  # ... its store hidden
     summary = read_summary(tmp_path / "reports" / "http")
     assert outcome == [1]
     assert summary.lost > 0
