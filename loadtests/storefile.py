@@ -25,6 +25,7 @@ from typing import Any
 from locust import User, events, task
 from locust.env import Environment
 
+import loadtests.recorder  # noqa: F401 - writes the records and the final stats
 from loadtests.checks import LOST, MIXED, SessionMismatch
 from loadtests.options import think_time, weights_of
 from sessionkit import Store, open_store
