@@ -52,15 +52,19 @@ class ExpectedSession:
     stored: bool = field(default=False)
     # What the session may hold instead, because a request that would make it so failed.
     maybe: list[ExpectedSession] = field(default_factory=list)
+    failed_request: str = ""  # the request that failed, for the messages
 
     @property
     def unsure(self) -> bool:
         """Whether a failed request leaves open what the server holds."""
         return bool(self.maybe)
 
-    def failed(self, change: Any = None, *, user: str | None = None, visit: bool = False) -> None:
-        """A request failed that would have applied ``change`` to the cart, logged ``user`` in
-        or counted a visit: the server may hold the session with or without that."""
+    def failed(
+        self, request: str, change: Any = None, *, user: str | None = None, visit: bool = False
+    ) -> None:
+        """``request`` failed, which would have applied ``change`` to the cart, logged ``user``
+        in or counted a visit: the server may hold the session with or without that."""
+        self.failed_request = request
         outcome = replace(self, maybe=[], stored=True)
         if visit:
             outcome.views += 1
@@ -72,6 +76,7 @@ class ExpectedSession:
 
     def failed_logout(self) -> None:
         """A logout failed: the session may be gone."""
+        self.failed_request = "POST /logout"
         self.maybe.append(ExpectedSession())
 
     def recover(self, answered: Any) -> None:
@@ -86,8 +91,12 @@ class ExpectedSession:
         lost = self.stored and answered == {}
         self.views, self.cart, self.user, self.stored = 0, None, None, False
         if lost:
-            raise SessionMismatch(LOST, "the session is empty after an error")
-        raise SessionMismatch(MIXED, "the session holds other data after an error")
+            raise SessionMismatch(
+                LOST, f"the session is empty after a failed {self.failed_request}"
+            )
+        raise SessionMismatch(
+            MIXED, f"the session holds other data after a failed {self.failed_request}"
+        )
 
     def as_json(self) -> dict[str, Any]:
         """The session's data as ``GET /me`` must answer it."""

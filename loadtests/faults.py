@@ -97,9 +97,8 @@ def store_address(url: str) -> tuple[str, int]:
         host = None  # several hosts, or a port that is not a number
     if not host:
         raise ValueError(
-            f"--fault needs a store reached over TCP at one host:port; {mask_url(url)} has no "
-            "connection to cut (memory://, file:// and sqlite:// keep sessions in this "
-            "machine's memory or files)"
+            f"--fault needs a store reached over TCP at one host:port, and {mask_url(url)} "
+            "has no connection to cut"
         )
     if port is None:
         port = DEFAULT_PORTS.get(scheme.partition("+")[0])

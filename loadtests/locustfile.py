@@ -137,7 +137,7 @@ class Visitor(DemoUser):
         with self.client.get("/", name=name, catch_response=True) as response:
             verdict = self.judge(response, lambda: self.session.visit(visits_in(response.text)))
         if verdict is Verdict.FAILED:
-            self.session.failed(visit=True)
+            self.session.failed("GET /", visit=True)
 
     def login(self) -> None:
         before, user = self.cookie(), f"user-{self.tag}"
@@ -150,7 +150,7 @@ class Visitor(DemoUser):
 
             verdict = self.judge(response, check)
         if verdict is Verdict.FAILED:
-            self.session.failed(user=user)
+            self.session.failed("POST /login", user=user)
 
     def cart(self) -> None:
         cart = self.session.cart or []
@@ -163,7 +163,7 @@ class Visitor(DemoUser):
                 response, lambda: self.session.change_cart(change, response.json())
             )
         if verdict is Verdict.FAILED:
-            self.session.failed(change)
+            self.session.failed("POST /cart", change)
 
     def me(self) -> None:
         with self.client.get("/me", catch_response=True, context=self.reads()) as response:

@@ -107,12 +107,12 @@ def test_after_a_failed_request_either_outcome_is_accepted() -> None:
     session = ExpectedSession()
     session.visit(1)
     session.change_cart({"add": "a"}, ["a"])
-    session.failed({"add": "b"})
+    session.failed("POST /cart", {"add": "b"})
     assert session.unsure
     session.recover({"views": 1, "cart": ["a", "b"]})  # the failed request did its work
     assert not session.unsure
     assert session.as_json() == {"views": 1, "cart": ["a", "b"]}
-    session.failed(visit=True)
+    session.failed("GET /", visit=True)
     session.recover({"views": 1, "cart": ["a", "b"]})  # ... or not
     assert session.views == 1
 
@@ -125,13 +125,14 @@ def test_a_session_gone_after_a_failed_request_is_lost_unless_it_was_a_logout() 
     assert session.as_json() == {}
     assert not session.stored
     session.visit(1)
-    session.failed(user="ann")
+    session.failed("POST /login", user="ann")
     with pytest.raises(SessionMismatch) as lost:
         session.recover({})
     assert _kind(lost) == LOST
+    assert str(lost.value).endswith("after a failed POST /login")
     assert not session.unsure
     assert not session.stored
-    session.failed({"add": "x"})
+    session.failed("POST /cart", {"add": "x"})
     with pytest.raises(SessionMismatch) as mixed:
         session.recover({"cart": ["y"]})
     assert _kind(mixed) == MIXED
