@@ -107,17 +107,14 @@ def cart_check(added: int, missing: int) -> None:
         _log.cart_check(added, missing)
 
 
-@events.init.add_listener  # type: ignore[untyped-decorator]
-def _open_log(environment: Environment, **kwargs: Any) -> None:
+@events.test_start.add_listener  # type: ignore[untyped-decorator]
+def _start(environment: Environment, **kwargs: Any) -> None:
+    # A worker has the master's options (--output-prefix among them) from its test's start on.
     global _log
     prefix = output_prefix(environment)
     if prefix is not None and _log is None and not isinstance(environment.runner, MasterRunner):
         _log = RequestLog(records_file(prefix, os.getpid()))
         environment.events.request.add_listener(_log.request)  # type: ignore[no-untyped-call]
-
-
-@events.test_start.add_listener  # type: ignore[untyped-decorator]
-def _tell_start(environment: Environment, **kwargs: Any) -> None:
     fd = os.environ.pop(START_FD_ENV, "")
     if fd and owns_stats(environment):
         with os.fdopen(int(fd), "w") as pipe:
