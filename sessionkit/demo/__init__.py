@@ -28,7 +28,7 @@ from ..registry import open_store
 from ..store import probe
 from ..stores.memory import MemoryStore
 from ..url import mask_url
-from .config import STORE_ENV, default_store_url, manager_options, secret
+from .config import STORE_ENV, check_manager_options, default_store_url, secret
 from .serve import SERVERS
 
 
@@ -53,7 +53,7 @@ def main(args: argparse.Namespace) -> int:
     """Check the store, then serve the demo until interrupted; the exit status."""
     url = args.store or os.environ.get(STORE_ENV) or default_store_url()
     try:
-        manager_options()
+        check_manager_options()
     except ConfigurationError as exc:
         print(f"sessionkit demo: {exc}", file=sys.stderr)
         return 1

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import os
 import secrets
 from pathlib import Path
@@ -10,6 +9,7 @@ from typing import Any
 
 from ..errors import ConfigurationError, SessionKitError
 from ..manager import SessionManager
+from ..stores.memory import MemoryStore
 
 STORE_ENV = "SESSIONKIT_DEMO_STORE"
 SECRET_ENV = "SESSIONKIT_SECRET"  # noqa: S105 - the name of a variable, not a secret
@@ -51,19 +51,23 @@ def secret() -> str:
 
 def manager_options() -> dict[str, Any]:
     """The manager's options set in the environment: ``concurrency`` from
-    ``$SESSIONKIT_DEMO_CONCURRENCY`` (how parallel requests on one session are saved).
-
-    :raises ConfigurationError: if this :class:`SessionManager` has no such option.
-    """
+    ``$SESSIONKIT_DEMO_CONCURRENCY`` (how parallel requests on one session are saved)."""
     concurrency = os.environ.get(CONCURRENCY_ENV)
-    if not concurrency:
-        return {}
-    if "concurrency" not in inspect.signature(SessionManager).parameters:
-        raise ConfigurationError(
-            f"{CONCURRENCY_ENV}={concurrency}: this version of SessionManager "
-            "has no concurrency option"
-        )
-    return {"concurrency": concurrency}
+    return {"concurrency": concurrency} if concurrency else {}
+
+
+def check_manager_options() -> None:
+    """Build a manager with the environment's options once, before the server starts, so
+    that a wrong value is one error here instead of a failure in every worker.
+
+    :raises ConfigurationError: naming the variable.
+    """
+    options = manager_options()
+    if options:
+        try:
+            SessionManager(MemoryStore(), secret(), **options).close()
+        except ConfigurationError as exc:
+            raise ConfigurationError(f"${CONCURRENCY_ENV}: {exc}") from None
 
 
 def manager_from_env() -> SessionManager:
