@@ -5,7 +5,13 @@ cookie like a browser and does, by weight (see :mod:`loadtests.options`): first 
 cookie), returning visits, logins (a new session id, data kept), cart updates, ``GET /me`` and
 logouts (the old cookie must not find the session any more). It knows what its session must
 hold (:class:`~loadtests.checks.ExpectedSession`); an answer that disagrees is a failure whose
-message starts with "session lost" or "session mixed up", so the reports count both.
+message starts with "session lost" or "session mixed up", so the reports count both. After a
+failed request it keeps its cookie, as a browser does, and asks ``GET /me (after an error)``
+until the server answers, to check that what it had stored is still there.
+
+``ParallelShopper`` is a browser that opens a session, then sends ``--parallel`` cart updates
+on it at once, each adding its own item, and checks with ``GET /me`` that every item it was
+told was added is in the cart: the missing ones are lost updates.
 
 Run it through ``python -m loadtests run``, or by hand from the repository root::
 
@@ -14,18 +20,28 @@ Run it through ``python -m loadtests run``, or by hand from the repository root:
 
 from __future__ import annotations
 
+import enum
 import itertools
 import random
 import secrets
 from collections.abc import Callable
 from typing import Any
 
+import gevent.pool  # type: ignore[import-untyped]
 from locust import FastHttpUser, events, task
 from locust.contrib.fasthttp import ResponseContextManager
 from locust.env import Environment
 
-from loadtests.checks import MIXED, ExpectedSession, SessionMismatch, visits_in
-from loadtests.options import think_time, weights_of
+from loadtests import recorder
+from loadtests.checks import (
+    LOST_UPDATE,
+    MIXED,
+    ExpectedSession,
+    SessionMismatch,
+    count_parallel_cart,
+    visits_in,
+)
+from loadtests.options import parallel_of, think_time, weights_of
 
 COOKIE = "session"
 MAX_CART = 20
@@ -36,32 +52,45 @@ class AnswerError(ValueError):
     """An answer that is wrong in itself (not a session mix-up): a fixed message per case."""
 
 
+class Verdict(enum.Enum):
+    OK = "ok"
+    FAILED = "failed"  # no answer, or not a 200 one: the request may or may not have done its work
+    WRONG = "wrong"  # a 200 answer that disagrees with what the session must hold
+
+
 class DemoUser(FastHttpUser):
     abstract = True
 
     def wait_time(self) -> float:
         return random.uniform(0, think_time(self.environment.parsed_options))
 
-    def judge(self, response: ResponseContextManager, check: Callable[[], None]) -> bool:
-        """Run ``check`` on a 200 answer; report a failure and return False otherwise."""
+    def context(self) -> dict[str, Any]:
+        return {"store": True}  # this user's requests need the store (see loadtests.timeline)
+
+    def judge(self, response: ResponseContextManager, check: Callable[[], None]) -> Verdict:
+        """Run ``check`` on a 200 answer; report any failure to Locust."""
         problem: Any = None
+        verdict = Verdict.FAILED
         if response.status_code != 200:
             problem = getattr(response, "error", None) or f"HTTP {response.status_code}"
         else:
             try:
                 check()
             except (SessionMismatch, AnswerError) as exc:
-                problem = str(exc)
+                problem, verdict = str(exc), Verdict.WRONG
             except ValueError:
                 problem = "unreadable answer"
         if problem is None:
-            return True
+            return Verdict.OK
         response.failure(problem)  # type: ignore[no-untyped-call]
-        return False
+        return verdict
 
 
 class AnonymousUser(DemoUser):
     """Requests that never touch a session: no cookie may come back."""
+
+    def context(self) -> dict[str, Any]:
+        return {"store": False}
 
     @task
     def health(self) -> None:
@@ -88,6 +117,9 @@ class Visitor(DemoUser):
 
     @task
     def act(self) -> None:
+        if self.session.unsure:
+            self.recover()
+            return
         action = random.choices(VISITOR_ACTIONS, self.action_weights)[0]
         getattr(self, action)()
 
@@ -103,7 +135,9 @@ class Visitor(DemoUser):
     def _visit(self) -> None:
         name = "/ (first visit)" if self.session.views == 0 else "/ (return visit)"
         with self.client.get("/", name=name, catch_response=True) as response:
-            self.judge(response, lambda: self.session.visit(visits_in(response.text)))
+            verdict = self.judge(response, lambda: self.session.visit(visits_in(response.text)))
+        if verdict is Verdict.FAILED:
+            self.session.failed("GET /", visit=True)
 
     def login(self) -> None:
         before, user = self.cookie(), f"user-{self.tag}"
@@ -114,7 +148,9 @@ class Visitor(DemoUser):
                 if self.cookie() in (None, before):
                     raise AnswerError("login kept the session id")
 
-            self.judge(response, check)
+            verdict = self.judge(response, check)
+        if verdict is Verdict.FAILED:
+            self.session.failed("POST /login", user=user)
 
     def cart(self) -> None:
         cart = self.session.cart or []
@@ -123,15 +159,31 @@ class Visitor(DemoUser):
         else:
             change, name = {"add": f"item-{self.tag}-{next(self.item_numbers)}"}, "/cart (add)"
         with self.client.post("/cart", json=change, name=name, catch_response=True) as response:
-            self.judge(response, lambda: self.session.change_cart(change, response.json()))
+            verdict = self.judge(
+                response, lambda: self.session.change_cart(change, response.json())
+            )
+        if verdict is Verdict.FAILED:
+            self.session.failed("POST /cart", change)
 
     def me(self) -> None:
-        with self.client.get("/me", catch_response=True) as response:
+        with self.client.get("/me", catch_response=True, context=self.reads()) as response:
             self.judge(response, lambda: self.session.check(response.json()))
+
+    def recover(self) -> None:
+        """After a failed request: is what this browser had stored still there?"""
+        with self.client.get(
+            "/me", name="/me (after an error)", catch_response=True, context=self.reads()
+        ) as response:
+            self.judge(response, lambda: self.session.recover(response.json()))
+
+    def reads(self) -> dict[str, Any]:
+        """The context of a request that reads the session: it needs the store only when
+        there is a cookie."""
+        return {"store": self.cookie() is not None}
 
     def logout(self) -> None:
         old = self.cookie()
-        with self.client.post("/logout", catch_response=True) as response:
+        with self.client.post("/logout", catch_response=True, context=self.reads()) as response:
 
             def check() -> None:
                 if response.json() != {"logged_out": True}:
@@ -139,9 +191,12 @@ class Visitor(DemoUser):
                 if self.cookie() is not None:
                     raise AnswerError("logout left the cookie")
 
-            done = self.judge(response, check)
+            verdict = self.judge(response, check)
+        if verdict is Verdict.FAILED:
+            self.session.failed_logout()
+            return
         self.session = ExpectedSession()
-        if done and old is not None:
+        if verdict is Verdict.OK and old is not None:
             self._check_destroyed(old)
 
     def _check_destroyed(self, old_cookie: str) -> None:
@@ -169,11 +224,64 @@ class Visitor(DemoUser):
         self.client.cookiejar.clear()
         self.session = ExpectedSession()
 
-    def judge(self, response: ResponseContextManager, check: Callable[[], None]) -> bool:
-        if super().judge(response, check):
-            return True
-        self.forget()  # after a failure the server's state is unknown: start over
-        return False
+    def judge(self, response: ResponseContextManager, check: Callable[[], None]) -> Verdict:
+        verdict = super().judge(response, check)
+        if verdict is Verdict.WRONG:
+            self.forget()  # counted; what the server holds is unknown now: start over
+        return verdict
+
+
+class ParallelShopper(DemoUser):
+    """A browser that sends several cart updates on one session at once (as tabs and
+    scripts do), each adding its own item, and counts the items the session lost."""
+
+    def __init__(self, environment: Environment) -> None:
+        self.parallel = parallel_of(environment.parsed_options)
+        self.concurrency = self.parallel  # connections of this browser's client
+        super().__init__(environment)
+
+    def on_start(self) -> None:
+        self.tag = secrets.token_hex(6)
+        self.rounds = itertools.count()
+
+    @task
+    def shop(self) -> None:
+        self.client.cookiejar.clear()
+        with self.client.get("/", name="/ (parallel cart)", catch_response=True) as response:
+            verdict = self.judge(
+                response, lambda: ExpectedSession().visit(visits_in(response.text))
+            )
+        if verdict is not Verdict.OK:
+            return
+        round_number = next(self.rounds)
+        sent = [f"item-{self.tag}-{round_number}-{n}" for n in range(self.parallel)]
+        updates = gevent.pool.Group()
+        try:
+            done = updates.map(self.add, sent)
+        finally:
+            updates.kill()
+        added = [item for item, ok in zip(sent, done, strict=True) if ok]
+        with self.client.get("/me", name="/me (parallel cart)", catch_response=True) as response:
+
+            def check() -> None:
+                missing = count_parallel_cart(response.json(), sent, added)
+                recorder.cart_check(len(added), missing)
+                if missing:
+                    raise SessionMismatch(LOST_UPDATE, f"{missing} of {len(added)} cart items")
+
+            self.judge(response, check)
+
+    def add(self, item: str) -> bool:
+        """Add ``item`` to the cart; whether the server said it did."""
+        with self.client.post(
+            "/cart", json={"add": item}, name="/cart (parallel add)", catch_response=True
+        ) as response:
+
+            def check() -> None:
+                if item not in response.json():
+                    raise AnswerError("the cart answered without the item just added")
+
+            return self.judge(response, check) is Verdict.OK
 
 
 @events.init.add_listener  # type: ignore[untyped-decorator]

@@ -11,7 +11,7 @@ from typing import Any
 from locust import events
 from locust.argument_parser import LocustArgumentParser
 
-from loadtests.settings import DEFAULT_THINK_TIME, DEFAULT_WEIGHTS, parse_weights
+from loadtests.settings import DEFAULT_PARALLEL, DEFAULT_THINK_TIME, DEFAULT_WEIGHTS, parse_weights
 
 
 def weights_of(options: Any) -> dict[str, int]:
@@ -39,6 +39,23 @@ def _add_options(parser: LocustArgumentParser) -> None:
         env_var="LOCUST_STORE_URL",
         help="the store that StoreUser drives directly (no HTTP)",
     )
+    parser.add_argument(
+        "--parallel",
+        type=int,
+        default=DEFAULT_PARALLEL,
+        help="cart updates that a ParallelShopper sends at once (default %(default)s)",
+    )
+    parser.add_argument(
+        "--output-prefix",
+        default="",
+        help="write each request and the final stats under this path prefix "
+        "(see loadtests/recorder.py)",
+    )
+
+
+def parallel_of(options: Any) -> int:
+    """How many cart updates a ParallelShopper sends at once (at least 1)."""
+    return max(int(getattr(options, "parallel", DEFAULT_PARALLEL)), 1)
 
 
 def think_time(options: Any) -> float:

@@ -1,13 +1,20 @@
-"""Reading Locust's CSV reports back: per-request figures, failures, lost and mixed-up sessions."""
+"""A run's outcome: per-request figures, failures, lost and mixed-up sessions, lost updates,
+and what each fault window did.
+
+The figures come from the CSV files that :mod:`loadtests.recorder` writes once the users have
+stopped (so they match Locust's HTML report), the rest from the per-request records.
+"""
 
 from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from loadtests.checks import LOST, MIXED
+from loadtests.timeline import FaultReport, Window, fault_reports, read_records, render_faults
 
 
 @dataclass(frozen=True)
@@ -27,12 +34,15 @@ class Row:
 
 @dataclass
 class Summary:
-    """A run's outcome, read from the files ``locust --csv PREFIX`` wrote."""
+    """A run's outcome, read from the files written under ``PREFIX``."""
 
     rows: list[Row] = field(default_factory=list)  # the last one is "Aggregated"
     lost: int = 0
     mixed: int = 0
     errors: int = 0  # exceptions raised inside users (bugs in the load test or its client)
+    updates: int = 0  # cart items that parallel requests were told they added
+    lost_updates: int = 0  # ... and that were missing from the cart afterwards
+    faults: list[FaultReport] = field(default_factory=list)
 
     @property
     def total(self) -> Row:
@@ -40,8 +50,15 @@ class Summary:
 
     @property
     def ok(self) -> bool:
-        return bool(self.rows) and not (
-            self.total.failures or self.lost or self.mixed or self.errors
+        """No session lost or mixed up, no update lost, no error in a user, and no failed
+        request, except inside fault windows where only answers without a status line count."""
+        if not self.rows or self.lost or self.mixed or self.errors or self.lost_updates:
+            return False
+        if not self.faults:
+            return not self.total.failures
+        return all(
+            not (fault.before.failed or fault.after.failed or fault.during.no_status)
+            for fault in self.faults
         )
 
     def write_json(self, path: Path) -> None:
@@ -52,8 +69,11 @@ def _number(text: str) -> float:
     return float(text) if text not in ("", "N/A") else 0.0
 
 
-def read_summary(prefix: Path) -> Summary:
-    """Parse ``PREFIX_stats.csv``, ``PREFIX_failures.csv`` and ``PREFIX_exceptions.csv``."""
+def read_summary(
+    prefix: Path, windows: Sequence[Window] = (), load_start: float | None = None
+) -> Summary:
+    """Parse ``PREFIX_stats.csv``, ``PREFIX_failures.csv``, ``PREFIX_exceptions.csv`` and the
+    records; report on the fault ``windows`` (times from ``load_start``) if any."""
     summary = Summary()
     with open(f"{prefix}_stats.csv", newline="") as file:
         for record in csv.DictReader(file):
@@ -79,6 +99,10 @@ def read_summary(prefix: Path) -> Summary:
     if exceptions.exists():
         with exceptions.open(newline="") as file:
             summary.errors = sum(int(record["Count"]) for record in csv.DictReader(file))
+    records = read_records(prefix)
+    summary.updates, summary.lost_updates = records.updates, records.lost_updates
+    if windows and load_start is not None:
+        summary.faults = fault_reports(records.requests, list(windows), load_start)
     return summary
 
 
@@ -93,8 +117,15 @@ def render(summary: Summary) -> str:
             f"{row.type:<6} {row.name:<22} {row.requests:>9} {row.failures:>6} {row.rps:>8.1f} "
             f"{row.mean:>8.2f} {row.p50:>7.0f} {row.p95:>7.0f} {row.p99:>7.0f}"
         )
+    updates = (
+        f"lost updates: {summary.lost_updates} of {summary.updates} cart items, "
+        if summary.updates
+        else ""
+    )
     lines.append(
-        f"lost sessions: {summary.lost}, mixed-up sessions: {summary.mixed}, "
+        f"lost sessions: {summary.lost}, {updates}mixed-up sessions: {summary.mixed}, "
         f"errors in users: {summary.errors}"
     )
+    if summary.faults:
+        lines.append(render_faults(summary.faults))
     return "\n".join(lines)

@@ -13,7 +13,8 @@ import urllib.request
 from pathlib import Path
 from types import TracebackType
 
-from sessionkit.testing import free_port
+from sessionkit.demo.config import CONCURRENCY_ENV, SECRET_ENV, STORE_ENV
+from sessionkit.netutil import free_port, wait_for_port
 from sessionkit.url import mask_url
 
 HOST = "127.0.0.1"
@@ -29,47 +30,61 @@ class ServerError(RuntimeError):
 
 
 class DemoServer:
-    """``sessionkit demo`` on a free loopback port, its output in ``log``; a context manager."""
+    """``sessionkit demo`` on a free loopback port, its output in ``log``; a context manager.
 
-    def __init__(self, store_url: str, log: Path, *, workers: int = 1, server: str = "uvicorn"):
+    The store URL reaches the server through its environment, never its command line, so
+    that no password shows in a process list. ``concurrency`` sets the demo manager's option
+    of that name (left to its default when None).
+    """
+
+    def __init__(
+        self,
+        store_url: str,
+        log: Path,
+        *,
+        workers: int = 1,
+        server: str = "uvicorn",
+        concurrency: str | None = None,
+    ) -> None:
         self.store_url, self.log, self.workers, self.server = store_url, log, workers, server
+        self.concurrency = concurrency
         self.port = free_port()
         self.url = f"http://{HOST}:{self.port}"
         self._process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         command = [
-            sys.executable, "-m", "sessionkit", "demo", "--store", self.store_url,
-            "--host", HOST, "--port", str(self.port),
+            sys.executable, "-m", "sessionkit", "demo", "--host", HOST, "--port", str(self.port),
             "--workers", str(self.workers), "--server", self.server,
         ]  # fmt: skip
         # A secret of its own, so the run never writes one into the user's data directory.
-        env = {**os.environ, "SESSIONKIT_SECRET": secrets.token_urlsafe(32)}
+        env = {**os.environ, STORE_ENV: self.store_url, SECRET_ENV: secrets.token_urlsafe(32)}
+        env.pop(CONCURRENCY_ENV, None)
+        if self.concurrency is not None:
+            env[CONCURRENCY_ENV] = self.concurrency
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with self.log.open("wb") as log:
             self._process = subprocess.Popen(
                 command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
             )
-        self._wait_healthy()
+        try:
+            self._wait_healthy(self._process)
+        except (OSError, RuntimeError) as exc:  # TimeoutError is an OSError
+            self.stop()
+            raise ServerError(
+                f"the demo server on {mask_url(self.store_url)} did not start ({exc}): "
+                f"{self._tail()}"
+            ) from None
 
-    def _wait_healthy(self) -> None:
-        assert self._process is not None
+    def _wait_healthy(self, process: subprocess.Popen[bytes]) -> None:
+        """Wait for the port, then for ``GET /health`` (a server may listen before its
+        workers are ready)."""
         deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                raise ServerError(f"the demo server exited: {self._tail()}")
-            try:
-                with _direct.open(f"{self.url}/health", timeout=1) as answer:
-                    if answer.read() == b"ok":
-                        return
-            except OSError:
-                pass
-            time.sleep(0.1)
-        self.stop()
-        raise ServerError(
-            f"the demo server on {mask_url(self.store_url)} did not answer /health "
-            f"within {START_TIMEOUT:.0f} s: {self._tail()}"
-        )
+        wait_for_port(HOST, self.port, START_TIMEOUT, process=process)
+        remaining = max(deadline - time.monotonic(), 1.0)
+        with _direct.open(f"{self.url}/health", timeout=remaining) as answer:
+            if answer.read() != b"ok":
+                raise RuntimeError("GET /health did not answer ok")
 
     def _tail(self) -> str:
         lines = self.log.read_text(errors="replace").strip().splitlines()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 DEFAULT_THINK_TIME = 0.1
+DEFAULT_PARALLEL = 5  # cart updates a ParallelShopper sends at once
 DEFAULT_WEIGHTS = {
     # HTTP user classes
     "anonymous": 1,

@@ -3,9 +3,10 @@
 Each ``StoreUser`` keeps a few sessions of its own in the store given by ``--store-url`` and
 either looks one up (``get``) or saves one (``replace``, or ``add`` while it holds fewer than
 :data:`SESSIONS_PER_USER`); both are reported to Locust as request type ``store``, names
-``lookup`` and ``save``. A lookup must read back exactly the bytes last saved: nothing means
-the session was lost, other bytes that it was mixed up. The users of one process share one
-store object (its connection pool), as the workers of a web server would.
+``lookup`` and ``save``. A lookup must read back exactly the bytes last saved (or those of a
+save that failed, which may have been written all the same): nothing means the session was
+lost, other bytes that it was mixed up. The users of one process share one store object (its
+connection pool), as the workers of a web server would.
 
 Note that the clients run under gevent: those written in Python over sockets (redis-py,
 pymemcache) are cooperative, while libpq (psycopg) and SQLite block the whole process during
@@ -25,6 +26,7 @@ from typing import Any
 from locust import User, events, task
 from locust.env import Environment
 
+import loadtests.recorder  # noqa: F401 - writes the records and the final stats
 from loadtests.checks import LOST, MIXED, SessionMismatch
 from loadtests.options import think_time, weights_of
 from sessionkit import Store, open_store
@@ -63,6 +65,7 @@ class StoreUser(User):
         weights = weights_of(options)
         self.weights = [weights["lookup"], weights["save"]]
         self.saved: dict[str, bytes] = {}  # what each of this user's sessions must hold
+        self.unsure: dict[str, list[bytes]] = {}  # ... or may hold instead, after failed saves
         self.version = 0
 
     def on_stop(self) -> None:
@@ -79,13 +82,15 @@ class StoreUser(User):
 
     def lookup(self) -> None:
         sid = random.choice(list(self.saved))
-        expected = self.saved[sid]
+        expected, maybe = self.saved[sid], self.unsure.get(sid, [])
 
         def check(found: bytes | None) -> None:
             if found is None:
                 raise SessionMismatch(LOST, "the store has no such session")
-            if found != expected:
+            if found != expected and found not in maybe:
                 raise SessionMismatch(MIXED, "the store holds other data")
+            self.saved[sid] = found
+            self.unsure.pop(sid, None)
 
         self.timed("lookup", lambda: self.store.get(sid), check, len(expected))
 
@@ -104,12 +109,14 @@ class StoreUser(User):
             sid, data = random.choice(list(self.saved)), self.payload()
 
             def check(done: bool) -> None:
+                self.unsure.pop(sid, None)
                 if not done:
                     del self.saved[sid]
                     raise SessionMismatch(LOST, "the session was gone at save")
                 self.saved[sid] = data
 
-            self.timed("save", lambda: self.store.replace(sid, data, TTL), check, len(data))
+            if not self.timed("save", lambda: self.store.replace(sid, data, TTL), check, len(data)):
+                self.unsure.setdefault(sid, []).append(data)
 
     def payload(self) -> bytes:
         """Session-like JSON, unique to this user and save."""
@@ -118,8 +125,9 @@ class StoreUser(User):
 
     def timed(
         self, name: str, call: Callable[[], Any], check: Callable[[Any], None], size: int
-    ) -> None:
-        """Time ``call``, judge its result with ``check`` and report both to Locust."""
+    ) -> bool:
+        """Time ``call``, judge its result with ``check`` and report both to Locust; whether
+        the call itself succeeded (it may have done its work even if not)."""
         error: Exception | None = None
         started = time.perf_counter()
         try:
@@ -127,6 +135,7 @@ class StoreUser(User):
         except Exception as exc:  # noqa: BLE001 - any store error is a failed request
             error = exc
         elapsed = (time.perf_counter() - started) * 1000
+        raised = error is not None
         if error is None:
             try:
                 check(result)
@@ -140,3 +149,4 @@ class StoreUser(User):
             exception=error,
             context={},
         )
+        return not raised

@@ -17,7 +17,6 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
-from types import TracebackType
 from typing import Any
 
 LOOPBACK = "127.0.0.1"
@@ -222,12 +221,7 @@ class TCPRelay:
     def __enter__(self) -> TCPRelay:
         return self
 
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
     # -- control: each action runs on the relay's thread, between two selector waits

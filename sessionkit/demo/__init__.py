@@ -9,9 +9,12 @@ a new id; ``POST /logout`` destroys it; ``POST /cart`` takes ``{"add": item}`` o
 ``{"remove": item}`` and answers the cart as JSON; ``GET /me`` answers the session as JSON;
 ``GET /health`` answers "ok" without using the session.
 
-The default store is a file store in the user's data directory (``$XDG_DATA_HOME`` or
+The store is ``--store``, else ``$SESSIONKIT_DEMO_STORE`` (which keeps a password off the
+command line), else a file store in the user's data directory (``$XDG_DATA_HOME`` or
 ``~/.local/share``, under ``sessionkit-demo``): it survives restarts and serves every worker.
+``memory://`` lives in one process, so it is refused with more than one worker.
 The signing secret is ``$SESSIONKIT_SECRET``, else one generated once and kept beside it.
+``$SESSIONKIT_DEMO_CONCURRENCY`` sets the manager's ``concurrency`` option.
 """
 
 from __future__ import annotations
@@ -20,16 +23,21 @@ import argparse
 import os
 import sys
 
+from ..errors import ConfigurationError
 from ..registry import open_store
 from ..store import probe
+from ..stores.memory import MemoryStore
 from ..url import mask_url
-from .config import STORE_ENV, default_store_url, secret
+from .config import STORE_ENV, check_manager_options, default_store_url, secret
 from .serve import SERVERS
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the demo's options to ``parser``."""
-    parser.add_argument("--store", help="store URL (default: a file store in the user's data dir)")
+    parser.add_argument(
+        "--store",
+        help=f"store URL (default: ${STORE_ENV}, else a file store in the user's data dir)",
+    )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--port", type=int, default=3000, help="port to listen on")
     parser.add_argument("--workers", type=int, default=1, help="worker processes")
@@ -43,16 +51,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Check the store, then serve the demo until interrupted; the exit status."""
-    url = args.store or default_store_url()
+    url = args.store or os.environ.get(STORE_ENV) or default_store_url()
+    try:
+        check_manager_options()
+    except ConfigurationError as exc:
+        print(f"sessionkit demo: {exc}", file=sys.stderr)
+        return 1
     try:
         secret()  # made once here, before the workers start, which then read it
         store = open_store(url)
         try:
+            per_process = isinstance(store, MemoryStore)
             probe(store)
         finally:
             store.close()
     except Exception as exc:  # noqa: BLE001 - any failure here means the demo cannot run
         print(f"sessionkit demo: cannot use the store {mask_url(url)}: {exc}", file=sys.stderr)
+        return 1
+    if per_process and args.workers > 1:
+        print(
+            f"sessionkit demo: {mask_url(url)} keeps sessions inside one process, so "
+            f"{args.workers} workers would each have their own; use --workers 1, or a store "
+            "the workers share (the default file store, sqlite:///demo.db, redis://...)",
+            file=sys.stderr,
+        )
         return 1
     os.environ[STORE_ENV] = url
     host = f"[{args.host}]" if ":" in args.host else args.host

@@ -5,12 +5,15 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from typing import Any
 
-from ..errors import SessionKitError
+from ..errors import ConfigurationError, SessionKitError
 from ..manager import SessionManager
+from ..stores.memory import MemoryStore
 
 STORE_ENV = "SESSIONKIT_DEMO_STORE"
 SECRET_ENV = "SESSIONKIT_SECRET"  # noqa: S105 - the name of a variable, not a secret
+CONCURRENCY_ENV = "SESSIONKIT_DEMO_CONCURRENCY"
 
 
 def data_dir() -> Path:
@@ -46,7 +49,28 @@ def secret() -> str:
     return value
 
 
+def manager_options() -> dict[str, Any]:
+    """The manager's options set in the environment: ``concurrency`` from
+    ``$SESSIONKIT_DEMO_CONCURRENCY`` (how parallel requests on one session are saved)."""
+    concurrency = os.environ.get(CONCURRENCY_ENV)
+    return {"concurrency": concurrency} if concurrency else {}
+
+
+def check_manager_options() -> None:
+    """Build a manager with the environment's options once, before the server starts, so
+    that a wrong value is one error here instead of a failure in every worker.
+
+    :raises ConfigurationError: naming the variable.
+    """
+    options = manager_options()
+    if options:
+        try:
+            SessionManager(MemoryStore(), secret(), **options).close()
+        except ConfigurationError as exc:
+            raise ConfigurationError(f"${CONCURRENCY_ENV}: {exc}") from None
+
+
 def manager_from_env() -> SessionManager:
     """The demo's manager, in a server worker: the store URL comes from the parent process."""
     url = os.environ.get(STORE_ENV) or default_store_url()
-    return SessionManager(url, secret())
+    return SessionManager(url, secret(), **manager_options())

@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 from sessionkit import SessionManager
 from sessionkit.demo import add_arguments, main
 from sessionkit.demo.asgi import create_app
-from sessionkit.demo.config import default_store_url, secret
+from sessionkit.demo.config import default_store_url, manager_options, secret
 from sessionkit.demo.wsgi import create_wsgi_app
 from sessionkit.stores.memory import MemoryStore
 from sessionkit.testing import free_port
@@ -113,3 +113,44 @@ def test_an_unreachable_store_is_one_line_on_stderr(
     assert err.count("\n") == 1
     assert "pw" not in err
     assert "***" in err
+
+
+def _demo_args(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    return parser.parse_args(argv)
+
+
+def test_memory_with_several_workers_is_refused_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    assert main(_demo_args("--store", "memory://", "--workers", "2")) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.count("\n") == 1
+    assert "one process" in err
+    assert "--workers 1" in err
+
+
+def test_the_store_can_come_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    monkeypatch.setenv("SESSIONKIT_DEMO_STORE", "memory://")
+    assert main(_demo_args("--workers", "2")) == 1  # refused: so the environment's URL was used
+    assert "memory://" in capsys.readouterr().err
+
+
+def test_a_wrong_manager_option_is_one_line_on_stderr(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    monkeypatch.setenv("SESSIONKIT_DEMO_CONCURRENCY", "sometimes")
+    assert main(_demo_args("--store", "memory://")) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("sessionkit demo: $SESSIONKIT_DEMO_CONCURRENCY: ")
+    assert "'merge' or 'last_write_wins'" in err
+    assert err.count("\n") == 1
+    monkeypatch.setenv("SESSIONKIT_DEMO_CONCURRENCY", "last_write_wins")
+    assert manager_options() == {"concurrency": "last_write_wins"}
