@@ -250,27 +250,56 @@ def merge_onto(manager: SessionManager, state: SessionState, entry: Entry) -> by
 
 
 async def delete_doomed(manager: SessionManager, state: SessionState, store: AsyncStore) -> None:
+    """Delete the ids this request left behind (regenerate, destroy), after the session's
+    new id, if any, was written: a store that fails in between loses no session.
+
+    When ``regenerate(keep=True)`` carried data from an id that turns out to be gone already
+    (a logout raced this login), the new session keeps only what was set after regenerate.
+    Once the new session is stored, a failure to delete an old id is logged, not raised: the
+    client moves to the new id, and the old one (which never held what came after
+    regenerate) expires.
+    """
     while state.doomed:
         sid, state.doomed = state.doomed[-1], state.doomed[:-1]
-        removed = await call(manager, store.delete, sid)
-        if sid == state.carried_from and removed is False:
-            # A login racing a logout: keep only what this request set after regenerate.
-            carried = manager.serializer.loads(state.carried) if state.carried else {}
-            data = merge(carried, cast(SessionData, state.data), {}, "ours")
-            state.data = data
-            state.exposed = True
+        try:
+            removed = await call(manager, store.delete, sid)
+        except StoreUnavailableError as error:
+            if not (state.stored and state.id != sid):
+                raise
+            log.warning("an old session id could not be deleted (%s); it will expire", error)
+            removed = None
         if sid == state.carried_from:
-            state.carried_from = state.carried = None
+            carried, state.carried_from, state.carried = state.carried, None, None
+            if removed is False and state.data is not None:
+                await _drop_carried(manager, state, store, carried)
+
+
+async def _drop_carried(
+    manager: SessionManager, state: SessionState, store: AsyncStore, carried: bytes | None
+) -> None:
+    """A login raced a logout: keep only what this request set after ``regenerate``."""
+    before = manager.serializer.loads(carried) if carried else {}
+    state.data = merge(before, cast(SessionData, state.data), {}, "ours")
+    state.exposed = True
+    if not state.stored:
+        return
+    # The new id is this request's alone (its cookie has not been sent): a plain replace.
+    payload = manager.serializer.dumps(state.data)
+    stored = encode(manager, state, payload)
+    if await call(manager, store.replace, state.id, stored, ttl_of(manager, state)):
+        state.written(payload, None)
 
 
 async def save(manager: SessionManager, state: SessionState, store: AsyncStore) -> None:
-    await delete_doomed(manager, state, store)
     if state.destroyed:
+        await delete_doomed(manager, state, store)
         return
     if state.data is None:
         await load(manager, state, store)
     payload = manager.serializer.dumps(cast(SessionData, state.data))
     send = await write(manager, state, store, payload)
+    if state.doomed:
+        await delete_doomed(manager, state, store)
     state.saved = True
     state.cookie_due = state.cookie_due or send
 
@@ -300,9 +329,10 @@ class Outcome(enum.Enum):
 
 
 async def commit(manager: SessionManager, state: SessionState, store: AsyncStore) -> Outcome:
-    await delete_doomed(manager, state, store)
     send = state.cookie_due
     if state.destroyed:
+        if state.doomed:
+            await delete_doomed(manager, state, store)
         return Outcome.CLEAR if state.from_cookie else Outcome.NOTHING
     if state.data is None:
         if state.failure is not None:
@@ -328,6 +358,8 @@ async def commit(manager: SessionManager, state: SessionState, store: AsyncStore
             send = await write(manager, state, store, payload) or send
         elif state.stored and not state.saved and not (manager.touch_after and not explicit):
             send = await refresh(manager, state, store) or send
+    if state.doomed:
+        await delete_doomed(manager, state, store)
     if state.destroyed or (state.from_cookie and not state.stored):
         return Outcome.CLEAR  # the session the client holds is gone
     return Outcome.SEND if send else Outcome.NOTHING

@@ -121,7 +121,7 @@ class Session(MutableMapping[str, Any]):
         """
         loaded = self._loaded()  # the user binding and, with keep, the data carry over
         data = dict(loaded) if keep else {}
-        self._state.regenerated(self._manager.new_id(), keep)
+        self._state.regenerated(self._manager.new_id(), keep, self._manager.empty)
         self._state.data = data
 
     def destroy(self) -> None:

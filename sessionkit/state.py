@@ -84,14 +84,14 @@ class SessionState:
         self.version = version
         self.base_user = self.meta.user_id
 
-    def regenerated(self, new_id: str, keep: bool) -> None:
+    def regenerated(self, new_id: str, keep: bool, empty: bytes) -> None:
         if self.stored:
             self.doom(self.id)
             if keep and self.carried_from is None:
                 self.carried_from, self.carried = self.id, self.base
         self.id = new_id
         self.exposed = keep
-        self.base = None
+        self.base = empty  # written if it holds anything (or a user binding)
         self.version = None
         self.base_user = None
         self.stored = False

@@ -306,3 +306,59 @@ def test_last_write_wins_can_be_chosen(store: CountingStore) -> None:
     session["cart"].append("x")
     manager.commit(session)
     assert store.calls == ["get", "replace"]
+
+
+# -- a store that fails in the middle of a login
+
+
+class FailingOn(MemoryStore):
+    """A memory store whose named operation fails as an unreachable server's would."""
+
+    def __init__(self, operation: str) -> None:
+        super().__init__()
+        self.operation = operation
+        self.armed = False
+
+    def _maybe_fail(self, operation: str) -> None:
+        if self.armed and operation == self.operation:
+            raise StoreUnavailableError("failing://", f"{operation} failed")
+
+    def add(self, sid: str, data: bytes, ttl: int) -> bool:
+        self._maybe_fail("add")
+        return super().add(sid, data, ttl)
+
+    def delete(self, sid: str) -> bool:
+        self._maybe_fail("delete")
+        return super().delete(sid)
+
+
+def test_a_login_whose_write_fails_keeps_the_old_session() -> None:
+    store = FailingOn("add")
+    manager = SessionManager(store, SECRET, breaker=False)
+    cookie = start(manager, cart=["x"])
+    store.armed = True
+    login = manager.open(cookie)
+    login.regenerate(keep=True)
+    login["user"] = "ann"
+    with pytest.raises(StoreUnavailableError):
+        manager.commit(login)
+    assert manager.open(cookie)["cart"] == ["x"], "the failed login lost the session"
+
+
+def test_a_login_whose_old_id_cannot_be_deleted_still_succeeds(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    store = FailingOn("delete")
+    manager = SessionManager(store, SECRET, breaker=False)
+    cookie = start(manager, cart=["x"])
+    store.armed = True
+    login = manager.open(cookie)
+    login.regenerate(keep=True)
+    login["user"] = "ann"
+    new_cookie = cookie_of(manager.commit(login))
+    assert dict(manager.open(new_cookie)) == {"cart": ["x"], "user": "ann"}
+    assert "could not be deleted" in caplog.text
+    logout = manager.open(new_cookie)
+    logout.destroy()
+    with pytest.raises(StoreUnavailableError):  # a logout that fails says so
+        manager.commit(logout)
