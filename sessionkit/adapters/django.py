@@ -3,26 +3,46 @@
 In ``settings.py``::
 
     SESSION_ENGINE = "sessionkit.adapters.django"
-    SESSIONKIT_STORE = "redis://127.0.0.1:6379/0?prefix=myapp:"
-    SESSIONKIT_STORE_OPTIONS = {}        # optional keyword options for the store's factory
+    SESSIONKIT_STORE = "redis://127.0.0.1:6379/0?prefix=myapp:"   # required
+    SESSIONKIT_STORE_OPTIONS = {}      # optional keyword options for the store's factory
+    SESSIONKIT_PROTECT = "sign"        # "sign" (default), "encrypt" or None
+    SESSIONKIT_SERIALIZER = "json"     # a sessionkit serializer name
+    MIDDLEWARE = [..., "sessionkit.adapters.django.SessionMiddleware", ...]  # optional: 503s
 
-Django keeps doing what it does with its own engines: the cookie (``SESSION_COOKIE_*``),
-expiry (``SESSION_COOKIE_AGE``, ``set_expiry``), the serializer and the signing of the stored
-data (``SessionBase.encode``). This engine stores that data under a sessionkit id (43 random
-URL-safe characters; a cookie with a key of any other shape starts a new session) with a TTL
-of ``get_expiry_age()``, so the store enforces expiry.
+Django keeps doing what it does with its own engines: the cookie (``SESSION_COOKIE_*``) and
+expiry (``SESSION_COOKIE_AGE``, ``set_expiry``). What is stored is sessionkit's own: the data
+serialised by a sessionkit serializer, with a small header (created and last-active times, the
+user id Django's auth put in the session), sealed as ``SESSIONKIT_PROTECT`` says with keys
+derived from ``SECRET_KEY`` and ``SECRET_KEY_FALLBACKS`` (so rotating Django's key rotates
+them), under the session key, with a TTL of ``get_expiry_age()``: the store enforces expiry.
+Django's ``SESSION_SERIALIZER`` and ``SessionBase.encode`` are not used for that (they cost
+several times more); ``encode``/``decode`` still work as Django documents them.
 
-Saves are create-only or update-only: ``save(must_create=True)`` uses the store's atomic
-``add`` and raises ``CreateError`` if the key exists; other saves use ``replace`` and raise
-``UpdateError`` if the session is gone, so a request that read the session before a concurrent
-logout cannot bring it back (Django then answers with ``SessionInterrupted``).
-``clear_expired()`` (``manage.py clearsessions``) purges stores that need it (file, SQL); the
-others expire entries by themselves.
+Keys are sessionkit ids (43 random URL-safe characters); any key of 8 to 128 URL-safe
+characters is accepted from a cookie, as Django's own engines accept keys of 8 characters
+and up. Saves are create-only or update-only, so a request that read the session before a
+concurrent logout cannot bring it back (Django then raises ``SessionInterrupted``). Saves of
+existing sessions are compare-and-set on stores with versions: a parallel request's changes
+are merged, not overwritten (see :mod:`sessionkit.merge`). ``cycle_key()`` (Django's login)
+writes the new key before deleting the old one, and keeps the old data only if the old
+session still existed, so a login racing a logout never brings the logged-out data back.
+
+A user's sessions: :func:`user_sessions` lists them and :func:`destroy_user_sessions` ends
+them ("log out everywhere", or "other devices" with ``keep=request.session.session_key``,
+e.g. after a password change) on stores with a per-user index.
+
+``sessionkit.adapters.django.SessionMiddleware`` (in place of Django's) answers 503 with
+``Retry-After`` when the store is unavailable and 409 when ``on_conflict="raise"`` refused a
+merge, instead of a 500. ``clear_expired()`` (``manage.py clearsessions``) purges stores that
+need it (file, SQL).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings  # type: ignore[import-untyped]
@@ -31,44 +51,121 @@ from django.contrib.sessions.backends.base import (  # type: ignore[import-untyp
     SessionBase,
     UpdateError,
 )
+from django.contrib.sessions.middleware import (  # type: ignore[import-untyped]
+    SessionMiddleware as DjangoSessionMiddleware,
+)
 from django.core.exceptions import ImproperlyConfigured  # type: ignore[import-untyped]
+from django.http import HttpRequest, HttpResponse  # type: ignore[import-untyped]
 
+from ..codec import NO_META, Meta, SessionCodec
+from ..errors import (
+    SessionConflictError,
+    SessionKitError,
+    StoreUnavailableError,
+    UnsupportedOperationError,
+)
 from ..ids import is_valid_session_id, new_session_id
+from ..merge import merge
+from ..protect import Mode, protection
 from ..registry import open_store
-from ..store import Store, SupportsPurge
+from ..serializers import Serializer, get_serializer
+from ..signing import normalise_secrets
+from ..store import Store, SupportsPurge, SupportsUserIndex, SupportsVersions, Version
+from ..users import EPOCH, SessionInfo, when
+from ._http import FailureLog, answer_for
 
-_stores: dict[str, Store] = {}
+log = logging.getLogger("sessionkit")
+security_log = logging.getLogger("django.security.SuspiciousSession")
+
+AUTH_USER_KEY = "_auth_user_id"  # where django.contrib.auth keeps the logged-in user's id
+MERGE_ATTEMPTS = 32
+
+
+class Engine:
+    """What the engine needs from the settings, made once per configuration."""
+
+    def __init__(self) -> None:
+        url = getattr(settings, "SESSIONKIT_STORE", None)
+        if not url:
+            raise ImproperlyConfigured(
+                "set SESSIONKIT_STORE to a store URL to use the sessionkit session engine"
+            )
+        self.store: Store = open_store(url, **getattr(settings, "SESSIONKIT_STORE_OPTIONS", {}))
+        self.serializer: Serializer = get_serializer(
+            getattr(settings, "SESSIONKIT_SERIALIZER", "json")
+        )
+        secrets = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", ())]
+        mode: Mode | None = getattr(settings, "SESSIONKIT_PROTECT", "sign")
+        self.codec = SessionCodec(protection(mode, normalise_secrets(secrets, allow_short=True)))
+
+    @staticmethod
+    def key() -> tuple[Any, ...]:
+        return (
+            getattr(settings, "SESSIONKIT_STORE", None),
+            repr(getattr(settings, "SESSIONKIT_STORE_OPTIONS", {})),
+            getattr(settings, "SESSIONKIT_SERIALIZER", "json"),
+            getattr(settings, "SESSIONKIT_PROTECT", "sign"),
+            settings.SECRET_KEY,
+            tuple(getattr(settings, "SECRET_KEY_FALLBACKS", ())),
+        )
+
+
+_engines: dict[tuple[Any, ...], Engine] = {}
 _lock = threading.Lock()
 
 
-def get_store() -> Store:
-    """The store that ``settings.SESSIONKIT_STORE`` names, opened once per URL."""
-    url = getattr(settings, "SESSIONKIT_STORE", None)
-    if not url:
-        raise ImproperlyConfigured(
-            "set SESSIONKIT_STORE to a store URL to use the sessionkit session engine"
-        )
+def get_engine() -> Engine:
+    """The engine for the current settings, made once per configuration."""
+    key = Engine.key()
     with _lock:
-        store = _stores.get(url)
-        if store is None:
-            store = open_store(url, **getattr(settings, "SESSIONKIT_STORE_OPTIONS", {}))
-            _stores[url] = store
-        return store
+        engine = _engines.get(key)
+        if engine is None:
+            engine = _engines[key] = Engine()
+        return engine
+
+
+_capabilities: dict[type, tuple[bool, bool]] = {}
+
+
+def capabilities(store: Store) -> tuple[bool, bool]:
+    """``(versioned writes, per-user index)`` of a store, asked once per store class."""
+    kind = type(store)
+    found = _capabilities.get(kind)
+    if found is None:
+        found = _capabilities[kind] = (
+            isinstance(store, SupportsVersions),
+            isinstance(store, SupportsUserIndex),
+        )
+    return found
+
+
+def get_store() -> Store:
+    """The store that ``settings.SESSIONKIT_STORE`` names, opened once per configuration."""
+    return get_engine().store
 
 
 class SessionStore(SessionBase):  # type: ignore[misc]
     """Django's ``SessionBase`` on a sessionkit store."""
 
     _session_key: str | None  # a property of SessionBase that validates what it is given
+    _clock: Callable[[], float] = time.time
 
     def __init__(self, session_key: str | None = None) -> None:
         super().__init__(session_key)
+        self.engine = self.get_engine()
         self.store = self.get_store()
+        self._versioned, self._user_index = capabilities(self.store)
+        self._base: tuple[bytes, Version | None, Meta] | None = None  # as loaded or saved
+        self._meta = NO_META  # what the last save stored beside the data
 
     @classmethod
     def get_store(cls) -> Store:
         """The store sessions live in; a subclass may override it."""
-        return get_store()
+        return get_engine().store
+
+    @classmethod
+    def get_engine(cls) -> Engine:
+        return get_engine()
 
     def _get_new_session_key(self) -> str:
         # 256 random bits: a collision is left to save(must_create=True), which never merges.
@@ -82,16 +179,36 @@ class SessionStore(SessionBase):  # type: ignore[misc]
         age: int = self.get_expiry_age()
         return age if age >= 1 else None
 
+    # -- reading
+
     def load(self) -> dict[str, Any]:
-        raw = self.store.get(self.session_key) if self.session_key else None
-        if raw is None:
+        key = self.session_key
+        if key is None:
+            return {}
+        entry = self._read(key)
+        if entry is None:
             self._session_key = None
             return {}
-        data: dict[str, Any] = self.decode(raw.decode("utf-8", "replace"))
+        try:
+            meta, body = self.engine.codec.unpack(key, entry[0])
+            data: dict[str, Any] = self.engine.serializer.loads(body)
+        except Exception as exc:  # noqa: BLE001 - stored data is untrusted
+            security_log.warning("unusable session data (%s); starting an empty session", exc)
+            self._session_key = None
+            return {}
+        self._base = (body, entry[1], meta)
         return data
+
+    def _read(self, key: str) -> tuple[bytes, Version | None] | None:
+        if self._versioned:
+            return self.store.get_versioned(key)  # type: ignore[attr-defined,no-any-return]
+        raw = self.store.get(key)
+        return None if raw is None else (raw, None)
 
     def exists(self, session_key: str) -> bool:
         return is_valid_session_id(session_key) and self.store.get(session_key) is not None
+
+    # -- writing
 
     def create(self) -> None:
         while True:
@@ -107,24 +224,153 @@ class SessionStore(SessionBase):  # type: ignore[misc]
         if self.session_key is None:
             self.create()
             return
-        data = self.encode(self._get_session(no_load=must_create)).encode()
+        key = self.session_key
+        data = self._get_session(no_load=must_create)
         ttl = self._ttl()
         if ttl is None:  # expired already: what would be saved is gone at once
-            self.store.delete(self.session_key)
+            self.store.delete(key)
             return
         if must_create:
-            if not self.store.add(self.session_key, data, ttl):
-                raise CreateError
-        elif not self.store.replace(self.session_key, data, ttl):
-            raise UpdateError
+            self._create(key, data, ttl)
+        elif self._versioned and self._base is not None:
+            self._update_versioned(key, data, ttl)
+        else:
+            payload = self.engine.serializer.dumps(data)
+            if not self.store.replace(key, self._pack(key, data, payload), ttl):
+                raise UpdateError
+            self._written(key, payload, None)
+
+    def _pack(self, key: str, data: dict[str, Any], payload: bytes) -> bytes:
+        now = int(self._clock())
+        created = self._base[2].created if self._base is not None else 0
+        user = data.get(AUTH_USER_KEY)
+        self._meta = Meta(created or now, now, None if user is None else str(user), b"")
+        return self.engine.codec.pack(key, self._meta, payload)
+
+    def _create(self, key: str, data: dict[str, Any], ttl: int) -> None:
+        self._base = None
+        payload = self.engine.serializer.dumps(data)
+        if not self.store.add(key, self._pack(key, data, payload), ttl):
+            raise CreateError
+        self._written(key, payload, None)
+
+    def _update_versioned(self, key: str, data: dict[str, Any], ttl: int) -> None:
+        """A compare-and-set save that merges what a parallel request stored meanwhile."""
+        assert self._base is not None
+        body, version, _ = self._base
+        serializer = self.engine.serializer
+        for _ in range(MERGE_ATTEMPTS):
+            payload = serializer.dumps(data)
+            if version is None:  # written earlier by a store that cannot tell the version
+                current = self._read(key)
+                stored, entry = False, current
+            else:
+                swap = self.store.replace_versioned(  # type: ignore[attr-defined]
+                    key, self._pack(key, data, payload), ttl, version
+                )
+                stored, entry = swap.stored, swap.entry
+            if stored:
+                self._written(key, payload, entry[1] if entry else None)
+                return
+            if entry is None:
+                raise UpdateError
+            try:
+                theirs_meta, theirs_body = self.engine.codec.unpack(key, entry[0])
+                theirs = serializer.loads(theirs_body)
+            except Exception:  # noqa: BLE001 - unusable stored data: ours replaces it
+                theirs_meta, theirs_body, theirs = NO_META, entry[0], {}
+            merged = merge(serializer.loads(body), data, theirs, "ours")
+            data.clear()
+            data.update(merged)
+            body, version = theirs_body, entry[1]
+            self._base = (body, version, theirs_meta)
+        raise SessionConflictError((), f"the session kept changing for {MERGE_ATTEMPTS} attempts")
+
+    def _written(self, key: str, payload: bytes, version: Version | None) -> None:
+        previous = self._base[2].user_id if self._base is not None else None
+        self._base = (payload, version, self._meta)
+        user = self._meta.user_id
+        if user is not None and user != previous and self._user_index:
+            self.store.bind_user(user, key, self._ttl() or 1)  # type: ignore[attr-defined]
 
     def delete(self, session_key: str | None = None) -> None:
         key = self.session_key if session_key is None else session_key
         if key is not None and is_valid_session_id(key):
             self.store.delete(key)
 
+    def cycle_key(self) -> None:
+        """A new key with the same data (Django's login): the new key is written first, and
+        the data is kept only if the old session still existed when it was deleted."""
+        data = self._session
+        key = self.session_key
+        self.create()
+        self._session_cache = data
+        if key and is_valid_session_id(key) and self.store.delete(key) is False:
+            self._session_cache = {}  # a logout raced this login: its data stays gone
+            self.modified = True
+            self.save()
+
     @classmethod
     def clear_expired(cls) -> None:
         store = cls.get_store()
         if isinstance(store, SupportsPurge):
             store.purge_expired()
+
+
+# -- a user's sessions
+
+
+def user_sessions(user_id: object) -> list[SessionInfo]:
+    """The live sessions of a Django user (``request.user.pk``), most recently active first."""
+    engine = get_engine()
+    index = _index(engine.store)
+    listed = []
+    for sid, raw in index.user_sessions(str(user_id)).items():
+        try:
+            meta, _ = engine.codec.unpack(sid, raw)
+        except ValueError:
+            continue
+        if meta.user_id == str(user_id):
+            listed.append(SessionInfo(sid, when(meta.created), when(meta.active), {}))
+    listed.sort(key=lambda item: item.last_active or EPOCH, reverse=True)
+    return listed
+
+
+def destroy_user_sessions(user_id: object, keep: str | None = None) -> int:
+    """End every session of a Django user but ``keep`` (a session key); return how many."""
+    return _index(get_engine().store).delete_user_sessions(str(user_id), keep)
+
+
+def _index(store: Store) -> SupportsUserIndex:
+    if not capabilities(store)[1]:
+        raise UnsupportedOperationError(
+            "the session store keeps no per-user index, so it cannot list or end a user's sessions"
+        )
+    return store  # type: ignore[return-value]
+
+
+class SessionMiddleware(DjangoSessionMiddleware):  # type: ignore[misc]
+    """Django's session middleware, answering 503 (with Retry-After) when the store is
+    unavailable and 409 for a refused merge, in place of a 500."""
+
+    failures = FailureLog()
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        try:
+            return super().process_response(request, response)
+        except (StoreUnavailableError, SessionConflictError) as error:
+            return self._answer(request, error)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> Any:
+        if isinstance(exception, (StoreUnavailableError, SessionConflictError)):
+            return self._answer(request, exception)
+        return None
+
+    def _answer(self, request: HttpRequest, error: SessionKitError) -> HttpResponse:
+        answer = answer_for(error)
+        assert answer is not None
+        self.failures.failed(answer, error, request.method or "?", request.path)
+        response = HttpResponse(answer.body, status=answer.status, content_type="text/plain")
+        for name, value in answer.headers:
+            response[name] = value
+        return response

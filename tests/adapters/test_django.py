@@ -14,8 +14,10 @@ import pytest
 from django.contrib.sessions.backends.base import CreateError, UpdateError
 from django.test import Client, override_settings
 
-from sessionkit.adapters.django import SessionStore
+from sessionkit import StoreUnavailableError, available_backends
+from sessionkit.adapters.django import SessionStore, destroy_user_sessions, user_sessions
 from sessionkit.ids import is_valid_session_id, new_session_id
+from sessionkit.netutil import free_port
 from sessionkit.store import Store
 from sessionkit.stores.file import FileStore
 from sessionkit.stores.memory import MemoryStore
@@ -239,3 +241,76 @@ def test_a_request_racing_a_logout_gets_a_400_not_a_resurrected_session(client: 
     response = client.get("/slow-write")
     assert response.status_code == 400  # Django's SessionInterrupted
     assert not SessionStore().exists(key)
+
+
+def test_what_is_stored_is_sessionkits_own_sealed_bytes(engine: type[SessionStore]) -> None:
+    session = engine()
+    session["cart"] = ["apple"]
+    session.save()
+    raw = engine.get_store().get(session.session_key)
+    assert raw is not None
+    assert raw[:1] == b"\x02"  # signed (protect="sign"), not Django's base64 encoding
+    assert raw.endswith(b'{"cart":["apple"]}')
+    moved = new_session_id()
+    engine.get_store().set(moved, raw, 60)  # the same bytes under another key do not open
+    assert engine(moved).load() == {}
+
+
+def test_parallel_saves_merge_instead_of_overwriting(engine: type[SessionStore]) -> None:
+    session = engine()
+    session["cart"] = []
+    session.save()
+    one, two = engine(session.session_key), engine(session.session_key)
+    one["cart"] = [*one["cart"], "from one"]
+    two["cart"] = [*two["cart"], "from two"]
+    one.save()
+    two.save()
+    assert sorted(engine(session.session_key)["cart"]) == ["from one", "from two"]
+
+
+def test_a_login_racing_a_logout_keeps_nothing_of_the_old_session(
+    engine: type[SessionStore],
+) -> None:
+    session = engine()
+    session["cart"] = ["apple"]
+    session.save()
+    login = engine(session.session_key)
+    assert login["cart"] == ["apple"]
+    engine(session.session_key).flush()  # the logout, faster
+    login.cycle_key()
+    login["_auth_user_id"] = "7"
+    login.save()
+    assert dict(engine(login.session_key).items()) == {"_auth_user_id": "7"}
+
+
+def test_a_users_sessions_are_listed_and_ended() -> None:
+    with override_settings(SESSIONKIT_STORE=f"memory://django-users-{uuid.uuid4().hex}"):
+        keys = []
+        for _ in range(3):
+            session = SessionStore()
+            session["_auth_user_id"] = 7
+            session.save()
+            keys.append(session.session_key)
+        assert sorted(item.id for item in user_sessions(7)) == sorted(keys)
+        assert destroy_user_sessions(7, keep=keys[0]) == 2
+        assert [item.id for item in user_sessions("7")] == [keys[0]]
+        assert not SessionStore().exists(keys[1])
+
+
+def test_the_middleware_answers_503_while_the_store_is_down() -> None:
+    if "redis" not in available_backends():
+        pytest.skip("sessionkit-redis is not installed")
+    dead = f"redis://127.0.0.1:{free_port()}/0"
+    middleware = [
+        "django.contrib.sessions.middleware.SessionMiddleware",
+        "sessionkit.adapters.django.SessionMiddleware",
+    ]
+    with override_settings(SESSIONKIT_STORE=dead, MIDDLEWARE=middleware[1:]):
+        response = Client().get("/")
+        assert response.status_code == 503
+        assert response.headers["Retry-After"] == "5"
+    with (
+        override_settings(SESSIONKIT_STORE=dead, MIDDLEWARE=middleware[:1]),
+        pytest.raises(StoreUnavailableError),
+    ):
+        Client().get("/")

@@ -1,0 +1,24 @@
+"""Django's own session-engine tests (SessionTestsMixin, from Django's sdist) through the
+sessionkit engine: scripts/django_session_tests.py, on memory and on Redis."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+from tests.adapters.conftest import redis_url
+
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "django_session_tests.py"
+
+
+def test_djangos_session_tests_pass_on_memory_and_redis() -> None:
+    urls = [f"memory://django-own-{uuid.uuid4().hex}", redis_url()]
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), *urls], capture_output=True, text=True, timeout=600
+    )
+    summaries = [line for line in done.stdout.splitlines() if "SessionTestsMixin on" in line]
+    assert done.returncode == 0, summaries or done.stderr[-2000:]
+    assert len(summaries) == 2
+    assert all("0 failed, 0 errors, 0 skipped" in line for line in summaries)
