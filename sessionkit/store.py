@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from typing import NamedTuple, ParamSpec, Protocol, TypeVar, cast, runtime_checkable
+from typing import Any, NamedTuple, ParamSpec, Protocol, TypeVar, cast, runtime_checkable
 
 from .errors import SessionKitError
 from .ids import new_session_id
@@ -186,7 +186,32 @@ class HasNativeAsync(Protocol):
 
 
 class _SyncStoreTwin:
-    """An async face on a synchronous store; subclasses say how each call is made."""
+    """An async face on a synchronous store; subclasses say how each call is made.
+
+    Made as ``ThreadedAsyncStore(store)`` or ``InlineAsyncStore(store)``, it has the optional
+    methods of versions and of a user index exactly when ``store`` has them, so capability
+    checks on the twin tell the truth.
+    """
+
+    _kinds: dict[tuple[bool, bool], type[_SyncStoreTwin]]
+
+    def __new__(cls, store: Store) -> _SyncStoreTwin:
+        key = (isinstance(store, SupportsVersions), isinstance(store, SupportsUserIndex))
+        return object.__new__(cls._kinds[key])
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "_run" in cls.__dict__:  # a kind of twin, not one of its capability variants
+            mixins: dict[tuple[bool, bool], tuple[type, ...]] = {
+                (False, False): (),
+                (True, False): (_VersionsTwin,),
+                (False, True): (_UserIndexTwin,),
+                (True, True): (_VersionsTwin, _UserIndexTwin),
+            }
+            cls._kinds = {
+                key: type(cls.__name__, (*bases, cls), {"__module__": cls.__module__})
+                for key, bases in mixins.items()
+            }
 
     def __init__(self, store: Store) -> None:
         self.sync_store = store
@@ -212,6 +237,11 @@ class _SyncStoreTwin:
     async def touch(self, sid: str, ttl: int) -> bool:
         return await self._run(self.sync_store.touch, sid, ttl)
 
+    async def close(self) -> None:
+        """Nothing to release here: the wrapped store belongs to its owner, who closes it."""
+
+
+class _VersionsTwin(_SyncStoreTwin):
     async def get_versioned(self, sid: str) -> Entry | None:
         return await self._run(cast(SupportsVersions, self.sync_store).get_versioned, sid)
 
@@ -219,6 +249,8 @@ class _SyncStoreTwin:
         store = cast(SupportsVersions, self.sync_store)
         return await self._run(store.replace_versioned, sid, data, ttl, version)
 
+
+class _UserIndexTwin(_SyncStoreTwin):
     async def bind_user(self, user_id: str, sid: str, ttl: int) -> None:
         await self._run(cast(SupportsUserIndex, self.sync_store).bind_user, user_id, sid, ttl)
 
@@ -228,9 +260,6 @@ class _SyncStoreTwin:
     async def delete_user_sessions(self, user_id: str, keep: str | None = None) -> int:
         store = cast(SupportsUserIndex, self.sync_store)
         return await self._run(store.delete_user_sessions, user_id, keep)
-
-    async def close(self) -> None:
-        """Nothing to release here: the wrapped store belongs to its owner, who closes it."""
 
 
 class ThreadedAsyncStore(_SyncStoreTwin):
@@ -247,18 +276,6 @@ class InlineAsyncStore(_SyncStoreTwin):
 
     async def _run(self, call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         return call(*args, **kwargs)
-
-    # The calls of every request, without the indirection above.
-
-    async def get(self, sid: str) -> bytes | None:
-        return self.sync_store.get(sid)
-
-    async def get_versioned(self, sid: str) -> Entry | None:
-        return cast(SupportsVersions, self.sync_store).get_versioned(sid)
-
-    async def replace_versioned(self, sid: str, data: bytes, ttl: int, version: Version) -> Swap:
-        store = cast(SupportsVersions, self.sync_store)
-        return store.replace_versioned(sid, data, ttl, version)
 
 
 def as_async(store: Store) -> AsyncStore:
