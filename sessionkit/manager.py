@@ -18,6 +18,7 @@ from .ids import new_session_id
 from .lifecycle import Outcome
 from .merge import Policy, check_policy
 from .protect import Mode, protection
+from .purger import Purger
 from .registry import open_store
 from .serializers import Serializer, get_serializer
 from .session import Session
@@ -28,6 +29,7 @@ from .store import (
     Entry,
     InlineAsyncStore,
     Store,
+    SupportsPurge,
     SupportsUserIndex,
     SupportsVersions,
     as_async,
@@ -82,6 +84,9 @@ class SessionManager:
         bound to the session id, so nobody with write access to the store can plant or move
         a session), ``"encrypt"`` (AES-256-GCM: nobody with read access can read one either;
         ``pip install 'sessionkit[encrypt]'``) or None; see :mod:`sessionkit.protect`.
+    :param purge_interval: for stores that keep expired sessions until purged (file, SQL):
+        purge them every this many seconds in a background thread of each process, so that
+        no cron job is needed (None: ``sessionkit purge URL`` is up to you).
     :param breaker: fail fast while the store is down (default: a
         :class:`~sessionkit.breaker.CircuitBreaker` with its defaults); False for none.
     :param clock: the time source for session metadata, in seconds since the epoch.
@@ -116,6 +121,7 @@ class SessionManager:
         on_conflict: Policy = "ours",
         protect: Mode | None = "sign",
         breaker: CircuitBreaker | bool = True,
+        purge_interval: float | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.signer = CookieSigner(secret)
@@ -163,6 +169,13 @@ class SessionManager:
         self.breaker = breaker or None
         if self.breaker is not None:
             self.breaker.name = self.store_name
+        self.purger: Purger | None = None
+        if purge_interval is not None:
+            if not isinstance(purge_interval, (int, float)) or not purge_interval > 0:
+                raise ConfigurationError("purge_interval must be a positive number of seconds")
+            if isinstance(self.store, SupportsPurge):
+                self.purger = Purger(self.store, float(purge_interval), self.store_name)
+        self._purge_pending = self.purger is not None
         self._sync_store = InlineAsyncStore(self.store)  # drives the logic synchronously
         self._get_entry: Callable[[str], Entry | None] = (
             cast(SupportsVersions, self.store).get_versioned if self.versioned else self._get_plain
@@ -195,9 +208,18 @@ class SessionManager:
         return isinstance(self.store, SupportsUserIndex)
 
     def close(self) -> None:
-        """Close the store if this manager opened it from a URL."""
+        """Stop the background purge, then close the store if this manager opened it."""
+        if self.purger is not None:
+            self.purger.stop()
         if self._owns_store:
             self.store.close()
+
+    def _start_purging(self) -> None:
+        """Start the background purge in this process (at the first commit, which comes
+        after a server forked its workers: threads do not survive a fork)."""
+        self._purge_pending = False
+        if self.purger is not None:
+            self.purger.start()
 
     async def aclose(self) -> None:
         """Close the running loop's async twin of the store, then the store as :meth:`close`."""
@@ -262,11 +284,15 @@ class SessionManager:
 
     def commit(self, session: Session, *, https: bool = False) -> str | None:
         """Save what needs saving; return the Set-Cookie header value, or None for none."""
+        if self._purge_pending:
+            self._start_purging()
         outcome = self._run(lifecycle.commit(self, session._state, self._sync_store))
         return self._set_cookie(session._state, outcome, https)
 
     async def acommit(self, session: Session, *, https: bool = False) -> str | None:
         """:meth:`commit` for async code."""
+        if self._purge_pending:
+            self._start_purging()
         outcome = await self._arun(lifecycle.commit(self, session._state, self.async_store))
         return self._set_cookie(session._state, outcome, https)
 
@@ -274,11 +300,15 @@ class SessionManager:
         """:meth:`commit` for sessions carried by a token (see :meth:`open`'s ``token``):
         the token to hand the client, ``""`` if the session it holds is gone, or None if
         nothing changed."""
+        if self._purge_pending:
+            self._start_purging()
         outcome = self._run(lifecycle.commit(self, session._state, self._sync_store))
         return self._token(session._state, outcome)
 
     async def acommit_token(self, session: Session) -> str | None:
         """:meth:`commit_token` for async code."""
+        if self._purge_pending:
+            self._start_purging()
         outcome = await self._arun(lifecycle.commit(self, session._state, self.async_store))
         return self._token(session._state, outcome)
 

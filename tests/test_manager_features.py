@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -13,6 +14,7 @@ import pytest
 from sessionkit import SessionManager, StoreUnavailableError
 from sessionkit.breaker import CircuitBreaker
 from sessionkit.errors import UnsupportedOperationError
+from sessionkit.stores.file import FileStore
 from sessionkit.stores.memory import MemoryStore
 from sessionkit.testing import FrozenClock
 from tests.helpers import CountingStore, cookie_of
@@ -362,3 +364,41 @@ def test_a_login_whose_old_id_cannot_be_deleted_still_succeeds(
     logout.destroy()
     with pytest.raises(StoreUnavailableError):  # a logout that fails says so
         manager.commit(logout)
+
+
+# -- purging in the background
+
+
+def test_expired_sessions_are_purged_in_the_background(tmp_path: Any) -> None:
+    clock = FrozenClock()
+    store = FileStore(tmp_path, clock=clock)
+    manager = SessionManager(store, SECRET, purge_interval=0.05, max_age=60)
+    assert manager.purger is not None
+    stale = start(manager, views=1)  # the first commit starts the purge thread
+    assert store.count() == 1
+    clock.now += 61
+    deadline = time.monotonic() + 10
+    while manager.purger.removed == 0 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert manager.purger.removed == 1
+    assert dict(manager.open(stale)) == {}
+    manager.close()
+    assert not manager.purger._thread.is_alive()
+
+
+def test_a_store_that_expires_by_itself_gets_no_purge_thread() -> None:
+    manager = SessionManager(MemoryStore(), SECRET, purge_interval=60)
+    assert manager.purger is None
+    with pytest.raises(ValueError, match="purge_interval"):
+        SessionManager(MemoryStore(), SECRET, purge_interval=0)
+
+
+def test_a_failing_purge_is_logged_once(tmp_path: Any, caplog: pytest.LogCaptureFixture) -> None:
+    manager = SessionManager(FileStore(tmp_path / "missing"), SECRET, purge_interval=3600)
+    assert manager.purger is not None
+    for _ in range(3):
+        manager.purger.purge_once()  # the directory does not exist yet
+    assert caplog.text.count("purging session store") == 1
+    (tmp_path / "missing").mkdir()
+    manager.purger.purge_once()
+    assert "works again" in caplog.text
