@@ -25,3 +25,17 @@ if ! command -v memcached >/dev/null 2>&1; then
     echo "memcached is not installed: its tests will be skipped (apt-get install memcached)" >&2
   fi
 fi
+
+# The demo's browser test drives Debian's Chromium through its ChromeDriver (both from apt:
+# a test tool's own browser download does not work everywhere). SESSIONKIT_SETUP_BROWSER=0
+# leaves them out (scripts/demo.sh does: the demo is opened in the user's own browser).
+if [ "${SESSIONKIT_SETUP_BROWSER:-1}" != 0 ] &&
+  { ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; }; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+      chromium chromium-driver >/dev/null
+  else
+    echo "chromium or chromedriver is not installed: the browser test will be skipped" \
+      "(apt-get install chromium chromium-driver)" >&2
+  fi
+fi

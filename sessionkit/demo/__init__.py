@@ -1,13 +1,18 @@
 """The demo: a visit counter, a login and a cart, served by a production server.
 
 ``sessionkit demo [--store URL] [--host 127.0.0.1] [--port 3000] [--workers N]
-[--server uvicorn|gunicorn]`` (needs ``pip install 'sessionkit[demo]'``).
+[--server uvicorn|gunicorn]`` (needs ``pip install 'sessionkit[demo]'``), then open the
+address it prints in a browser.
 
-Routes: ``GET /`` counts visits ("Welcome! This is your first visit.", then "Number of
-visits: N"); ``POST /login`` (a ``user`` form or JSON field, default "demo") gives the session
-a new id; ``POST /logout`` destroys it; ``POST /cart`` takes ``{"add": item}`` or
-``{"remove": item}`` and answers the cart as JSON; ``GET /me`` answers the session as JSON;
-``GET /health`` answers "ok" without using the session.
+A browser gets plain HTML pages and forms: the visit counter (``/``), a login form (any user
+name, no password; the session gets a new id and is bound to the user), a cart, logout, and a
+panel (``/session``) showing this session (a hint of its id, its times, its expiry, the store)
+and the user's sessions on other browsers, with "log out other devices". Other clients get
+the JSON API that the load harness drives: ``GET /`` answers "Welcome! This is your first
+visit.", then "Number of visits: N"; ``POST /login`` ``{"user": name}`` (default "demo"),
+``POST /cart`` ``{"add": item}`` or ``{"remove": item}``, ``POST /logout``, ``GET /me`` (the
+session's data) and ``GET /health`` ("ok", without using the session). See
+:mod:`sessionkit.demo.routes`.
 
 The store is ``--store``, else ``$SESSIONKIT_DEMO_STORE`` (which keeps a password off the
 command line), else a file store in the user's data directory (``$XDG_DATA_HOME`` or
@@ -49,6 +54,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def address(host: str, port: int) -> str:
+    """The URL to open in a browser for a server listening on ``host``: a wildcard address
+    (all interfaces) is reached through loopback."""
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)  # noqa: S104
+    return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
+
+
 def main(args: argparse.Namespace) -> int:
     """Check the store, then serve the demo until interrupted; the exit status."""
     url = args.store or os.environ.get(STORE_ENV) or default_store_url()
@@ -77,11 +89,11 @@ def main(args: argparse.Namespace) -> int:
         )
         return 1
     os.environ[STORE_ENV] = url
-    host = f"[{args.host}]" if ":" in args.host else args.host
     workers = "1 worker" if args.workers == 1 else f"{args.workers} workers"
     print(
-        f"sessionkit demo on http://{host}:{args.port}/ "
-        f"(store: {mask_url(url)}; {args.server}, {workers})",
+        f"sessionkit demo on {address(args.host, args.port)} "
+        f"(store: {mask_url(url)}; {args.server}, {workers}); open it in a browser, "
+        "Ctrl+C stops it",
         flush=True,
     )
     return SERVERS[args.server](args.host, args.port, args.workers)

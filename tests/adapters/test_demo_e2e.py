@@ -21,6 +21,7 @@ from sessionkit.store import SupportsClear
 from sessionkit.testing import free_port
 
 from .conftest import redis_url
+from .test_demo import HTML, TOKEN
 
 START_TIMEOUT = 15.0
 
@@ -68,7 +69,8 @@ class Demo:
 
 
 def drive(demo: Demo) -> None:
-    """Visits 1, 2, 3; a restart keeps the count; login changes the id; logout clears it."""
+    """Visits 1, 2, 3; a restart keeps the count; login changes the id; logout clears it;
+    the login form works."""
     with httpx.Client(timeout=5) as client:
         with demo.running() as base:
             texts = [client.get(f"{base}/").text for _ in range(3)]
@@ -80,12 +82,19 @@ def drive(demo: Demo) -> None:
         with demo.running() as base:
             assert client.get(f"{base}/").text == "Number of visits: 4"
             before = client.cookies["session"]
-            assert client.post(f"{base}/login", data={"user": "ann"}).json() == {"user": "ann"}
+            assert client.post(f"{base}/login", json={"user": "ann"}).json() == {"user": "ann"}
             assert client.cookies["session"] != before
             assert client.get(f"{base}/me").json() == {"views": 4, "user": "ann"}
             client.post(f"{base}/logout")
             assert "session" not in client.cookies
             assert client.get(f"{base}/").text == "Welcome! This is your first visit."
+            login_page = client.get(f"{base}/login", headers=HTML)
+            token = TOKEN.search(login_page.text)
+            assert token is not None
+            fields = {"csrf": token.group(1), "user": "bob"}
+            answer = client.post(f"{base}/login", data=fields, headers=HTML)
+            assert (answer.status_code, answer.headers["location"]) == (303, "/")
+            assert '<span id="current-user">bob</span>' in client.get(f"{base}/session").text
     banner = demo.log.read_text()
     assert f"sessionkit demo on http://127.0.0.1:{demo.port}/" in banner
 
