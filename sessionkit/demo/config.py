@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from pathlib import Path
@@ -14,6 +15,7 @@ from ..stores.memory import MemoryStore
 STORE_ENV = "SESSIONKIT_DEMO_STORE"
 SECRET_ENV = "SESSIONKIT_SECRET"  # noqa: S105 - the name of a variable, not a secret
 CONCURRENCY_ENV = "SESSIONKIT_DEMO_CONCURRENCY"
+OPTIONS_ENV = "SESSIONKIT_DEMO_OPTIONS"
 
 
 def data_dir() -> Path:
@@ -50,10 +52,22 @@ def secret() -> str:
 
 
 def manager_options() -> dict[str, Any]:
-    """The manager's options set in the environment: ``concurrency`` from
-    ``$SESSIONKIT_DEMO_CONCURRENCY`` (how parallel requests on one session are saved)."""
+    """The manager's options set in the environment: any of them as a JSON object in
+    ``$SESSIONKIT_DEMO_OPTIONS`` (e.g. ``{"rolling": true, "touch_after": 60}``), and
+    ``concurrency`` from ``$SESSIONKIT_DEMO_CONCURRENCY``."""
+    options: dict[str, Any] = {}
+    raw = os.environ.get(OPTIONS_ENV)
+    if raw:
+        try:
+            options = json.loads(raw)
+        except ValueError as exc:
+            raise ConfigurationError(f"${OPTIONS_ENV} is not JSON: {exc}") from None
+        if not isinstance(options, dict):
+            raise ConfigurationError(f"${OPTIONS_ENV} must be a JSON object")
     concurrency = os.environ.get(CONCURRENCY_ENV)
-    return {"concurrency": concurrency} if concurrency else {}
+    if concurrency:
+        options["concurrency"] = concurrency
+    return options
 
 
 def check_manager_options() -> None:
@@ -66,8 +80,8 @@ def check_manager_options() -> None:
     if options:
         try:
             SessionManager(MemoryStore(), secret(), **options).close()
-        except ConfigurationError as exc:
-            raise ConfigurationError(f"${CONCURRENCY_ENV}: {exc}") from None
+        except (ConfigurationError, TypeError) as exc:
+            raise ConfigurationError(f"${OPTIONS_ENV} / ${CONCURRENCY_ENV}: {exc}") from None
 
 
 def manager_from_env() -> SessionManager:

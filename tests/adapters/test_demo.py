@@ -15,12 +15,13 @@ import pytest
 from starlette.testclient import TestClient
 
 from sessionkit import SessionManager
-from sessionkit.demo import add_arguments, address, main
+from sessionkit.demo import add_arguments, address, config, main
 from sessionkit.demo.asgi import create_app
 from sessionkit.demo.config import default_store_url, manager_options, secret
 from sessionkit.demo.device import describe
 from sessionkit.demo.pages import span
 from sessionkit.demo.wsgi import create_wsgi_app
+from sessionkit.errors import ConfigurationError
 from sessionkit.stores.memory import MemoryStore
 from sessionkit.testing import FrozenClock, free_port
 
@@ -407,8 +408,21 @@ def test_a_wrong_manager_option_is_one_line_on_stderr(
     monkeypatch.setenv("SESSIONKIT_DEMO_CONCURRENCY", "sometimes")
     assert main(_demo_args("--store", "memory://")) == 1
     err = capsys.readouterr().err
-    assert err.startswith("sessionkit demo: $SESSIONKIT_DEMO_CONCURRENCY: ")
+    assert err.startswith("sessionkit demo: $SESSIONKIT_DEMO_OPTIONS / $SESSIONKIT_DEMO_CONCURRENCY")
+        "sessionkit demo: $SESSIONKIT_DEMO_OPTIONS / $SESSIONKIT_DEMO_CONCURRENCY: "
+    )
     assert "'merge' or 'last_write_wins'" in err
     assert err.count("\n") == 1
     monkeypatch.setenv("SESSIONKIT_DEMO_CONCURRENCY", "last_write_wins")
     assert manager_options() == {"concurrency": "last_write_wins"}
+
+
+def test_any_manager_option_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SESSIONKIT_DEMO_OPTIONS", '{"rolling": true, "touch_after": 60}')
+    assert config.manager_options() == {"rolling": True, "touch_after": 60}
+    monkeypatch.setenv("SESSIONKIT_DEMO_OPTIONS", '{"rolling": true, "touch_afte": 60}')
+    with pytest.raises(ConfigurationError, match="touch_afte"):
+        config.check_manager_options()
+    monkeypatch.setenv("SESSIONKIT_DEMO_OPTIONS", "[1]")
+    with pytest.raises(ConfigurationError, match="JSON object"):
+        config.manager_options()
