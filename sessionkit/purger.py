@@ -42,7 +42,7 @@ class Purger:
             self._thread.join(timeout=self.interval + 5)
 
     def _run(self) -> None:
-        wait = random.uniform(0, self.interval)  # noqa: S311 - spreading, not secrecy
+        wait = random.uniform(0, self.interval)  # spreading the workers' runs, not secrecy
         while not self._stop.wait(wait):
             wait = self.interval
             self.purge_once()
