@@ -1,7 +1,8 @@
-"""What every framework's small app must show, through an httpx-style client that keeps cookies.
+"""What every framework's small app must show, through an httpx client that keeps cookies.
 
-Each framework's test builds an app with these routes, the session taken from where that
-framework's users find it:
+Each framework's test module subclasses :class:`FrameworkChecks` and gives its ``client``: a
+client of an app with these routes, the session taken from where that framework's users
+find it:
 
 - ``GET /``: ``views`` += 1, answered as text;
 - ``GET /user``: the ``user`` value (or nothing), read only;
@@ -12,11 +13,15 @@ framework's users find it:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+
 import httpx
 import pytest
 
 from sessionkit import SessionManager, available_backends
 from sessionkit.ids import new_session_id
+from sessionkit.stores.memory import MemoryStore
 from sessionkit.testing import free_port
 from tests.helpers import CountingStore, attributes_of
 
@@ -78,3 +83,32 @@ def dead_store_manager() -> SessionManager:
     if "redis" not in available_backends():
         pytest.skip("sessionkit-redis is not installed")
     return SessionManager(f"redis://127.0.0.1:{free_port()}/0", SECRET)
+
+
+class FrameworkChecks:
+    """The checks above as tests; a subclass named ``Test...`` gives :meth:`client`."""
+
+    def client(self, manager: SessionManager) -> AbstractContextManager[httpx.Client]:
+        """A cookie-keeping client of the framework's app on ``manager``."""
+        raise NotImplementedError
+
+    @pytest.fixture(params=["memory", "redis"])
+    def manager(self, request: pytest.FixtureRequest) -> Iterator[SessionManager]:
+        if request.param == "memory":
+            yield SessionManager(MemoryStore(), SECRET)
+        else:
+            yield request.getfixturevalue("redis_manager")
+
+    def test_counter_login_and_logout(self, manager: SessionManager) -> None:
+        with self.client(manager) as client:
+            check_counter_login_and_logout(client)
+
+    def test_an_untouched_session_costs_no_store_call(self) -> None:
+        store = CountingStore()
+        with self.client(SessionManager(store, SECRET)) as client:
+            check_untouched_costs_no_store_call(client, store)
+
+    def test_a_dead_store_is_answered_503(self) -> None:
+        manager = dead_store_manager()
+        with self.client(manager) as client:
+            check_store_down_answers_503(client, manager)

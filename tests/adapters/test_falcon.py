@@ -10,21 +10,12 @@ from typing import Any
 import falcon
 import falcon.asgi
 import httpx
-import pytest
 from starlette.testclient import TestClient
 
 from sessionkit import SessionManager
 from sessionkit.adapters.falcon import with_sessions
-from sessionkit.stores.memory import MemoryStore
-from tests.helpers import CountingStore
 
-from .framework_checks import (
-    SECRET,
-    check_counter_login_and_logout,
-    check_store_down_answers_503,
-    check_untouched_costs_no_store_call,
-    dead_store_manager,
-)
+from .framework_checks import FrameworkChecks
 
 
 class Pages:
@@ -79,22 +70,6 @@ def add_routes(app: falcon.App[Any, Any], pages: object) -> None:
         app.add_route(f"/{name}", pages, suffix=name)
 
 
-@contextmanager
-def falcon_client(kind: str, manager: SessionManager) -> Iterator[httpx.Client]:
-    """A cookie-keeping client of a Falcon app of ``kind`` ("wsgi" or "asgi") on ``manager``."""
-    if kind == "wsgi":
-        app: falcon.App[Any, Any] = falcon.App()
-        add_routes(app, Pages())
-        transport = httpx.WSGITransport(app=with_sessions(app, manager))
-        with httpx.Client(transport=transport, base_url="http://testserver") as client:
-            yield client
-    else:
-        app = falcon.asgi.App()
-        add_routes(app, AsyncPages())
-        with TestClient(answering_lifespan(with_sessions(app, manager))) as client:
-            yield client
-
-
 def answering_lifespan(app: Any) -> Any:
     """``app`` with the lifespan protocol answered in front of it: starlette's TestClient,
     which keeps one event loop for all requests only while it runs the lifespan, waits
@@ -111,28 +86,20 @@ def answering_lifespan(app: Any) -> Any:
     return wrapped
 
 
-@pytest.fixture(params=["wsgi", "asgi"])
-def kind(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
+class TestFalconWSGI(FrameworkChecks):
+    @contextmanager
+    def client(self, manager: SessionManager) -> Iterator[httpx.Client]:
+        app: falcon.App[Any, Any] = falcon.App()
+        add_routes(app, Pages())
+        transport = httpx.WSGITransport(app=with_sessions(app, manager))
+        with httpx.Client(transport=transport, base_url="http://testserver") as client:
+            yield client
 
 
-@pytest.mark.parametrize("store", ["memory", "redis"])
-def test_counter_login_and_logout(kind: str, store: str, request: pytest.FixtureRequest) -> None:
-    if store == "memory":
-        manager = SessionManager(MemoryStore(), SECRET)
-    else:
-        manager = request.getfixturevalue("redis_manager")
-    with falcon_client(kind, manager) as client:
-        check_counter_login_and_logout(client)
-
-
-def test_an_untouched_session_costs_no_store_call(kind: str) -> None:
-    store = CountingStore()
-    with falcon_client(kind, SessionManager(store, SECRET)) as client:
-        check_untouched_costs_no_store_call(client, store)
-
-
-def test_a_dead_store_is_answered_503(kind: str) -> None:
-    manager = dead_store_manager()
-    with falcon_client(kind, manager) as client:
-        check_store_down_answers_503(client, manager)
+class TestFalconASGI(FrameworkChecks):
+    @contextmanager
+    def client(self, manager: SessionManager) -> Iterator[httpx.Client]:
+        app = falcon.asgi.App()
+        add_routes(app, AsyncPages())
+        with TestClient(answering_lifespan(with_sessions(app, manager))) as client:
+            yield client

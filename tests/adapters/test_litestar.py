@@ -8,23 +8,14 @@ from contextlib import contextmanager
 from typing import Any
 
 import httpx
-import pytest
 from litestar import Litestar, Request, get, post
 from starlette.testclient import TestClient
 
 from sessionkit import SessionManager
 from sessionkit.adapters.litestar import SessionKitPlugin
 from sessionkit.stores.memory import MemoryStore
-from tests.helpers import CountingStore
 
-from .framework_checks import (
-    SECRET,
-    check_counter_login_and_logout,
-    check_store_down_answers_503,
-    check_untouched_costs_no_store_call,
-    dead_store_manager,
-    session_cookies,
-)
+from .framework_checks import SECRET, FrameworkChecks, session_cookies
 
 AnyRequest = Request[Any, Any, Any]
 
@@ -70,47 +61,25 @@ async def clear_session(request: AnyRequest) -> str:
     return "cleared"
 
 
-@contextmanager
-def litestar_client(manager: SessionManager) -> Iterator[httpx.Client]:
-    handlers = [home, user, login, logout, untouched, set_session, clear_session]
-    app = Litestar(route_handlers=handlers, plugins=[SessionKitPlugin(manager)])
-    with TestClient(app) as client:  # one event loop for every request
-        yield client
+class TestLitestar(FrameworkChecks):
+    @contextmanager
+    def client(self, manager: SessionManager) -> Iterator[httpx.Client]:
+        handlers = [home, user, login, logout, untouched, set_session, clear_session]
+        app = Litestar(route_handlers=handlers, plugins=[SessionKitPlugin(manager)])
+        with TestClient(app) as client:  # one event loop for every request
+            yield client
 
-
-@pytest.mark.parametrize("store", ["memory", "redis"])
-def test_counter_login_and_logout(store: str, request: pytest.FixtureRequest) -> None:
-    if store == "memory":
-        manager = SessionManager(MemoryStore(), SECRET)
-    else:
-        manager = request.getfixturevalue("redis_manager")
-    with litestar_client(manager) as client:
-        check_counter_login_and_logout(client)
-
-
-def test_set_session_starts_a_new_session_and_clear_session_destroys_it() -> None:
-    store = MemoryStore()
-    with litestar_client(SessionManager(store, SECRET)) as client:
-        client.get("/")
-        before = client.cookies.get("session")
-        client.post("/set")
-        assert client.cookies.get("session") not in (None, before)
-        assert client.get("/user").text == "bob"
-        assert client.get("/").text == "1"  # set_session replaced the data
-        assert store.count() == 1  # the old id is gone
-        response = client.post("/clear")
-        assert "Max-Age=0" in session_cookies(response)[0]
-        assert store.count() == 0
-        assert client.get("/user").text == ""
-
-
-def test_an_untouched_session_costs_no_store_call() -> None:
-    store = CountingStore()
-    with litestar_client(SessionManager(store, SECRET)) as client:
-        check_untouched_costs_no_store_call(client, store)
-
-
-def test_a_dead_store_is_answered_503() -> None:
-    manager = dead_store_manager()
-    with litestar_client(manager) as client:
-        check_store_down_answers_503(client, manager)
+    def test_set_session_starts_a_new_session_and_clear_session_destroys_it(self) -> None:
+        store = MemoryStore()
+        with self.client(SessionManager(store, SECRET)) as client:
+            client.get("/")
+            before = client.cookies.get("session")
+            client.post("/set")
+            assert client.cookies.get("session") not in (None, before)
+            assert client.get("/user").text == "bob"
+            assert client.get("/").text == "1"  # set_session replaced the data
+            assert store.count() == 1  # the old id is gone
+            response = client.post("/clear")
+            assert "Max-Age=0" in session_cookies(response)[0]
+            assert store.count() == 0
+            assert client.get("/user").text == ""

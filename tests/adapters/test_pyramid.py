@@ -7,7 +7,6 @@ from contextlib import contextmanager
 from typing import Any
 
 import httpx
-import pytest
 from pyramid.config import Configurator
 from pyramid.csrf import get_csrf_token
 from pyramid.response import Response
@@ -15,15 +14,8 @@ from pyramid.response import Response
 from sessionkit import SessionManager
 from sessionkit.adapters.wsgi import SessionMiddleware
 from sessionkit.stores.memory import MemoryStore
-from tests.helpers import CountingStore
 
-from .framework_checks import (
-    SECRET,
-    check_counter_login_and_logout,
-    check_store_down_answers_503,
-    check_untouched_costs_no_store_call,
-    dead_store_manager,
-)
+from .framework_checks import SECRET, FrameworkChecks
 
 
 def home(request: Any) -> Response:
@@ -64,43 +56,24 @@ ROUTES = {
 }
 
 
-@contextmanager
-def pyramid_client(manager: SessionManager) -> Iterator[httpx.Client]:
+def make_app(manager: SessionManager) -> SessionMiddleware:
     with Configurator() as config:
         config.include("sessionkit.adapters.pyramid")
         for path, view in ROUTES.items():
             config.add_route(path, path)
             config.add_view(view, route_name=path)
-        app = SessionMiddleware(config.make_wsgi_app(), manager)
-    transport = httpx.WSGITransport(app=app)
-    with httpx.Client(transport=transport, base_url="http://testserver") as client:
-        yield client
+        return SessionMiddleware(config.make_wsgi_app(), manager)
 
 
-@pytest.mark.parametrize("store", ["memory", "redis"])
-def test_counter_login_and_logout(store: str, request: pytest.FixtureRequest) -> None:
-    if store == "memory":
-        manager = SessionManager(MemoryStore(), SECRET)
-    else:
-        manager = request.getfixturevalue("redis_manager")
-    with pyramid_client(manager) as client:
-        check_counter_login_and_logout(client)
+class TestPyramid(FrameworkChecks):
+    @contextmanager
+    def client(self, manager: SessionManager) -> Iterator[httpx.Client]:
+        transport = httpx.WSGITransport(app=make_app(manager))
+        with httpx.Client(transport=transport, base_url="http://testserver") as client:
+            yield client
 
-
-def test_an_untouched_session_costs_no_store_call() -> None:
-    store = CountingStore()
-    with pyramid_client(SessionManager(store, SECRET)) as client:
-        check_untouched_costs_no_store_call(client, store)
-
-
-def test_a_dead_store_is_answered_503() -> None:
-    manager = dead_store_manager()
-    with pyramid_client(manager) as client:
-        check_store_down_answers_503(client, manager)
-
-
-def test_csrf_tokens_are_kept_in_the_session() -> None:
-    with pyramid_client(SessionManager(MemoryStore(), SECRET)) as client:
-        token = client.get("/csrf").text
-        assert len(token) >= 32
-        assert client.get("/csrf").text == token
+    def test_csrf_tokens_are_kept_in_the_session(self) -> None:
+        with self.client(SessionManager(MemoryStore(), SECRET)) as client:
+            token = client.get("/csrf").text
+            assert len(token) >= 32
+            assert client.get("/csrf").text == token
