@@ -32,7 +32,9 @@ first use or at the commit) the answer is ``503 Service Unavailable`` with ``Ret
 :class:`~sessionkit.SessionConflictError` (``on_conflict="raise"``) gets ``409 Conflict``; one
 log line per such request at most, rate-limited. With ``respond_to_errors=False`` both
 propagate instead. With ``trust_proxy=True`` the first ``X-Forwarded-Proto`` value decides
-whether a request is https (for ``secure="auto"``); otherwise that header is ignored.
+whether a request is https (for ``secure="auto"``); otherwise that header is ignored. With
+``token=TokenTransport()`` the session id travels in headers instead of a cookie (see
+:mod:`sessionkit.adapters.tokens`).
 """
 
 from __future__ import annotations
@@ -44,16 +46,18 @@ from ..errors import ConfigurationError, SessionConflictError, StoreUnavailableE
 from ..manager import SessionManager
 from ..session import Session
 from ._http import FailureLog, answer_for, forwarded_https, is_server_error, vary_with
+from .tokens import TokenTransport
 
 
 class _RequestSession:
     """One request's session (None until :func:`get_session`) and where its commit stands."""
 
-    __slots__ = ("committed", "middleware", "session", "started")
+    __slots__ = ("committed", "middleware", "session", "started", "transport")
 
     def __init__(self, middleware: SessionMiddleware) -> None:
         self.middleware = middleware
         self.session: Session | None = None
+        self.transport: TokenTransport | None = None  # set when a token carries the session
         self.committed = False  # the commit ran (or had nothing to do)
         self.started = False  # a response's headers are on their way: too late for a 503
 
@@ -70,8 +74,7 @@ async def get_session(request: web.Request) -> Session:
             "sessionkit.adapters.aiohttp.setup(app, manager)"
         )
     if state.session is None:
-        cookie = "; ".join(request.headers.getall(hdrs.COOKIE, ())) or None
-        state.session = await state.middleware.manager.aopen(cookie)
+        state.session = await state.middleware.open(request, state)
     return state.session
 
 
@@ -83,6 +86,8 @@ class SessionMiddleware:
         proxy that sets it); otherwise from the connection, and that header is ignored.
     :param respond_to_errors: answer 503 for an unavailable store and 409 for a refused
         merge (default); False lets those errors propagate.
+    :param token: carry the session id in headers instead of a cookie; see
+        :mod:`sessionkit.adapters.tokens`.
     """
 
     __middleware_version__ = 1  # a new-style middleware, as ``@web.middleware`` marks one
@@ -93,10 +98,12 @@ class SessionMiddleware:
         *,
         trust_proxy: bool = False,
         respond_to_errors: bool = True,
+        token: TokenTransport | None = None,
     ) -> None:
         self.manager = manager
         self.trust_proxy = trust_proxy
         self.respond_to_errors = respond_to_errors
+        self.token = token
         self.failures = FailureLog()
 
     async def __call__(self, request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -130,6 +137,17 @@ class SessionMiddleware:
             await self.commit(request, state, response)
             state.started = True
 
+    async def open(self, request: web.Request, state: _RequestSession) -> Session:
+        """Open the request's session from its token, if the transport takes one, or cookie."""
+        transport = self.token
+        if transport is not None:
+            token = transport.token_in(request.headers.get(transport.request_header))
+            if token is not None or not transport.cookies:
+                state.transport = transport
+                return await self.manager.aopen(None, token=token or "")
+        cookie = "; ".join(request.headers.getall(hdrs.COOKIE, ())) or None
+        return await self.manager.aopen(cookie)
+
     def is_https(self, request: web.Request) -> bool:
         direct = request.secure
         if self.trust_proxy:
@@ -139,19 +157,26 @@ class SessionMiddleware:
     async def commit(
         self, request: web.Request, state: _RequestSession, response: web.StreamResponse
     ) -> None:
-        """Commit the request's session once; add its Set-Cookie and Vary to ``response``."""
+        """Commit the request's session once; add its Set-Cookie (or token) and Vary to
+        ``response``."""
         session = state.session
         if state.committed or session is None or is_server_error(response.status):
             return
         state.committed = True
         accessed = session.accessed
-        set_cookie = await self.manager.acommit(session, https=self.is_https(request))
-        if set_cookie is None and not accessed:
+        transport = state.transport
+        if transport is None:
+            value = await self.manager.acommit(session, https=self.is_https(request))
+            name, varies = "Set-Cookie", "Cookie"
+        else:
+            value = await self.manager.acommit_token(session)
+            name, varies = transport.response_header, transport.request_header
+        if value is None and not accessed:
             return
         headers = response.headers
-        if set_cookie is not None:
-            headers.add(hdrs.SET_COOKIE, set_cookie)
-        headers[hdrs.VARY] = vary_with(", ".join(headers.getall(hdrs.VARY, ())))
+        if value is not None:
+            headers.add(name, value)
+        headers[hdrs.VARY] = vary_with(", ".join(headers.getall(hdrs.VARY, ())), varies)
 
 
 def setup(
@@ -160,12 +185,13 @@ def setup(
     *,
     trust_proxy: bool = False,
     respond_to_errors: bool = True,
+    token: TokenTransport | None = None,
 ) -> SessionMiddleware:
     """Give every request of ``app`` (and of its sub-applications) a session; see the module
     docstring. The middleware goes first, so that the application's own middlewares can call
     :func:`get_session` too."""
     middleware = SessionMiddleware(
-        manager, trust_proxy=trust_proxy, respond_to_errors=respond_to_errors
+        manager, trust_proxy=trust_proxy, respond_to_errors=respond_to_errors, token=token
     )
     app.middlewares.insert(0, middleware)
     app.on_response_prepare.append(middleware.on_response_prepare)

@@ -13,6 +13,7 @@ from aiohttp import web
 
 from sessionkit import SessionManager
 from sessionkit.adapters.aiohttp import get_session, setup
+from sessionkit.adapters.tokens import TokenTransport
 
 
 async def home(request: web.Request) -> web.Response:
@@ -68,7 +69,9 @@ async def socket(request: web.Request) -> web.WebSocketResponse:
     return websocket
 
 
-def make_app(manager: SessionManager, *, trust_proxy: bool = False) -> web.Application:
+def make_app(
+    manager: SessionManager, *, trust_proxy: bool = False, token: TokenTransport | None = None
+) -> web.Application:
     app = web.Application()
     app.add_routes(
         [
@@ -82,7 +85,7 @@ def make_app(manager: SessionManager, *, trust_proxy: bool = False) -> web.Appli
             web.get("/ws", socket),
         ]
     )
-    setup(app, manager, trust_proxy=trust_proxy)
+    setup(app, manager, trust_proxy=trust_proxy, token=token)
     return app
 
 

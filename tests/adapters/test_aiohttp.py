@@ -13,6 +13,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from sessionkit import ConfigurationError, SessionManager
 from sessionkit.adapters.aiohttp import get_session, setup
+from sessionkit.adapters.tokens import TokenTransport
 from sessionkit.ids import new_session_id
 from sessionkit.stores.memory import MemoryStore
 from tests.helpers import CountingStore, attributes_of
@@ -164,6 +165,26 @@ async def test_the_apps_own_middlewares_and_sub_applications_get_the_session() -
     async with serving(app) as client:
         await client.get("/admin/")
         assert await (await client.get("/admin/")).json() == {"seen": 2}
+
+
+async def test_a_bearer_token_carries_the_session_instead_of_a_cookie() -> None:
+    app = make_app(SessionManager(MemoryStore(), "secret"), token=TokenTransport())
+    async with serving(app) as client:
+        first = await client.get("/")
+        token = first.headers["Session-Token"]
+        assert session_cookies(first.headers) == []
+        assert first.headers["Vary"] == "Accept, Authorization"
+        auth = {"Authorization": f"Bearer {token}"}
+        second = await client.get("/", headers=auth)
+        assert await second.text() == "2"
+        assert "Session-Token" not in second.headers  # the client holds this very token
+        login = await client.post("/login", headers=auth, allow_redirects=False)
+        new = {"Authorization": f"Bearer {login.headers['Session-Token']}"}
+        assert new != auth
+        assert await (await client.get("/me", headers=new)).json() == {"views": 2, "user": "ann"}
+        assert await (await client.get("/", headers=auth)).text() == "1"  # the old one is gone
+        assert (await client.post("/logout", headers=new)).headers["Session-Token"] == ""
+        assert await (await client.get("/")).text() == "1"  # no token: a new session
 
 
 async def test_get_session_without_setup_says_what_to_do() -> None:
