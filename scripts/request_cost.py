@@ -114,23 +114,31 @@ def child(part: str, count: int, backend: str, serializer: str, memcached: str) 
     shutil.rmtree(target.workdir.parent, ignore_errors=True)
 
 
-def instructions(args: argparse.Namespace, part: str) -> float:
-    """Instructions per call of ``part``, from one callgrind run of ``args.calls`` calls."""
+def callgrind_instructions(child: list[str], calls: int) -> float:
+    """Instructions per call of the loop of ``calls`` calls that the ``child`` command runs
+    between ``math.gcd`` and ``math.lcm``, from one callgrind run."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "callgrind.out"
         command = [
             "valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
-            "--zero-before=math_gcd", "--dump-before=math_lcm",
-            sys.executable, __file__, "--child", part, str(args.calls), args.backend,
-            "--serializer", args.serializer, "--memcached", args.memcached,
-            "--protect", args.protect,
+            "--zero-before=math_gcd", "--dump-before=math_lcm", *child,
         ]  # fmt: skip
         done = subprocess.run(command, capture_output=True, text=True, check=False)
         dump = out.with_name(out.name + ".1")
         match = re.search(r"^summary: (\d+)", dump.read_text(), re.M) if dump.exists() else None
         if done.returncode or match is None:
             raise SystemExit(f"valgrind run failed or dumped nothing:\n{done.stderr[-2000:]}")
-        return int(match.group(1)) / args.calls
+        return int(match.group(1)) / calls
+
+
+def instructions(args: argparse.Namespace, part: str) -> float:
+    """Instructions per call of ``part``, from one callgrind run of ``args.calls`` calls."""
+    child = [
+        sys.executable, __file__, "--child", part, str(args.calls), args.backend,
+        "--serializer", args.serializer, "--memcached", args.memcached,
+        "--protect", args.protect,
+    ]  # fmt: skip
+    return callgrind_instructions(child, args.calls)
 
 
 def main() -> None:
