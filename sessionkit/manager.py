@@ -256,10 +256,17 @@ class SessionManager:
         return self._session_for(cookie_header, session_class, token)
 
     @overload
-    async def aopen(self, cookie_header: str | None, *, token: str | None = None) -> Session: ...
+    async def aopen(
+        self, cookie_header: str | None, *, token: str | None = None, load: bool | None = None
+    ) -> Session: ...
     @overload
     async def aopen(
-        self, cookie_header: str | None, session_class: type[S], *, token: str | None = None
+        self,
+        cookie_header: str | None,
+        session_class: type[S],
+        *,
+        token: str | None = None,
+        load: bool | None = None,
     ) -> S: ...
 
     async def aopen(
@@ -268,18 +275,20 @@ class SessionManager:
         session_class: type[Session] = Session,
         *,
         token: str | None = None,
+        load: bool | None = None,
     ) -> Session:
-        """:meth:`open` for async code. Dict access cannot await, so a session with a valid
-        cookie is loaded now, unless the store never blocks (then it loads when first used).
-        If the store is unavailable, the error is raised when the session is first used, so
-        a request that never uses its session still succeeds."""
+        """:meth:`open` for async code. Dict access cannot await, so by default a session
+        with a valid cookie is loaded now, unless the store never blocks (memory: then it
+        loads when first used, on the loop). ``load=False`` loads nothing now: the app awaits
+        :meth:`Session.aload` where it uses the session (an access before that loads it with
+        the synchronous store, blocking the loop for that call). If the store is unavailable,
+        the error is raised when the session is first used, so a request that never uses its
+        session still succeeds."""
         session = self._session_for(cookie_header, session_class, token)
-        astore = self.async_store
-        if session._state.stored and not isinstance(astore, InlineAsyncStore):
-            try:
-                await self._arun(lifecycle.load(self, session._state, astore))
-            except StoreUnavailableError as error:
-                session._state.failure = error  # raised at the session's first use
+        if load is None:
+            load = not isinstance(self.async_store, InlineAsyncStore)
+        if load and session._state.stored:
+            await self.aload_session(session, defer_failure=True)
         return session
 
     def commit(self, session: Session, *, https: bool = False) -> str | None:
@@ -321,6 +330,14 @@ class SessionManager:
             raise state.failure
         entry = self._guard(self._get_entry, state.id) if state.stored else None
         lifecycle.apply_entry(self, state, entry)
+
+    async def aload_session(self, session: Session, *, defer_failure: bool = False) -> None:
+        try:
+            await self._arun(lifecycle.load(self, session._state, self.async_store))
+        except StoreUnavailableError as error:
+            if not defer_failure:
+                raise
+            session._state.failure = error  # raised at the session's first use
 
     def reload_session(self, session: Session) -> None:
         self._run(lifecycle.reload(self, session._state, self._sync_store))

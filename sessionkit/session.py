@@ -132,6 +132,12 @@ class Session(MutableMapping[str, Any]):
         """Refresh the session's expiry at commit, without rewriting its data."""
         self._state.touch = True
 
+    async def aload(self) -> None:
+        """Load the session now, without blocking the event loop (a no-op once loaded): for
+        async code whose adapter did not load it eagerly."""
+        if self._state.data is None:
+            await self._manager.aload_session(self)
+
     def reload(self) -> None:
         """Re-read the session from the store now, dropping unsaved changes."""
         self._manager.reload_session(self)

@@ -38,7 +38,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from ..errors import SessionConflictError, StoreUnavailableError
+from ..errors import SessionConflictError, SessionKitError, StoreUnavailableError
 from ..manager import SessionManager
 from ..session import Session
 from ._http import FailureLog, answer_for, forwarded_https, is_server_error, vary_with
@@ -66,6 +66,13 @@ class SessionMiddleware:
         merge (default); False lets those errors propagate.
     :param token: carry the session id in headers instead of a cookie; see
         :mod:`sessionkit.adapters.tokens`.
+    :param eager: load a cookie's session before the application runs. By default, yes,
+        unless the store never blocks (memory: then it loads on first use, on the loop).
+        False: nothing is loaded until the app awaits ``session.aload()`` (or touches the
+        session, which then loads with the synchronous store, blocking the loop for that
+        call), so requests that never use their session cost no store call.
+    :param session_class: a subclass of :class:`~sessionkit.session.Session` to hand out
+        (a framework's own session interface on top).
     """
 
     def __init__(
@@ -76,12 +83,16 @@ class SessionMiddleware:
         trust_proxy: bool = False,
         respond_to_errors: bool = True,
         token: TokenTransport | None = None,
+        eager: bool | None = None,
+        session_class: type[Session] = Session,
     ) -> None:
         self.app = app
         self.manager = manager
         self.trust_proxy = trust_proxy
         self.respond_to_errors = respond_to_errors
         self.token = token
+        self.eager = eager
+        self.session_class = session_class
         self._token_key = None if token is None else token.request_header.lower().encode()
         self.failures = FailureLog()
 
@@ -97,26 +108,36 @@ class SessionMiddleware:
             sent = [value for name, value in headers if name == self._token_key]
             token = transport.token_in(sent[0].decode("latin-1") if sent else None)
         if transport is not None and (token is not None or not transport.cookies):
-            session = await self.manager.aopen(None, token=token or "")
+            cookie_header, token = None, token or ""
         else:
-            transport = None
-            session = await self.manager.aopen(_cookie_header(headers))
+            transport, cookie_header = None, _cookie_header(headers)
+        session = await self.manager.aopen(
+            cookie_header, self.session_class, token=token, load=self.eager
+        )
         scope[SCOPE_KEY] = session
         https = self.is_https(scope, headers)
         committed = started = False
+        commit_error: SessionKitError | None = None
 
         async def send_with_session(message: Message) -> None:
-            nonlocal committed, started
+            nonlocal committed, started, commit_error
             if message["type"] == start and not committed:
                 committed = True
                 if not is_server_error(message.get("status", 200)):
-                    message = await self.commit(session, message, https, transport)
+                    try:
+                        message = await self.commit(session, message, https, transport)
+                    except (StoreUnavailableError, SessionConflictError) as error:
+                        commit_error = error  # answered below, whatever the app makes of it
+                        raise
                 started = True
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_session)
-        except (StoreUnavailableError, SessionConflictError) as error:
+        except Exception as raised:
+            error = commit_error or raised
+            if not isinstance(error, (StoreUnavailableError, SessionConflictError)):
+                raise
             answer = answer_for(error)
             if not self.respond_to_errors or started or answer is None:
                 raise

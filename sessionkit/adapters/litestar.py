@@ -89,24 +89,13 @@ class SessionKitPlugin(InitPlugin):
 def _following_litestar(app: ASGIApp) -> asgi.ASGIApp:
     async def following(scope: asgi.Scope, receive: asgi.Receive, send: asgi.Send) -> None:
         session: Session = scope[asgi.SCOPE_KEY]
-        failure: SessionKitError | None = None
 
         async def send_to_middleware(message: asgi.Message) -> None:
-            nonlocal failure
             if message["type"] in _START:
                 _carry_out_session_calls(scope, session)
-            try:
-                await send(message)  # the middleware commits on the first one
-            except _STORE_ERRORS as error:
-                failure = error
-                raise
+            await send(message)  # the middleware commits on the first one
 
-        try:
-            await app(scope, receive, send_to_middleware)  # type: ignore[arg-type]
-        except Exception:
-            if failure is None:
-                raise
-            raise failure from None  # Litestar raised its own error in front of it
+        await app(scope, receive, send_to_middleware)  # type: ignore[arg-type]
 
     return following
 

@@ -59,6 +59,8 @@ class SessionMiddleware:
         merge (default); False lets those errors propagate.
     :param token: carry the session id in headers instead of a cookie; see
         :mod:`sessionkit.adapters.tokens`.
+    :param session_class: a subclass of :class:`~sessionkit.session.Session` to hand out
+        (a framework's own session interface on top).
     """
 
     def __init__(
@@ -69,8 +71,10 @@ class SessionMiddleware:
         trust_proxy: bool = False,
         respond_to_errors: bool = True,
         token: TokenTransport | None = None,
+        session_class: type[Session] = Session,
     ) -> None:
         self.app = app
+        self.session_class = session_class
         self.manager = manager
         self.trust_proxy = trust_proxy
         self.respond_to_errors = respond_to_errors
@@ -89,10 +93,10 @@ class SessionMiddleware:
             None if transport is None else transport.token_in(environ.get(transport.environ_key))
         )
         if transport is not None and (token is not None or not transport.cookies):
-            session = self.manager.open(None, token=token or "")
+            session = self.manager.open(None, self.session_class, token=token or "")
         else:
             transport = None
-            session = self.manager.open(environ.get("HTTP_COOKIE"))
+            session = self.manager.open(environ.get("HTTP_COOKIE"), self.session_class)
         environ[ENVIRON_KEY] = session
         committed = started = False
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -18,8 +20,25 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from sessionkit import SessionManager, available_backends
 from sessionkit.adapters.asgi import SessionMiddleware
 from sessionkit.ids import new_session_id
+from sessionkit.stores.file import FileStore
 from sessionkit.stores.memory import MemoryStore
 from sessionkit.testing import free_port
+
+
+class CountingFileStore(FileStore):
+    """A real file store (its async twin runs in threads) that records the calls made."""
+
+    def __init__(self, directory: Path) -> None:
+        super().__init__(directory)
+        self.calls: list[str] = []
+
+    def get_versioned(self, sid: str) -> Any:
+        self.calls.append("get_versioned")
+        return super().get_versioned(sid)
+
+    def replace_versioned(self, *args: Any) -> Any:
+        self.calls.append("replace_versioned")
+        return super().replace_versioned(*args)
 
 
 async def home(request: Request) -> Response:
@@ -222,3 +241,39 @@ async def test_through_httpx_on_native_async_redis(redis_manager: SessionManager
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+def test_eager_false_costs_untouched_requests_nothing(tmp_path: Path) -> None:
+    store = CountingFileStore(tmp_path)
+    manager = SessionManager(store, "a-secret-for-the-lazy-loading-tests-0123456789")
+
+    async def uses(request: Request) -> Response:
+        await request.session.aload()  # type: ignore[attr-defined]
+        request.session["views"] = request.session.get("views", 0) + 1
+        return PlainTextResponse(str(request.session["views"]))
+
+    app = Starlette(
+        routes=[Route("/", uses), Route("/untouched", untouched)],
+        middleware=[Middleware(SessionMiddleware, manager=manager, eager=False)],
+    )
+    client = TestClient(app)
+    assert client.get("/").text == "1"
+    store.calls.clear()
+    assert client.get("/untouched").text == "untouched"
+    assert store.calls == []
+    assert client.get("/").text == "2"
+    assert store.calls == ["get_versioned", "replace_versioned"]
+
+
+def test_a_commit_error_is_answered_whatever_the_app_raises_instead() -> None:
+    manager = dead_redis_manager()
+
+    async def rewrapping(scope: Any, receive: Any, send: Any) -> None:
+        scope["session"]["views"] = 1
+        try:
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+        except Exception as error:
+            raise RuntimeError("the framework's own wrapper") from error
+
+    client = TestClient(SessionMiddleware(rewrapping, manager))
+    assert client.get("/").status_code == 503
