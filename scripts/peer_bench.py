@@ -1,0 +1,264 @@
+"""sessionkit beside the session library each framework's users would otherwise pick.
+
+For every framework (plain WSGI, Flask, Starlette, FastAPI, Django), backend (redis,
+memcached, file, sqlite, memory), session size (300 B, 4 KB, 60 KB) and operation (``read``:
+the request reads the session; ``modify``: it changes one value), this measures per request:
+
+- CPU instructions, counted by valgrind's callgrind around the measured loop only, every
+  thread included (the headline figure: deterministic, unlike time on a shared machine);
+- wall-clock time, the median and the min-max over ``--reps`` repetitions that alternate
+  between the peer and sessionkit (each repetition a fresh process per implementation);
+- store round trips, counted at the store (see ``tests/benchmarks/peers/roundtrips.py``).
+
+The peer is Beaker (WSGI), Flask-Session (Flask), starsessions (Starlette, FastAPI: redis
+and memory only), Django's ``cache`` engine (django-redis, PyMemcacheCache, FileBasedCache,
+LocMemCache) and its ``db`` engine (SQLite); sessionkit runs through its adapter for the
+framework, with ``serializer="json"`` (the default) and ``"orjson"``. Every request is a direct
+call into the app with a prepared Cookie header; store calls go over loopback to a
+``redis-server`` and a ``memcached`` this script starts on free ports and stops at the end.
+
+A session's cost is what it adds beyond the framework and the raw store client::
+
+    cost = request with the session - same request on the bare app - raw client calls
+
+where the raw calls are a get (read) or a get and a set (modify) of the same bytes with the
+store's plain client, all measured in the same process. Each cell reports the peer's cost,
+sessionkit's (json, orjson) and sessionkit / peer; the target is at most 0.5x.
+
+Usage (with the peers installed: ``pip install -r tests/benchmarks/peers/requirements.txt``)::
+
+    .venv/bin/python scripts/peer_bench.py                 # the whole matrix, ~1 hour
+    .venv/bin/python scripts/peer_bench.py --frameworks flask --backends redis --sizes 300B
+    .venv/bin/python scripts/peer_bench.py --no-callgrind --reps 3   # wall clock only
+    tox -e bench-frameworks                                 # the same through tox
+
+It writes, under ``--out`` (default ``reports/peers``): ``results.json`` (every figure),
+``results.md`` (the tables), ``ratio.png`` (sessionkit / best peer per cell),
+``profiles.md`` (for each cell above 0.5x, callgrind's top functions by inclusive
+instructions in sessionkit's request) and ``probes.md`` (the known suspects measured alone).
+Runs are deterministic: fixed session contents, fixed request counts, no randomness but the
+session ids the libraries draw. Callgrind runs go ``--jobs`` at a time (instruction counts
+do not depend on load); the wall-clock runs go one at a time after them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import callgrind
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.benchmarks.peers.matrix import BACKENDS, FRAMEWORKS, impls  # noqa: E402
+from tests.benchmarks.peers.measure import Measurement, Plan, Timer  # noqa: E402
+from tests.benchmarks.peers.servers import ServerProcesses, Servers  # noqa: E402
+from tests.benchmarks.peers.sessions import SIZES  # noqa: E402
+
+CALLGRIND_REQUESTS = {"300B": 100, "4KB": 50, "60KB": 10}  # deterministic: few suffice
+WALL_REQUESTS = {"300B": 200, "4KB": 100, "60KB": 30}
+ROUND_TRIP_REQUESTS = 20
+Job = tuple[str, str, str]  # framework, backend, impl
+
+
+def child(spec: dict[str, Any]) -> None:
+    """One measurement process: writes its segments (and seconds, round trips) to spec["out"]."""
+    servers = Servers(spec["redis_port"], spec["memcached_port"], Path(spec["workdir"]))
+    plan = Plan(**spec["plan"])
+    measurement = Measurement(
+        spec["framework"], spec["backend"], spec["impl"], servers, list(plan.requests)
+    )
+    try:
+        if spec["mode"] == "callgrind":
+            result = measurement.run(plan, callgrind.before, callgrind.after)
+        else:
+            timer = Timer()
+            result = measurement.run(plan, timer.before, timer.after)
+            result["seconds"] = timer.seconds
+    finally:
+        measurement.close()
+    Path(spec["out"]).write_text(json.dumps(result))
+
+
+def child_argv(spec: dict[str, Any]) -> list[str]:
+    return [sys.executable, __file__, "--child", json.dumps(spec)]
+
+
+class Runner:
+    """Runs the child processes of one invocation and collects their figures."""
+
+    def __init__(self, args: argparse.Namespace, servers: Servers, out: Path) -> None:
+        self.args = args
+        self.servers = servers
+        self.out = out
+        self.runs: dict[Job, dict[str, Any]] = {}
+
+    def spec(self, job: Job, mode: str, plan: Plan, out: Path) -> dict[str, Any]:
+        framework, backend, impl = job
+        return {
+            "framework": framework, "backend": backend, "impl": impl, "mode": mode,
+            "plan": asdict(plan), "out": str(out), "workdir": str(self.servers.workdir),
+            "redis_port": self.servers.redis_port,
+            "memcached_port": self.servers.memcached_port,
+        }  # fmt: skip
+
+    def record(self, job: Job) -> dict[str, Any]:
+        return self.runs.setdefault(job, {"instructions": {}, "seconds": {}, "roundtrips": {}})
+
+    def callgrind_job(self, job: Job) -> None:
+        plan = Plan(requests=self.args.callgrind_requests, warmup=self.args.warmup)
+        dumps = self.out / "callgrind" / "-".join(job)
+        dumps.mkdir(parents=True, exist_ok=True)
+        result_file = dumps / "segments.json"
+        argv = child_argv(self.spec(job, "callgrind", plan, result_file))
+        expected = 2 + 4 * len(plan.requests)
+        files = callgrind.run(dumps / "callgrind.out", argv, expected)
+        segments = json.loads(result_file.read_text())["segments"]
+        record = self.record(job)
+        for segment, dump in zip(segments, files, strict=True):
+            per_request = callgrind.instructions(dump) / segment["requests"]
+            record["instructions"][segment["name"]] = per_request
+            record.setdefault("dumps", {})[segment["name"]] = str(dump.relative_to(self.out))
+        print(f"callgrind {'/'.join(job)}: done", flush=True)
+
+    def wall_job(self, job: Job, count: bool) -> None:
+        plan = Plan(
+            requests=self.args.wall_requests,
+            warmup=self.args.warmup,
+            count=ROUND_TRIP_REQUESTS if count else 0,
+        )
+        with tempfile.TemporaryDirectory() as tmp:
+            result_file = Path(tmp) / "result.json"
+            argv = child_argv(self.spec(job, "wall", plan, result_file))
+            done = subprocess.run(argv, capture_output=True, text=True, check=False)
+            if done.returncode:
+                raise RuntimeError(f"{'/'.join(job)} failed:\n{done.stderr[-3000:]}")
+            result = json.loads(result_file.read_text())
+        record = self.record(job)
+        for segment, seconds in zip(result["segments"], result["seconds"], strict=True):
+            per_request = seconds / segment["requests"]
+            record["seconds"].setdefault(segment["name"], []).append(per_request)
+        if count:
+            record["roundtrips"] = result["roundtrips"]
+
+    def run_callgrind(self, jobs: list[Job]) -> None:
+        with ThreadPoolExecutor(self.args.jobs) as pool:
+            for future in [pool.submit(self.callgrind_job, job) for job in jobs]:
+                future.result()
+
+    def run_wall(self, jobs: list[Job]) -> None:
+        """Repetitions alternate between a cell group's implementations, rotating the order."""
+        groups: dict[tuple[str, str], list[Job]] = {}
+        for job in jobs:
+            groups.setdefault(job[:2], []).append(job)
+        for rep in range(self.args.reps):
+            for group in groups.values():
+                shift = rep % len(group)
+                for job in group[shift:] + group[:shift]:
+                    self.wall_job(job, count=rep == 0)
+            print(f"wall clock: repetition {rep + 1} of {self.args.reps} done", flush=True)
+
+
+def sizes_option(value: str) -> dict[str, int]:
+    """``300B=200,60KB=20`` -> {"300B": 200, "60KB": 20}."""
+    pairs = dict(item.split("=") for item in value.split(","))
+    unknown = sorted(set(pairs) - set(SIZES))
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown sizes {unknown}; choose from {SIZES}")
+    return {size: int(count) for size, count in pairs.items()}
+
+
+def _per_size(default: dict[str, int], given: dict[str, int], sizes: list[str]) -> dict[str, int]:
+    chosen = {**default, **given}
+    return {size: chosen[size] for size in sizes}
+
+
+def choose(value: str | None, allowed: Iterable[str]) -> list[str]:
+    allowed = list(allowed)
+    if value is None:
+        return allowed
+    chosen = value.split(",")
+    unknown = sorted(set(chosen) - set(allowed))
+    if unknown:
+        raise SystemExit(f"unknown {unknown}; choose from {allowed}")
+    return [item for item in allowed if item in chosen]
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--frameworks", help=f"comma-separated subset of {FRAMEWORKS}")
+    parser.add_argument("--backends", help=f"comma-separated subset of {BACKENDS}")
+    parser.add_argument("--sizes", help=f"comma-separated subset of {SIZES}")
+    parser.add_argument("--out", type=Path, default=ROOT / "reports" / "peers")
+    parser.add_argument("--jobs", type=int, default=2, help="callgrind runs at a time")
+    parser.add_argument("--reps", type=int, default=5, help="wall-clock repetitions")
+    parser.add_argument("--warmup", type=int, default=5, help="requests before each loop")
+    parser.add_argument(
+        "--callgrind-requests", type=sizes_option, default={},
+        help=f"requests per loop under callgrind (default {CALLGRIND_REQUESTS})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--wall-requests", type=sizes_option, default={},
+        help=f"requests per wall-clock loop (default {WALL_REQUESTS})",
+    )  # fmt: skip
+    parser.add_argument("--no-callgrind", action="store_true", help="wall clock only")
+    parser.add_argument("--no-probes", action="store_true", help="skip the suspects' probes")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
+    if args.child:
+        child(json.loads(args.child))
+        return
+    from peer_probes import run_probes
+    from peer_report import write_report
+
+    frameworks = choose(args.frameworks, FRAMEWORKS)
+    backends = choose(args.backends, BACKENDS)
+    sizes = choose(args.sizes, SIZES)
+    args.callgrind_requests = _per_size(CALLGRIND_REQUESTS, args.callgrind_requests, sizes)
+    args.wall_requests = _per_size(WALL_REQUESTS, args.wall_requests, sizes)
+    jobs = [(f, b, i) for f in frameworks for b in backends for i in impls(f, b)]
+    out: Path = args.out
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    started = time.time()
+    workdir = Path(tempfile.mkdtemp(prefix="sk-peers-"))
+    processes = ServerProcesses(workdir)
+    try:
+        runner = Runner(args, processes.servers, out)
+        if not args.no_callgrind:
+            runner.run_callgrind(jobs)
+        runner.run_wall(jobs)
+        probes = None if args.no_probes or args.no_callgrind else run_probes(out, processes)
+    finally:
+        processes.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+    meta = {
+        "command": " ".join(["python", "scripts/peer_bench.py", *sys.argv[1:]]),
+        "minutes": round((time.time() - started) / 60, 1),
+        "sizes": sizes,
+        "callgrind_requests": args.callgrind_requests,
+        "wall_requests": args.wall_requests,
+        "reps": args.reps,
+    }
+    write_report(out, runner.runs, meta, probes)
+    print(f"wrote {out}/results.json, results.md, ratio.png, profiles.md", flush=True)
+
+
+if __name__ == "__main__":
+    main()
