@@ -30,6 +30,7 @@ Usage (with the peers installed: ``pip install -r tests/benchmarks/peers/require
     .venv/bin/python scripts/peer_bench.py                 # the whole matrix, ~1 hour
     .venv/bin/python scripts/peer_bench.py --frameworks flask --backends redis --sizes 300B
     .venv/bin/python scripts/peer_bench.py --no-callgrind --reps 3   # wall clock only
+    .venv/bin/python scripts/peer_bench.py --cells wsgi:file,django:sqlite
     tox -e bench-frameworks                                 # the same through tox
 
 It writes, under ``--out`` (default ``reports/peers``): ``results.json`` (every figure),
@@ -46,6 +47,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -66,8 +68,9 @@ from tests.benchmarks.peers.measure import Measurement, Plan, Timer  # noqa: E40
 from tests.benchmarks.peers.servers import ServerProcesses, Servers  # noqa: E402
 from tests.benchmarks.peers.sessions import SIZES  # noqa: E402
 
-CALLGRIND_REQUESTS = {"300B": 100, "4KB": 50, "60KB": 10}  # deterministic: few suffice
-WALL_REQUESTS = {"300B": 200, "4KB": 100, "60KB": 30}
+CALLGRIND_REQUESTS = {"300B": 50, "4KB": 20, "60KB": 5}  # deterministic: few suffice
+CALLGRIND_WARMUP = 3
+WALL_REQUESTS = {"300B": 100, "4KB": 50, "60KB": 15}
 ROUND_TRIP_REQUESTS = 20
 Job = tuple[str, str, str]  # framework, backend, impl
 
@@ -117,7 +120,7 @@ class Runner:
         return self.runs.setdefault(job, {"instructions": {}, "seconds": {}, "roundtrips": {}})
 
     def callgrind_job(self, job: Job) -> None:
-        plan = Plan(requests=self.args.callgrind_requests, warmup=self.args.warmup)
+        plan = Plan(requests=self.args.callgrind_requests, warmup=CALLGRIND_WARMUP)
         dumps = self.out / "callgrind" / "-".join(job)
         dumps.mkdir(parents=True, exist_ok=True)
         result_file = dumps / "segments.json"
@@ -200,10 +203,15 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--frameworks", help=f"comma-separated subset of {FRAMEWORKS}")
     parser.add_argument("--backends", help=f"comma-separated subset of {BACKENDS}")
     parser.add_argument("--sizes", help=f"comma-separated subset of {SIZES}")
+    parser.add_argument(
+        "--cells", help="FRAMEWORK:BACKEND,... instead of every framework with every backend"
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "reports" / "peers")
     parser.add_argument("--jobs", type=int, default=2, help="callgrind runs at a time")
-    parser.add_argument("--reps", type=int, default=5, help="wall-clock repetitions")
-    parser.add_argument("--warmup", type=int, default=5, help="requests before each loop")
+    parser.add_argument("--reps", type=int, default=3, help="wall-clock repetitions")
+    parser.add_argument(
+        "--warmup", type=int, default=5, help="requests before each wall-clock loop"
+    )
     parser.add_argument(
         "--callgrind-requests", type=sizes_option, default={},
         help=f"requests per loop under callgrind (default {CALLGRIND_REQUESTS})",
@@ -231,7 +239,11 @@ def main() -> None:
     sizes = choose(args.sizes, SIZES)
     args.callgrind_requests = _per_size(CALLGRIND_REQUESTS, args.callgrind_requests, sizes)
     args.wall_requests = _per_size(WALL_REQUESTS, args.wall_requests, sizes)
-    jobs = [(f, b, i) for f in frameworks for b in backends for i in impls(f, b)]
+    pairs = [(f, b) for f in frameworks for b in backends]
+    if args.cells:
+        pairs = [(f, b) for f, b in (cell.split(":") for cell in args.cells.split(","))]
+    jobs = [(f, b, i) for f, b in pairs for i in impls(f, b)]
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("stopped"))  # still stop the servers
     out: Path = args.out
     if out.exists():
         shutil.rmtree(out)
