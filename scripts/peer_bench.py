@@ -84,6 +84,7 @@ def child(spec: dict[str, Any]) -> None:
     )
     try:
         if spec["mode"] == "callgrind":
+            callgrind.instrumentation_on()
             result = measurement.run(plan, callgrind.before, callgrind.after)
         else:
             timer = Timer()
@@ -126,7 +127,7 @@ class Runner:
         result_file = dumps / "segments.json"
         argv = child_argv(self.spec(job, "callgrind", plan, result_file))
         expected = 2 + 4 * len(plan.requests)
-        files = callgrind.run(dumps / "callgrind.out", argv, expected)
+        files = callgrind.run(dumps / "callgrind.out", argv, expected, set_up_first=True)
         segments = json.loads(result_file.read_text())["segments"]
         record = self.record(job)
         for segment, dump in zip(segments, files, strict=True):

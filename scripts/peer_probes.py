@@ -31,7 +31,9 @@ from tests.benchmarks.peers.servers import ServerProcesses, Servers  # noqa: E40
 def child(spec: dict[str, Any]) -> None:
     servers = Servers(spec["redis_port"], spec["memcached_port"], Path(spec["workdir"]))
     if spec["mode"] == "callgrind":
-        names = run_parts(instruction_parts(servers), callgrind.before, callgrind.after)
+        parts = instruction_parts(servers)
+        callgrind.instrumentation_on()
+        names = run_parts(parts, callgrind.before, callgrind.after)
         Path(spec["out"]).write_text(json.dumps(names))
     else:
         Path(spec["out"]).write_text(json.dumps(serializer_calls(servers)))
@@ -51,7 +53,7 @@ def measure(processes: ServerProcesses, mode: str, out: Path) -> Any:
             count_spec = {**spec, "mode": "names", "out": str(Path(tmp) / "n.json")}
             subprocess.run([sys.executable, __file__, json.dumps(count_spec)], check=True)
             expected = len(json.loads(Path(count_spec["out"]).read_text()))
-        dumps = callgrind.run(out.with_suffix(".out"), argv, expected)
+        dumps = callgrind.run(out.with_suffix(".out"), argv, expected, set_up_first=True)
         names = json.loads(out.read_text())
         return {
             name: callgrind.instructions(d) / calls_of(name)
