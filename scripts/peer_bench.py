@@ -157,9 +157,12 @@ class Runner:
             record["roundtrips"] = result["roundtrips"]
 
     def run_callgrind(self, jobs: list[Job]) -> None:
-        with ThreadPoolExecutor(self.args.jobs) as pool:
+        pool = ThreadPoolExecutor(self.args.jobs)
+        try:
             for future in [pool.submit(self.callgrind_job, job) for job in jobs]:
                 future.result()
+        finally:  # on a failure or a stop, start no further job
+            pool.shutdown(wait=False, cancel_futures=True)
 
     def run_wall(self, jobs: list[Job]) -> None:
         """Repetitions alternate between a cell group's implementations, rotating the order."""
