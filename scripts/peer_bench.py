@@ -30,6 +30,10 @@ Usage (with the peers installed: ``pip install -r tests/benchmarks/peers/require
     .venv/bin/python scripts/peer_bench.py                 # the whole matrix, ~1 hour
     .venv/bin/python scripts/peer_bench.py --frameworks flask --backends redis --sizes 300B
     .venv/bin/python scripts/peer_bench.py --no-callgrind --reps 3   # wall clock only
+    # on a busy machine, the two phases side by side, then one report:
+    .venv/bin/python scripts/peer_bench.py --no-wall --out reports/peers &
+    .venv/bin/python scripts/peer_bench.py --no-callgrind --out reports/peers-wall
+    .venv/bin/python scripts/peer_report.py reports/peers --merge reports/peers-wall
     .venv/bin/python scripts/peer_bench.py --cells wsgi:file,django:sqlite
     tox -e bench-frameworks                                 # the same through tox
 
@@ -225,6 +229,10 @@ def parse_args() -> argparse.Namespace:
         help=f"requests per wall-clock loop (default {WALL_REQUESTS})",
     )  # fmt: skip
     parser.add_argument("--no-callgrind", action="store_true", help="wall clock only")
+    parser.add_argument(
+        "--no-wall", action="store_true", help="callgrind only (and probes); merge a wall-clock "
+        "run in later with scripts/peer_report.py DIR --merge WALL_DIR",
+    )  # fmt: skip
     parser.add_argument("--no-probes", action="store_true", help="skip the suspects' probes")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     return parser.parse_args()
@@ -259,7 +267,8 @@ def main() -> None:
         runner = Runner(args, processes.servers, out)
         if not args.no_callgrind:
             runner.run_callgrind(jobs)
-        runner.run_wall(jobs)
+        if not args.no_wall:
+            runner.run_wall(jobs)
         probes = None if args.no_probes or args.no_callgrind else run_probes(out, processes)
     finally:
         processes.stop()

@@ -1,11 +1,14 @@
 """The peer comparison's results: per-cell costs and ratios, as JSON, Markdown and a plot.
 
 Used by ``scripts/peer_bench.py``; ``python scripts/peer_report.py DIR`` renders DIR's
-``results.json`` again (after an edit of this module, with no new measurement).
+``results.json`` again (after an edit of this module, with no new measurement), and
+``--merge OTHER`` first takes the wall-clock figures and round trips of OTHER's run (one made
+with ``--no-callgrind``) into DIR's (one made with ``--no-wall``).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import statistics
 import sys
@@ -348,6 +351,29 @@ def render(out: Path, results: dict[str, Any]) -> None:
     plot(out / "ratio.png", results["cells"])
 
 
+def merge(results: dict[str, Any], wall: dict[str, Any]) -> dict[str, Any]:
+    """``results`` with the seconds and round trips of ``wall``'s runs."""
+    runs = results["runs"]
+    for name, record in wall["runs"].items():
+        target = runs.setdefault(name, {"instructions": {}})
+        target["seconds"], target["roundtrips"] = record["seconds"], record["roundtrips"]
+    meta = results["meta"]
+    meta["reps"], meta["wall_requests"] = wall["meta"]["reps"], wall["meta"]["wall_requests"]
+    meta["command"] += f"` and `{wall['meta']['command']}"
+    return {**results, "cells": cells(runs, meta["sizes"])}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("directory", type=Path, help="a run's --out directory")
+    parser.add_argument("--merge", type=Path, help="a wall-clock run's --out directory")
+    args = parser.parse_args()
+    results = json.loads((args.directory / "results.json").read_text())
+    if args.merge:
+        results = merge(results, json.loads((args.merge / "results.json").read_text()))
+        (args.directory / "results.json").write_text(json.dumps(results, indent=1))
+    render(args.directory, results)
+
+
 if __name__ == "__main__":
-    directory = Path(sys.argv[1])
-    render(directory, json.loads((directory / "results.json").read_text()))
+    main()
