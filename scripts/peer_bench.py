@@ -25,25 +25,32 @@ where the raw calls are a get (read) or a get and a set (modify) of the same byt
 store's plain client, all measured in the same process. Each cell reports the peer's cost,
 sessionkit's (json, orjson) and sessionkit / peer; the target is at most 0.5x.
 
-Usage (with the peers installed: ``pip install -r tests/benchmarks/peers/requirements.txt``)::
+Usage (with the peers installed: ``pip install -r tests/benchmarks/peers/requirements.txt``;
+valgrind with ``callgrind_control``, ``redis-server`` and ``memcached`` on the PATH)::
 
-    .venv/bin/python scripts/peer_bench.py                 # the whole matrix, ~1 hour
+    .venv/bin/python scripts/peer_bench.py                 # the whole matrix
     .venv/bin/python scripts/peer_bench.py --frameworks flask --backends redis --sizes 300B
-    .venv/bin/python scripts/peer_bench.py --no-callgrind --reps 3   # wall clock only
+    .venv/bin/python scripts/peer_bench.py --cells wsgi:file,django:sqlite
+    .venv/bin/python scripts/peer_bench.py --no-callgrind --reps 5   # wall clock only
+    tox -e bench-frameworks -- [the same options]
+
     # on a busy machine, the two phases side by side, then one report:
     .venv/bin/python scripts/peer_bench.py --no-wall --out reports/peers &
     .venv/bin/python scripts/peer_bench.py --no-callgrind --out reports/peers-wall
     .venv/bin/python scripts/peer_report.py reports/peers --merge reports/peers-wall
-    .venv/bin/python scripts/peer_bench.py --cells wsgi:file,django:sqlite
-    tox -e bench-frameworks                                 # the same through tox
 
 It writes, under ``--out`` (default ``reports/peers``): ``results.json`` (every figure),
-``results.md`` (the tables), ``ratio.png`` (sessionkit / best peer per cell),
+``results.md`` (the tables), ``ratio.png`` (sessionkit / peer per cell, in instructions),
 ``profiles.md`` (for each cell above 0.5x, callgrind's top functions by inclusive
-instructions in sessionkit's request) and ``probes.md`` (the known suspects measured alone).
+instructions in sessionkit's request), ``probes.md`` (the known suspects measured alone) and
+the callgrind dumps themselves (``callgrind/FRAMEWORK-BACKEND-IMPL/callgrind.out.N``, one per
+loop, in the order of ``tests/benchmarks/peers/measure.py``).
+
 Runs are deterministic: fixed session contents, fixed request counts, no randomness but the
-session ids the libraries draw. Callgrind runs go ``--jobs`` at a time (instruction counts
-do not depend on load); the wall-clock runs go one at a time after them.
+session ids the libraries draw. A callgrind process imports and sets up uninstrumented and is
+switched on just before its loops (``scripts/callgrind.py``); callgrind runs go ``--jobs`` at a
+time (counts do not depend on load), the wall-clock runs one at a time after them. The whole
+matrix takes about an hour on an idle 2-core machine, two on a busy one.
 """
 
 from __future__ import annotations
