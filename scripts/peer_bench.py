@@ -134,18 +134,22 @@ class Runner:
     def callgrind_job(self, job: Job) -> None:
         plan = Plan(requests=self.args.callgrind_requests, warmup=CALLGRIND_WARMUP)
         dumps = self.out / "callgrind" / "-".join(job)
-        dumps.mkdir(parents=True, exist_ok=True)
         result_file = dumps / "segments.json"
-        argv = child_argv(self.spec(job, "callgrind", plan, result_file))
         expected = 2 + 4 * len(plan.requests)
-        files = callgrind.run(dumps / "callgrind.out", argv, expected, set_up_first=True)
+        done = self.args.resume and result_file.exists()
+        if not done:
+            shutil.rmtree(dumps, ignore_errors=True)
+            dumps.mkdir(parents=True)
+            argv = child_argv(self.spec(job, "callgrind", plan, result_file))
+            callgrind.run(dumps / "callgrind.out", argv, expected, set_up_first=True)
+        files = [dumps / f"callgrind.out.{n}" for n in range(1, expected + 1)]
         segments = json.loads(result_file.read_text())["segments"]
         record = self.record(job)
         for segment, dump in zip(segments, files, strict=True):
             per_request = callgrind.instructions(dump) / segment["requests"]
             record["instructions"][segment["name"]] = per_request
             record.setdefault("dumps", {})[segment["name"]] = str(dump.relative_to(self.out))
-        print(f"callgrind {'/'.join(job)}: done", flush=True)
+        print(f"callgrind {'/'.join(job)}: {'kept' if done else 'done'}", flush=True)
 
     def wall_job(self, job: Job, count: bool) -> None:
         plan = Plan(
@@ -241,6 +245,10 @@ def parse_args() -> argparse.Namespace:
         "run in later with scripts/peer_report.py DIR --merge WALL_DIR",
     )  # fmt: skip
     parser.add_argument("--no-probes", action="store_true", help="skip the suspects' probes")
+    parser.add_argument(
+        "--resume", action="store_true",
+        help="keep the callgrind runs that --out already holds (same options) and do the rest",
+    )  # fmt: skip
     parser.add_argument("--child", help=argparse.SUPPRESS)
     return parser.parse_args()
 
@@ -264,9 +272,9 @@ def main() -> None:
     jobs = [(f, b, i) for f, b in pairs for i in impls(f, b)]
     signal.signal(signal.SIGTERM, lambda *_: sys.exit("stopped"))  # still stop the servers
     out: Path = args.out
-    if out.exists():
+    if out.exists() and not args.resume:
         shutil.rmtree(out)
-    out.mkdir(parents=True)
+    out.mkdir(parents=True, exist_ok=True)
     started = time.time()
     workdir = Path(tempfile.mkdtemp(prefix="sk-peers-"))
     processes = ServerProcesses(workdir)

@@ -84,7 +84,7 @@ def memcached_parts(servers: Servers) -> dict[str, tuple[Part, bool]]:
         "pymemcache Client.get 300B": (lambda: base.get(key), False),
         "pymemcache PooledClient.get 300B": (lambda: pooled.get(key), False),
         "sessionkit memcached store get 300B": (lambda: store.get(key), False),
-        "pymemcache Client.set 300B (replies on)": (lambda: base.set(key, raw, TTL), False),
+        "pymemcache Client.set, replies on, 300B": (lambda: base.set(key, raw, TTL), False),
         "sessionkit memcached store replace 300B": (lambda: store.replace(key, raw, TTL), False),
     }
 
