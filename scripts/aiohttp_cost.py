@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import math
 import os
 import re
 import shutil
@@ -40,6 +39,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+import callgrind
 
 ROOT = Path(__file__).resolve().parent.parent
 LIBRARIES = ("bare", "sessionkit", "aiohttp-session")
@@ -152,10 +153,10 @@ async def serve_and_measure(library: str, case: str, count: int, redis_url: str,
     observer = redis.Redis.from_url(redis_url)
     if mode == "commands":
         observer.config_resetstat()
-    math.gcd(1, 1)  # callgrind zeroes its counters here
+    callgrind.before()
     for _ in range(count):
         await client.get(path, cookie)
-    math.lcm(1, 1)  # and dumps them here
+    callgrind.after()
     if mode == "commands":
         stats = observer.info("commandstats")
         calls = {k.removeprefix("cmdstat_"): int(v["calls"]) for k, v in stats.items()}
@@ -203,10 +204,11 @@ def commands(args: argparse.Namespace, library: str, case: str) -> str:
 
 
 def instructions(args: argparse.Namespace, library: str, case: str) -> float:
-    sys.path.insert(0, str(ROOT / "scripts"))
-    from request_cost import callgrind_instructions
-
-    return callgrind_instructions(child_command(args, library, case, "instructions"), args.requests)
+    argv = child_command(args, library, case, "instructions")
+    try:
+        return callgrind.per_call(argv, args.requests)
+    except RuntimeError as failed:
+        raise SystemExit(str(failed)) from None
 
 
 def main() -> None:

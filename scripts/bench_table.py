@@ -13,9 +13,7 @@ sessionkit and raw, so both saw the same machine); "range" is the spread of the 
 repetitions. Runs without repetitions (one pair per group, e.g. ``test_bench_redis.py``) get
 their own rows (size "300B pair"), and their p99 column shows the max of the rounds (marked ``*``).
 
-Peer runs (``tests/benchmarks/peers``): the per-request session overhead of each library
-(request with a session minus the same framework's bare request) and sessionkit's overhead
-as a fraction of each peer's.
+The comparison with other session libraries has its own script: ``scripts/peer_bench.py``.
 """
 
 from __future__ import annotations
@@ -33,7 +31,6 @@ BACKENDS = ("memory", "file", "sqlite", "postgresql", "mysql", "redis", "memcach
 CASES = ("cycle", "lookup", "save", "touch", "create")
 NETWORK = ("postgresql", "mysql", "redis", "memcached")
 TARGETS = {("memory", "cycle"): 1.5, **{(b, c): 1.15 for b in NETWORK for c in ("lookup", "save")}}
-PEER_TARGETS = {"Flask-Session": 0.5, "Beaker": 0.6}
 
 
 def latest_runs(storage: Path) -> list[Path]:
@@ -125,42 +122,6 @@ def store_rows(benches: Iterable[dict[str, Any]]) -> list[list[str]]:
     return rows
 
 
-def peer_rows(benches: Iterable[dict[str, Any]]) -> list[list[str]]:
-    # (framework, backend) -> impl -> [per-repetition medians]
-    cells: dict[tuple[str, str], dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
-    for bench in benches:
-        info = bench.get("extra_info") or {}
-        if "framework" in info:
-            cells[(info["framework"], info["backend"])][info["impl"]].append(
-                bench["stats"]["median"]
-            )
-    rows = []
-    for (framework, backend), impls in sorted(cells.items()):
-        if "bare" not in impls or "sessionkit" not in impls:
-            continue
-        bare = statistics.median(impls["bare"])
-        overhead = {name: statistics.median(m) - bare for name, m in impls.items()}
-        for peer, peer_overhead in sorted(overhead.items()):
-            if peer in ("sessionkit", "bare"):
-                continue
-            ratio = overhead["sessionkit"] / peer_overhead
-            target = PEER_TARGETS.get(peer)
-            verdict = judge(ratio, target)
-            rows.append(
-                [
-                    framework,
-                    backend,
-                    micro(bare),
-                    micro(overhead["sessionkit"]),
-                    peer,
-                    micro(peer_overhead),
-                    f"{ratio:.2f}x",
-                    verdict,
-                ]
-            )
-    return rows
-
-
 def markdown(header: list[str], rows: list[list[str]]) -> str:
     widths = [max(len(str(c)) for c in column) for column in zip(header, *rows, strict=True)]
     lines = [header, ["-" * w for w in widths], *rows]
@@ -199,19 +160,6 @@ def main(argv: list[str] | None = None) -> int:
             "target",
         ]
         print(markdown(header, stores) + "\n")
-    peers = peer_rows(benches)
-    if peers:
-        header = [
-            "framework",
-            "backend",
-            "bare request (us)",
-            "sessionkit overhead (us)",
-            "peer",
-            "peer overhead (us)",
-            "sessionkit/peer",
-            "target",
-        ]
-        print(markdown(header, peers) + "\n")
     return 0
 
 

@@ -3,10 +3,10 @@
 Wall-clock ratios on a shared machine swing with the round-trip latency of the day; counts of
 executed instructions do not. For a stored ~300-byte session this prints what the raw client's
 read and write cost and what each piece of sessionkit's lookup and save costs around them.
-Each figure counts only the loop of N calls (callgrind zeroes its counters when ``math.gcd``
-is called just before the loop and dumps them when ``math.lcm`` is called just after), divided
-by N. Instructions run in the kernel, and time spent waiting on the socket, are not counted:
-they are the same for sessionkit and the raw client.
+Each figure counts only the loop of N calls (``scripts/callgrind.py``: callgrind zeroes its
+counters just before the loop and dumps them just after), divided by N. Instructions run in
+the kernel, and time spent waiting on the socket, are not counted: they are the same for
+sessionkit and the raw client.
 
 Usage::
 
@@ -22,16 +22,15 @@ symbol table (pyenv and python.org builds do); takes a few minutes per backend.
 from __future__ import annotations
 
 import argparse
-import math
 import os
-import re
 import shutil
-import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import callgrind
 
 ROOT = Path(__file__).resolve().parent.parent
 PARTS = {
@@ -106,39 +105,25 @@ def child(part: str, count: int, backend: str, serializer: str, memcached: str) 
     call = parts[part]
     for _ in range(50):  # warm caches, pools and lazily made objects
         call()
-    math.gcd(1, 1)  # callgrind zeroes its counters here
+    callgrind.before()
     for _ in range(count):
         call()
-    math.lcm(1, 1)  # and dumps them here
+    callgrind.after()
     target.close()
     shutil.rmtree(target.workdir.parent, ignore_errors=True)
 
 
-def callgrind_instructions(child: list[str], calls: int) -> float:
-    """Instructions per call of the loop of ``calls`` calls that the ``child`` command runs
-    between ``math.gcd`` and ``math.lcm``, from one callgrind run."""
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "callgrind.out"
-        command = [
-            "valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
-            "--zero-before=math_gcd", "--dump-before=math_lcm", *child,
-        ]  # fmt: skip
-        done = subprocess.run(command, capture_output=True, text=True, check=False)
-        dump = out.with_name(out.name + ".1")
-        match = re.search(r"^summary: (\d+)", dump.read_text(), re.M) if dump.exists() else None
-        if done.returncode or match is None:
-            raise SystemExit(f"valgrind run failed or dumped nothing:\n{done.stderr[-2000:]}")
-        return int(match.group(1)) / calls
-
-
 def instructions(args: argparse.Namespace, part: str) -> float:
     """Instructions per call of ``part``, from one callgrind run of ``args.calls`` calls."""
-    child = [
+    argv = [
         sys.executable, __file__, "--child", part, str(args.calls), args.backend,
         "--serializer", args.serializer, "--memcached", args.memcached,
         "--protect", args.protect,
     ]  # fmt: skip
-    return callgrind_instructions(child, args.calls)
+    try:
+        return callgrind.per_call(argv, args.calls)
+    except RuntimeError as failed:
+        raise SystemExit(str(failed)) from None
 
 
 def main() -> None:
