@@ -1,86 +1,88 @@
-"""The native async Redis store on ``redis.asyncio``: the same commands as the sync store."""
+"""The native async Redis store on ``redis.asyncio``: the shared operations, awaited."""
 
 from __future__ import annotations
 
-from sessionkit.ids import check_session_id, check_ttl, is_valid_session_id
+import asyncio
+import time
+from typing import Any, TypeVar
 
-from .clients import AsyncClient, async_client
-from .errors import UNAVAILABLE, unavailable
-from .settings import RedisSettings
+from sessionkit.store import Entry, Swap, Version
+
+from .base import RedisTwin
+from .clients import ASYNC, AsyncClient
+from .errors import CLIENT_ERRORS
+from .operations import Steps
+from .requests import Request
+
+T = TypeVar("T")
 
 
-class AsyncRedisStore:
-    """The :class:`~sessionkit.store.AsyncStore` twin of ``RedisStore``.
+class AsyncRedisStore(RedisTwin[AsyncClient]):
+    """The :class:`~sessionkit.store.AsyncStore` twin of ``RedisStore``: the same commands,
+    versions and users' indexes, the same timeouts, retries and errors.
 
     Its client is created here and bound to the event loop that first uses it; obtain one
     with ``RedisStore.async_store()`` (or :func:`sessionkit.as_async`) per event loop.
     """
 
-    def __init__(self, settings: RedisSettings) -> None:
-        self.settings = settings
-        self._url = settings.masked_url
-        self._prefix = settings.prefix
-        self._client, self._sentinel = async_client(settings)
-
-    @property
-    def client(self) -> AsyncClient:
-        """The underlying ``redis.asyncio`` client."""
-        return self._client
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self._url!r})"
+    flavour = ASYNC
 
     async def get(self, sid: str) -> bytes | None:
-        if not is_valid_session_id(sid):
-            return None
-        try:
-            data = await self._client.get(self._prefix + sid)
-        except UNAVAILABLE as exc:
-            raise unavailable(self._url, exc) from exc
-        return data  # type: ignore[return-value]  # bytes: responses are not decoded
+        return await self._run(self._ops.get(sid))
 
     async def set(self, sid: str, data: bytes, ttl: int) -> None:
-        key = self._prefix + check_session_id(sid)
-        check_ttl(ttl)
-        try:
-            await self._client.set(key, data, ex=ttl)
-        except UNAVAILABLE as exc:
-            raise unavailable(self._url, exc) from exc
+        await self._run(self._ops.set(sid, data, ttl))
 
     async def add(self, sid: str, data: bytes, ttl: int) -> bool:
-        key = self._prefix + check_session_id(sid)
-        check_ttl(ttl)
-        try:
-            return bool(await self._client.set(key, data, ex=ttl, nx=True))
-        except UNAVAILABLE as exc:
-            raise unavailable(self._url, exc) from exc
+        return await self._run(self._ops.add(sid, data, ttl))
 
     async def replace(self, sid: str, data: bytes, ttl: int) -> bool:
-        key = self._prefix + check_session_id(sid)
-        check_ttl(ttl)
-        try:
-            return bool(await self._client.set(key, data, ex=ttl, xx=True))
-        except UNAVAILABLE as exc:
-            raise unavailable(self._url, exc) from exc
+        return await self._run(self._ops.replace(sid, data, ttl))
 
-    async def delete(self, sid: str) -> None:
-        if not is_valid_session_id(sid):
-            return
-        try:
-            await self._client.delete(self._prefix + sid)
-        except UNAVAILABLE as exc:
-            raise unavailable(self._url, exc) from exc
+    async def delete(self, sid: str) -> bool:
+        return await self._run(self._ops.delete(sid))
 
     async def touch(self, sid: str, ttl: int) -> bool:
-        check_ttl(ttl)
-        if not is_valid_session_id(sid):
-            return False
-        try:
-            return bool(await self._client.expire(self._prefix + sid, ttl))
-        except UNAVAILABLE as exc:
-            raise unavailable(self._url, exc) from exc
+        return await self._run(self._ops.touch(sid, ttl))
 
     async def close(self) -> None:
         await self._client.aclose()
         if self._sentinel is not None:
             await self._sentinel.aclose()
+
+    async def get_versioned(self, sid: str) -> Entry | None:
+        return await self._run(self._ops.get_versioned(sid))
+
+    async def replace_versioned(self, sid: str, data: bytes, ttl: int, version: Version) -> Swap:
+        return await self._run(self._ops.replace_versioned(sid, data, ttl, version))
+
+    async def bind_user(self, user_id: str, sid: str, ttl: int) -> None:
+        await self._run(self._ops.bind_user(user_id, sid, ttl))
+
+    async def user_sessions(self, user_id: str) -> dict[str, bytes]:
+        return await self._run(self._ops.user_sessions(user_id))
+
+    async def delete_user_sessions(self, user_id: str, keep: str | None = None) -> int:
+        return await self._run(self._ops.delete_user_sessions(user_id, keep))
+
+    # -- the runner
+
+    async def _run(self, steps: Steps[T]) -> T:
+        """Drive an operation's steps, one awaited round trip each."""
+        started, reply = time.monotonic(), None
+        while True:
+            try:
+                request = steps.send(reply)
+            except StopIteration as done:
+                result: T = done.value
+                return result
+            reply = await self._send(request, started)
+
+    async def _send(self, request: Request, started: float) -> Any:
+        retry = 0
+        while True:
+            try:
+                return await request.send(self)
+            except CLIENT_ERRORS as exc:
+                retry += 1
+                await asyncio.sleep(self._retry_after(exc, retry, started))

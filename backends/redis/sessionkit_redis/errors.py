@@ -1,4 +1,20 @@
-"""Which redis-py errors mean "the store cannot be reached", and their translation."""
+"""What redis-py's errors mean for a session store: which are worth another try, and the
+:class:`~sessionkit.SessionKitError` each becomes.
+
+- :class:`~sessionkit.StoreUnavailableError`: the server cannot be reached or cannot serve
+  now: connection errors and timeouts, a pool with no free connection, a server loading its
+  data (``LOADING``), a replica that was the master before a failover (``READONLY``), a
+  replica cut off from its master (``MASTERDOWN``), a cluster that is down or resharding
+  (``CLUSTERDOWN``, ``TRYAGAIN``), a server out of memory (``OOM``). All but ``OOM`` are
+  tried again within the operation's ``timeout``.
+- :class:`~sessionkit.ConfigurationError`: what no retry can mend: credentials the server
+  refuses (``WRONGPASS``, ``NOAUTH``), commands or keys its ACL forbids (``NOPERM``), a
+  database number it does not have, a command it does not know, a key under the prefix that
+  holds other data (``WRONGTYPE``).
+- :class:`~sessionkit.SessionKitError` for any other error the server answers.
+
+Messages name the server by its masked URL; no session id or key is ever in them.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +22,41 @@ import re
 
 from redis import exceptions
 
-from sessionkit.errors import StoreUnavailableError
+from sessionkit.errors import ConfigurationError, SessionKitError, StoreUnavailableError
 
-#: Connection failures (refused, reset, authentication, too many connections), timeouts and
-#: a cluster that is down or cannot be mapped. Other Redis errors pass through unchanged.
-UNAVAILABLE: tuple[type[Exception], ...] = (
-    exceptions.ConnectionError,
-    exceptions.TimeoutError,
-    exceptions.ClusterError,
+#: Everything redis-py raises (OSError: a socket or TLS error that it did not wrap).
+CLIENT_ERRORS: tuple[type[Exception], ...] = (
+    exceptions.RedisError,
     exceptions.RedisClusterException,
+    OSError,
+)
+# Refusals arrive as ConnectionError subclasses but are not worth another try.
+_REFUSED = (
+    exceptions.AuthenticationError,
+    exceptions.AuthorizationError,
+    exceptions.NoPermissionError,
+    exceptions.AuthenticationWrongNumberOfArgsError,
+)
+_RETRYABLE = (
+    exceptions.ConnectionError,  # BusyLoadingError (LOADING), MaxConnectionsError, Sentinel's
+    exceptions.TimeoutError,
+    exceptions.ReadOnlyError,
+    exceptions.ClusterError,  # ClusterDownError, MasterDownError
+    exceptions.TryAgainError,
+    exceptions.RedisClusterException,
+    OSError,
+)
+_UNAVAILABLE = (*_RETRYABLE, exceptions.OutOfMemoryError)
+# (message start, what it means): server replies that no retry mends.
+_MISCONFIGURED = (
+    ("DB index is out of range", "database {db} does not exist on the server"),
+    ("invalid DB index", "database {db} does not exist on the server"),
+    ("WRONGTYPE", "a key under the store's prefix holds data of another kind"),
+    ("unknown command", "the server does not offer a command the store needs"),
 )
 
-
+# Redis quotes the first arguments of a command it does not know: keys, session ids.
+_QUOTED_ARGUMENTS = re.compile(r",? with args beginning with:.*", re.S)
 # redis-py names a client by its connection pool's every keyword (passwords redacted): a
 # screenful for each sentinel that a MasterNotFoundError lists. Its address says enough.
 _CLIENT_REPR = re.compile(
@@ -25,7 +64,23 @@ _CLIENT_REPR = re.compile(
 )
 
 
-def unavailable(masked_url: str, exc: Exception) -> StoreUnavailableError:
-    """The :class:`StoreUnavailableError` for ``exc``; raise it ``from exc``."""
+def is_retryable(exc: Exception) -> bool:
+    """Whether another try of the same command may succeed."""
+    return isinstance(exc, _RETRYABLE) and not isinstance(exc, _REFUSED)
+
+
+def translate(exc: Exception, masked_url: str, database: int | None) -> SessionKitError:
+    """The :class:`SessionKitError` for ``exc`` (one of :data:`CLIENT_ERRORS`); raise it
+    ``from exc``. ``database`` is the database number the store selects, if any."""
     reason = _CLIENT_REPR.sub(r"\1:\2", f"{type(exc).__name__}: {exc}")
-    return StoreUnavailableError(masked_url, reason)
+    reason = _QUOTED_ARGUMENTS.sub("", reason)
+    if isinstance(exc, _REFUSED):
+        return ConfigurationError(f"session store {masked_url} refused the client: {reason}")
+    if isinstance(exc, _UNAVAILABLE):
+        return StoreUnavailableError(masked_url, reason)
+    message = str(exc)
+    for start, meaning in _MISCONFIGURED:
+        if message.startswith(start):
+            what = meaning.format(db=database)
+            return ConfigurationError(f"session store {masked_url}: {what} ({reason})")
+    return SessionKitError(f"session store {masked_url} answered an error: {reason}")

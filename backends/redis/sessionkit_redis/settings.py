@@ -14,7 +14,8 @@ The user and password in a Sentinel URL are the data servers'; the sentinels' ow
 ``sentinel_username`` and ``sentinel_password`` options; :func:`sessionkit.url.mask_url`
 masks ``sentinel_password`` like the password wherever the URL is shown. ``ssl=true`` is for
 the master and replicas; ``sentinel_ssl=true`` asks the sentinels over TLS too, with the same
-``ssl_*`` options.
+``ssl_*`` options. ``timeout`` bounds a whole operation, retries included; each try's socket
+timeouts are its share (see :mod:`sessionkit_redis.policy`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from typing import Any, Literal
 from sessionkit.errors import ConfigurationError
 from sessionkit.url import StoreOptions, StoreURL
 
+from .policy import RetryPolicy
+
 Topology = Literal["single", "sentinel", "cluster"]
 
 DEFAULT_PORT = 6379
@@ -36,11 +39,11 @@ DEFAULT_SENTINEL_PORT = 26379
 OPTION_DEFAULTS: Mapping[str, object] = MappingProxyType(
     {
         "prefix": "session:",
-        "socket_timeout": 5.0,
-        "connect_timeout": 5.0,
+        "timeout": 2.0,
+        "connect_timeout": 1.0,
+        "retries": 1,
         "max_connections": 0,
         "health_check_interval": 0,
-        "retries": 1,
         "db": 0,
         "ssl": False,
         "ssl_ca_certs": None,
@@ -67,10 +70,12 @@ class RedisSettings:
     :param prefix: put before every session id to form its key.
     :param nodes: the server (single over TCP), the sentinels, or the cluster's startup nodes.
     :param service_name: the Sentinel service name of the master.
-    :param retries: how often a command is retried after a connection error or timeout.
+    :param database: the database number (None on a cluster), for error messages.
+    :param policy: the operation's ``timeout`` and ``retries``, and each try's share.
     :param max_connections: the pool bound per server, None for no bound.
-    :param connection: keyword arguments for every data connection (db, credentials,
-        timeouts, TLS, Unix socket path); left out of the repr, since it holds the password.
+    :param connection: keyword arguments for every data connection (db, credentials, each
+        try's timeouts, TLS, Unix socket path); left out of the repr, since it holds the
+        password.
     :param sentinel: keyword arguments for the connections to the sentinels (their own
         credentials, the timeouts, TLS with ``sentinel_ssl``); empty for the other
         topologies, left out of the repr.
@@ -81,7 +86,8 @@ class RedisSettings:
     prefix: str
     nodes: tuple[tuple[str, int], ...]
     service_name: str | None
-    retries: int
+    database: int | None
+    policy: RetryPolicy
     max_connections: int | None
     connection: Mapping[str, Any] = field(repr=False)
     sentinel: Mapping[str, Any] = field(repr=False)
@@ -105,11 +111,12 @@ class RedisSettings:
         if sentinel_tls and not tls:
             raise ConfigurationError(f"{parsed.masked}: sentinel_ssl=true needs ssl=true")
 
+        policy = _policy(options, parsed)
         connection: dict[str, Any] = {
             "username": parsed.username,
             "password": parsed.password,
-            "socket_timeout": options.seconds("socket_timeout"),
-            "socket_connect_timeout": options.seconds("connect_timeout"),
+            "socket_timeout": policy.try_timeout,
+            "socket_connect_timeout": min(options.seconds("connect_timeout"), policy.try_timeout),
             "health_check_interval": options.count("health_check_interval"),
         }
         tls_options = _tls_options(options, parsed) if tls else {}
@@ -157,11 +164,19 @@ class RedisSettings:
             prefix=options.text("prefix") or "",
             nodes=nodes,
             service_name=service_name,
-            retries=options.count("retries"),
+            database=connection.get("db"),
+            policy=policy,
             max_connections=max_connections or None,
             connection=MappingProxyType(connection),
             sentinel=MappingProxyType(sentinel),
         )
+
+
+def _policy(options: StoreOptions, parsed: StoreURL) -> RetryPolicy:
+    try:
+        return RetryPolicy(options.seconds("timeout"), options.count("retries"))
+    except ConfigurationError as exc:
+        raise ConfigurationError(f"{parsed.masked}: {exc}") from None
 
 
 def _tls_options(options: StoreOptions, parsed: StoreURL) -> dict[str, Any]:

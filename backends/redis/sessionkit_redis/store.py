@@ -1,107 +1,86 @@
-"""The synchronous Redis store: one round trip per operation, expiry left to Redis."""
+"""The synchronous Redis store: the shared operations, run with blocking calls."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+import time
+from collections.abc import Callable, Iterator
+from itertools import chain
+from typing import Any, TypeVar
 
-from sessionkit.ids import check_session_id, check_ttl, is_valid_session_id
+from sessionkit.store import Entry, Swap, Version
 
 from .async_store import AsyncRedisStore
-from .clients import SyncClient, sync_client
-from .errors import UNAVAILABLE, unavailable
-from .keys import SCAN_BATCH, KeySpace
+from .base import RedisTwin
+from .clients import SYNC, SyncClient
+from .errors import CLIENT_ERRORS
+from .keys import SCAN_BATCH
+from .operations import Steps
+from .requests import Batch, Command, Request
 from .settings import RedisSettings
 
+T = TypeVar("T")
 
-class RedisStore:
+
+class RedisStore(RedisTwin[SyncClient]):
     """Sessions as Redis strings ``prefix + id`` with a native TTL.
 
-    ``get`` is GET, ``set`` SET EX, ``add`` SET NX EX, ``replace`` SET XX EX, ``touch`` EXPIRE
-    and ``delete`` DEL. ``count`` and ``clear`` SCAN this store's keys (and UNLINK them).
-    Connection errors and timeouts raise :class:`~sessionkit.errors.StoreUnavailableError`;
-    the pool reconnects by itself once the server is back.
+    ``get`` and ``get_versioned`` are GET, ``set`` SET EX, ``add`` SET NX EX, ``replace``
+    SET XX EX, ``touch`` EXPIRE, ``delete`` DEL, ``replace_versioned`` one EVALSHA of a
+    compare-and-set script: the version of an entry is its bytes. Users' indexes are sets
+    (:mod:`sessionkit_redis.operations` lists their round trips). ``count`` and ``clear``
+    SCAN this store's keys (and UNLINK them). Every error becomes a
+    :class:`~sessionkit.SessionKitError` (:mod:`sessionkit_redis.errors`); the pool
+    reconnects by itself once the server is back.
     """
 
-    def __init__(self, settings: RedisSettings) -> None:
-        self.settings = settings
-        self._url = settings.masked_url
-        self._keys = KeySpace(settings.prefix)
-        self._prefix = settings.prefix
-        try:
-            self._client, self._sentinel = sync_client(settings)
-        except UNAVAILABLE as exc:
-            raise unavailable(self._url, exc) from exc
+    flavour = SYNC
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> RedisStore:
         """The entry-point factory: ``RedisStore.from_url("redis://127.0.0.1:6379/0")``."""
         return cls(RedisSettings.from_url(url, **options))
 
-    @property
-    def client(self) -> SyncClient:
-        """The underlying redis-py client."""
-        return self._client
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self._url!r})"
-
     # -- the Store protocol
 
     def get(self, sid: str) -> bytes | None:
-        if not is_valid_session_id(sid):
-            return None
-        try:
-            data = self._client.get(self._prefix + sid)
-        except UNAVAILABLE as exc:
-            raise unavailable(self._url, exc) from exc
-        return data  # type: ignore[return-value]  # bytes: responses are not decoded
+        return self._run(self._ops.get(sid))
 
     def set(self, sid: str, data: bytes, ttl: int) -> None:
-        key = self._prefix + check_session_id(sid)
-        check_ttl(ttl)
-        try:
-            self._client.set(key, data, ex=ttl)
-        except UNAVAILABLE as exc:
-            raise unavailable(self._url, exc) from exc
+        self._run(self._ops.set(sid, data, ttl))
 
     def add(self, sid: str, data: bytes, ttl: int) -> bool:
-        key = self._prefix + check_session_id(sid)
-        check_ttl(ttl)
-        try:
-            return bool(self._client.set(key, data, ex=ttl, nx=True))
-        except UNAVAILABLE as exc:
-            raise unavailable(self._url, exc) from exc
+        return self._run(self._ops.add(sid, data, ttl))
 
     def replace(self, sid: str, data: bytes, ttl: int) -> bool:
-        key = self._prefix + check_session_id(sid)
-        check_ttl(ttl)
-        try:
-            return bool(self._client.set(key, data, ex=ttl, xx=True))
-        except UNAVAILABLE as exc:
-            raise unavailable(self._url, exc) from exc
+        return self._run(self._ops.replace(sid, data, ttl))
 
-    def delete(self, sid: str) -> None:
-        if not is_valid_session_id(sid):
-            return
-        try:
-            self._client.delete(self._prefix + sid)
-        except UNAVAILABLE as exc:
-            raise unavailable(self._url, exc) from exc
+    def delete(self, sid: str) -> bool:
+        return self._run(self._ops.delete(sid))
 
     def touch(self, sid: str, ttl: int) -> bool:
-        check_ttl(ttl)
-        if not is_valid_session_id(sid):
-            return False
-        try:
-            return bool(self._client.expire(self._prefix + sid, ttl))
-        except UNAVAILABLE as exc:
-            raise unavailable(self._url, exc) from exc
+        return self._run(self._ops.touch(sid, ttl))
 
     def close(self) -> None:
         self._client.close()
         if self._sentinel is not None:
             self._sentinel.close()
+
+    # -- versions and the per-user index
+
+    def get_versioned(self, sid: str) -> Entry | None:
+        return self._run(self._ops.get_versioned(sid))
+
+    def replace_versioned(self, sid: str, data: bytes, ttl: int, version: Version) -> Swap:
+        return self._run(self._ops.replace_versioned(sid, data, ttl, version))
+
+    def bind_user(self, user_id: str, sid: str, ttl: int) -> None:
+        self._run(self._ops.bind_user(user_id, sid, ttl))
+
+    def user_sessions(self, user_id: str) -> dict[str, bytes]:
+        return self._run(self._ops.user_sessions(user_id))
+
+    def delete_user_sessions(self, user_id: str, keep: str | None = None) -> int:
+        return self._run(self._ops.delete_user_sessions(user_id, keep))
 
     # -- capabilities
 
@@ -114,27 +93,53 @@ class RedisStore:
         return AsyncRedisStore(self.settings)
 
     def count(self) -> int:
-        """How many session keys this store holds (its prefix, the id shape)."""
-        return len(set(self._scan()))
+        """How many sessions this store holds (keys of its prefix and the id shape)."""
+        return len(set(self._scan(self._keys.session_pattern, self._keys.owns)))
 
     def clear(self) -> None:
-        """Remove this store's session keys; other keys in the database are left alone."""
+        """Remove this store's sessions and users' indexes; other keys are left alone."""
+        keys = chain(
+            self._scan(self._keys.session_pattern, self._keys.owns),
+            self._scan(self._keys.index_pattern, lambda key: True),
+        )
         batch: list[bytes] = []
-        try:
-            for key in self._scan():
-                batch.append(key)
-                if len(batch) == SCAN_BATCH:
-                    self._client.unlink(*batch)
-                    batch.clear()
-            if batch:
-                self._client.unlink(*batch)
-        except UNAVAILABLE as exc:
-            raise unavailable(self._url, exc) from exc
+        for key in keys:
+            batch.append(key)
+            if len(batch) == SCAN_BATCH:
+                self._unlink(batch)
+        self._unlink(batch)
 
-    def _scan(self) -> Iterator[bytes]:
+    def _unlink(self, keys: list[bytes]) -> None:
+        if keys:
+            self._send(Batch(tuple(Command(("UNLINK", key)) for key in keys)), time.monotonic())
+            keys.clear()
+
+    def _scan(self, pattern: str, owned: Callable[[bytes], bool]) -> Iterator[bytes]:
         try:
-            for key in self._client.scan_iter(match=self._keys.pattern, count=SCAN_BATCH):
-                if self._keys.owns(key):
+            for key in self._client.scan_iter(match=pattern, count=SCAN_BATCH):
+                if owned(key):
                     yield key
-        except UNAVAILABLE as exc:
-            raise unavailable(self._url, exc) from exc
+        except CLIENT_ERRORS as exc:
+            raise self._error(exc) from exc
+
+    # -- the runner
+
+    def _run(self, steps: Steps[T]) -> T:
+        """Drive an operation's steps, one blocking round trip each."""
+        started, reply = time.monotonic(), None
+        while True:
+            try:
+                request = steps.send(reply)
+            except StopIteration as done:
+                result: T = done.value
+                return result
+            reply = self._send(request, started)
+
+    def _send(self, request: Request, started: float) -> Any:
+        retry = 0
+        while True:
+            try:
+                return request.send(self)
+            except CLIENT_ERRORS as exc:
+                retry += 1
+                time.sleep(self._retry_after(exc, retry, started))

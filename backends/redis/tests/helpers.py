@@ -15,7 +15,7 @@ from sessionkit.errors import StoreUnavailableError
 from sessionkit.ids import new_session_id
 
 #: Timeouts short enough that a store failing to connect fails the test quickly.
-FAST = "connect_timeout=1&socket_timeout=1"
+FAST = "timeout=2&connect_timeout=1"
 
 
 def open_redis(url: str, **options: Any) -> RedisStore:

@@ -15,6 +15,11 @@ import sessionkit
 from sessionkit.store import Store
 from sessionkit.testing import StoreContract
 
+# The contract is not about timeouts (test_redis_faults.py is): on a busy machine, eight
+# threads opening TLS connections to Sentinels and a master at once can take more than the
+# default second to connect.
+PATIENT = "timeout=10&connect_timeout=5"
+
 
 class RedisContract(StoreContract):
     server: ClassVar[str]  # the fixture giving the server's URL
@@ -25,7 +30,7 @@ class RedisContract(StoreContract):
         base = request.getfixturevalue(self.server)
         prefix = run_prefix if self.prefixed else ""
         separator = "&" if "?" in base else "?"
-        self.url = f"{base}{separator}prefix={quote(prefix)}"
+        self.url = f"{base}{separator}prefix={quote(prefix)}&{PATIENT}"
         yield
         store = self.create_store()
         store.clear()  # type: ignore[attr-defined]

@@ -21,13 +21,15 @@ def test_defaults() -> None:
     assert settings.topology == "single"
     assert settings.nodes == (("127.0.0.1", 6379),)
     assert settings.prefix == OPTION_DEFAULTS["prefix"] == "session:"
-    assert settings.retries == 1
+    assert (settings.policy.timeout, settings.policy.retries) == (2.0, 1)
     assert settings.max_connections is None
+    assert settings.database == 0
+    # Two tries share the 2 s, less the longest backoff between them (20 ms).
     assert dict(settings.connection) == {
         "username": None,
         "password": None,
-        "socket_timeout": 5.0,
-        "socket_connect_timeout": 5.0,
+        "socket_timeout": 0.99,
+        "socket_connect_timeout": 0.99,
         "health_check_interval": 0,
         "db": 0,
     }
@@ -35,19 +37,31 @@ def test_defaults() -> None:
 
 def test_single_node_with_credentials_and_options() -> None:
     settings = RedisSettings.from_url(
-        "redis://app:s3cret@cache.internal:6380/4?prefix=web:&socket_timeout=0.5"
-        "&connect_timeout=2&max_connections=20&health_check_interval=30&retries=3"
+        "redis://app:s3cret@cache.internal:6380/4?prefix=web:&timeout=3.14"
+        "&connect_timeout=0.25&max_connections=20&health_check_interval=30&retries=3"
     )
     assert settings.nodes == (("cache.internal", 6380),)
     assert settings.prefix == "web:"
     assert settings.masked_url.startswith("redis://app:***@cache.internal")
-    assert (settings.retries, settings.max_connections) == (3, 20)
-    assert settings.connection["db"] == 4
+    assert (settings.policy.retries, settings.max_connections) == (3, 20)
+    assert settings.connection["db"] == settings.database == 4
     assert settings.connection["username"] == "app"
     assert settings.connection["password"] == "s3cret"
-    assert settings.connection["socket_timeout"] == 0.5
-    assert settings.connection["socket_connect_timeout"] == 2.0
+    # 3.14 s less the longest backoffs (20, 40 and 80 ms), shared by four tries.
+    assert settings.connection["socket_timeout"] == pytest.approx(0.75)
+    assert settings.connection["socket_connect_timeout"] == 0.25
     assert settings.connection["health_check_interval"] == 30
+
+
+def test_a_connect_timeout_never_exceeds_a_tries_share() -> None:
+    settings = RedisSettings.from_url("redis://h?timeout=1&retries=0&connect_timeout=5")
+    assert settings.connection["socket_timeout"] == 1.0
+    assert settings.connection["socket_connect_timeout"] == 1.0
+
+
+def test_a_timeout_too_short_for_the_retries_is_refused() -> None:
+    with pytest.raises(ConfigurationError, match="too short for retries=5"):
+        RedisSettings.from_url("redis://h?timeout=0.3&retries=5")
 
 
 def test_tls() -> None:
@@ -77,8 +91,8 @@ def test_sentinel() -> None:
     assert dict(settings.sentinel) == {
         "username": None,
         "password": None,
-        "socket_timeout": 5.0,
-        "socket_connect_timeout": 5.0,
+        "socket_timeout": 0.99,
+        "socket_connect_timeout": 0.99,
     }
 
 
@@ -103,15 +117,15 @@ def test_sentinel_ssl_gives_the_sentinels_the_same_tls_options() -> None:
 
 def test_sentinel_credentials_are_apart_from_the_data_servers() -> None:
     settings = RedisSettings.from_url(
-        "redis+sentinel://app:data-pw@s1,s2/mymaster/0?socket_timeout=2"
+        "redis+sentinel://app:data-pw@s1,s2/mymaster/0?timeout=4.02"
         "&sentinel_username=watcher&sentinel_password=s%26n+t%2Bx%3D"
     )
     assert settings.sentinel["username"] == "watcher"
     assert settings.sentinel["password"] == "s&n t+x="  # percent-decoded, "+" is a space
-    assert settings.sentinel["socket_timeout"] == 2.0
+    assert settings.sentinel["socket_timeout"] == pytest.approx(2.0)
     assert (settings.connection["username"], settings.connection["password"]) == ("app", "data-pw")
     assert settings.masked_url == (
-        "redis+sentinel://app:***@s1,s2/mymaster/0?socket_timeout=2"
+        "redis+sentinel://app:***@s1,s2/mymaster/0?timeout=4.02"
         "&sentinel_username=watcher&sentinel_password=***"
     )
     assert "s%26n" not in repr(settings)
@@ -153,9 +167,10 @@ def test_cluster() -> None:
 
 
 def test_keyword_options_override_the_query() -> None:
-    settings = RedisSettings.from_url("redis://h?prefix=a:", prefix="b:", socket_timeout=1)
+    settings = RedisSettings.from_url("redis://h?prefix=a:&timeout=9", prefix="b:", timeout=1.02)
     assert settings.prefix == "b:"
-    assert settings.connection["socket_timeout"] == 1.0
+    assert settings.policy.timeout == 1.02
+    assert settings.connection["socket_timeout"] == 0.5
 
 
 def test_empty_prefix_is_allowed() -> None:
@@ -171,7 +186,9 @@ def test_empty_prefix_is_allowed() -> None:
         "redis://h1,h2",  # several hosts need sentinel or cluster
         "redis://h?ssl_ca_certs=/ca.pem",  # TLS option without TLS
         "rediss://h?ssl_cert_reqs=maybe",
-        "redis://h?socket_timeout=0",
+        "redis://h?timeout=0",
+        "redis://h?connect_timeout=-1",
+        "redis://h?socket_timeout=1",  # the option is timeout, for the whole operation
         "redis://h?retries=-1",
         "redis+unix://host/run/redis.sock",
         "redis+unix://",
@@ -195,7 +212,9 @@ def test_misspelt_option_gets_a_suggestion() -> None:
         RedisSettings.from_url("redis://h?prefx=a:")
 
 
-@pytest.mark.parametrize("options", [{"prefix": 1}, {"retries": "2"}, {"ssl": 1}, {"nope": 1}])
+@pytest.mark.parametrize(
+    "options", [{"prefix": 1}, {"retries": "2"}, {"ssl": 1}, {"nope": 1}, {"timeout": "2"}]
+)
 def test_bad_keyword_options_are_configuration_errors(options: dict[str, object]) -> None:
     with pytest.raises(ConfigurationError):
         RedisSettings.from_url("redis+sentinel://s1/m", **options)

@@ -1,0 +1,144 @@
+"""Every store operation written once, for the sync store and its async twin alike.
+
+An operation is a generator: it checks its arguments, yields the requests of its round
+trips (:mod:`sessionkit_redis.requests`), receives each reply and returns the result. The
+store drives it with blocking calls, the twin with awaits; neither knows a command.
+
+Round trips: every session operation takes one. The user index, a Redis set of session ids
+under ``prefix + ":user:" + user id`` (:mod:`sessionkit_redis.keys`), takes: ``bind_user``
+1, plus 1 to check the user's other sessions and 1 more to drop those that are gone;
+``user_sessions`` 2 (the ids, then the sessions), plus 1 to drop ids whose session is gone;
+``delete_user_sessions`` 2 (the ids, then the deletes). On a Redis Cluster the index and the
+sessions live in different slots: each round trip after the first sends every node its
+share as one pipeline, all at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Iterable
+from typing import Any, TypeVar
+
+from sessionkit.ids import check_session_id, check_ttl, check_user_id, is_valid_session_id
+from sessionkit.store import GONE, Entry, Swap, Version
+
+from .keys import KeySpace
+from .requests import COMPARE_AND_SET, Batch, Command, Request, Script
+
+T = TypeVar("T")
+Steps = Generator[Request, Any, T]
+
+
+class Operations:
+    """The steps of each operation on one store's keys."""
+
+    def __init__(self, keys: KeySpace) -> None:
+        self.keys = keys
+
+    # -- sessions
+
+    def get(self, sid: str) -> Steps[bytes | None]:
+        if not is_valid_session_id(sid):
+            return None
+        data: bytes | None = yield Command(("GET", self.keys.session(sid)))
+        return data
+
+    def set(self, sid: str, data: bytes, ttl: int) -> Steps[None]:
+        yield self._write(sid, data, ttl)
+
+    def add(self, sid: str, data: bytes, ttl: int) -> Steps[bool]:
+        return bool((yield self._write(sid, data, ttl, "NX")))
+
+    def replace(self, sid: str, data: bytes, ttl: int) -> Steps[bool]:
+        return bool((yield self._write(sid, data, ttl, "XX")))
+
+    def delete(self, sid: str) -> Steps[bool]:
+        if not is_valid_session_id(sid):
+            return False
+        return bool((yield Command(("DEL", self.keys.session(sid)))))
+
+    def touch(self, sid: str, ttl: int) -> Steps[bool]:
+        check_ttl(ttl)
+        if not is_valid_session_id(sid):
+            return False
+        return bool((yield Command(("EXPIRE", self.keys.session(sid), ttl))))
+
+    def _write(self, sid: str, data: bytes, ttl: int, *condition: str) -> Command:
+        key = self.keys.session(check_session_id(sid))
+        return Command(("SET", key, data, "EX", check_ttl(ttl), *condition))
+
+    # -- versions: an entry's version is its bytes
+
+    def get_versioned(self, sid: str) -> Steps[Entry | None]:
+        if not is_valid_session_id(sid):
+            return None
+        data: bytes | None = yield Command(("GET", self.keys.session(sid)))
+        return None if data is None else Entry(data, data)
+
+    def replace_versioned(self, sid: str, data: bytes, ttl: int, version: Version) -> Steps[Swap]:
+        key = self.keys.session(check_session_id(sid))
+        check_ttl(ttl)
+        if not isinstance(version, bytes):
+            raise TypeError("a Redis store's version is the bytes its get_versioned returned")
+        reply = yield Script(COMPARE_AND_SET, (key,), (version, data, ttl))
+        if reply is None:
+            return GONE
+        # Holding our own bytes: a try whose reply was lost had written them already.
+        if reply == 1 or reply == data:
+            return Swap(True, Entry(data, data))
+        return Swap(False, Entry(reply, reply))
+
+    # -- the per-user index
+
+    def bind_user(self, user_id: str, sid: str, ttl: int) -> Steps[None]:
+        index = self.keys.index(check_user_id(user_id))
+        check_session_id(sid)
+        check_ttl(ttl)  # unused: the index has no TTL, since touch outlasts any given here
+        _, members = yield Batch((Command(("SADD", index, sid)), Command(("SMEMBERS", index))))
+        bound = sid.encode()
+        others, dead = _session_ids(member for member in members if member != bound)
+        if others:
+            found = yield Batch(tuple(Command(("EXISTS", self.keys.session(o))) for o in others))
+            dead += [
+                other.encode() for other, alive in zip(others, found, strict=True) if not alive
+            ]
+        if dead:
+            yield Command(("SREM", index, *dead))
+
+    def user_sessions(self, user_id: str) -> Steps[dict[str, bytes]]:
+        index = self.keys.index(check_user_id(user_id))
+        sids, dead = _session_ids((yield Command(("SMEMBERS", index))))
+        found: dict[str, bytes] = {}
+        if sids:
+            values = yield Batch(tuple(Command(("GET", self.keys.session(s))) for s in sids))
+            for sid, data in zip(sids, values, strict=True):
+                if data is None:
+                    dead.append(sid.encode())
+                else:
+                    found[sid] = data
+        if dead:
+            yield Command(("SREM", index, *dead))
+        return found
+
+    def delete_user_sessions(self, user_id: str, keep: str | None = None) -> Steps[int]:
+        index = self.keys.index(check_user_id(user_id))
+        sids, dead = _session_ids((yield Command(("SMEMBERS", index))))
+        doomed = [sid for sid in sids if sid != keep]
+        forget = dead + [sid.encode() for sid in doomed]
+        if not forget:
+            return 0
+        deletes = tuple(Command(("DEL", self.keys.session(sid))) for sid in doomed)
+        replies = yield Batch((*deletes, Command(("SREM", index, *forget))))
+        return sum(replies[:-1])
+
+
+def _session_ids(members: Iterable[bytes]) -> tuple[list[str], list[bytes]]:
+    """The well-formed session ids among an index's ``members``, and the other members."""
+    sids: list[str] = []
+    malformed: list[bytes] = []
+    for member in members:
+        sid = member.decode("ascii", "replace")
+        if is_valid_session_id(sid):
+            sids.append(sid)
+        else:
+            malformed.append(member)
+    return sids, malformed
