@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import time
 import uuid
@@ -23,7 +24,8 @@ from urllib.parse import quote, urlsplit
 import pytest
 import redis
 
-from sessionkit.testing import free_port, require_server
+from sessionkit.netutil import free_port, wait_for_port
+from sessionkit.testing import require_server
 
 SHARED_URL = os.environ.get("SESSIONKIT_REDIS_URL", "redis://127.0.0.1:6379/0")
 REDIS_SERVER = os.environ.get("REDIS_SERVER", "/usr/bin/redis-server")
@@ -41,7 +43,8 @@ def require_binary(path: str | None, what: str) -> str:
     pytest.skip(f"{what} is missing")
 
 
-def wait_for(predicate: Callable[[], bool], what: str) -> None:
+def wait_until(predicate: Callable[[], bool], what: str) -> None:
+    """Poll ``predicate`` (a state of servers that are up: a cluster's, a Sentinel's)."""
     end = time.monotonic() + STARTUP_DEADLINE
     while True:
         try:
@@ -141,18 +144,29 @@ class RedisServer:
         )
 
     def start(self) -> RedisServer:
+        """Start the server and return once it accepts connections (it may still be loading
+        its data)."""
         command = [REDIS_SERVER, str(self.config)]
         if self.sentinel:
             command.append("--sentinel")
         log = open(self.directory / "server.log", "ab")  # noqa: SIM115 - handed to the process
         with log:
             self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-        with self.client() as client:
-            wait_for(lambda: bool(client.ping()), f"redis-server on port {self.port}")
+        wait_for_port("127.0.0.1", self.port, STARTUP_DEADLINE, process=self.process)
         return self
+
+    def freeze(self) -> None:
+        """Stop the process (SIGSTOP): connections stay open and nothing answers."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGCONT)
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
+            self.thaw()
             self.process.terminate()
             try:
                 self.process.wait(timeout=10)
@@ -240,13 +254,25 @@ def single_url(session_servers: Callable[..., RedisServer]) -> str:
 @pytest.fixture(scope="session")
 def cluster_url(session_servers: Callable[..., RedisServer]) -> str:
     """A three-master Redis Cluster (no replicas) on throwaway servers."""
+    return start_cluster(session_servers).url
+
+
+@dataclass(frozen=True)
+class Cluster:
+    url: str
+    nodes: list[RedisServer]
+
+
+def start_cluster(make: Callable[..., RedisServer], node_timeout_ms: int = 2000) -> Cluster:
+    """Three masters owning a third of the slots each, no replicas. A node that does not
+    answer for ``node_timeout_ms`` is marked failed, which stops the whole cluster."""
     bus_ports = [free_port() for _ in range(3)]
     nodes = [
-        session_servers(
+        make(
             "cluster-enabled yes",
             f"cluster-port {bus_port}",
             "cluster-config-file nodes.conf",
-            "cluster-node-timeout 2000",
+            f"cluster-node-timeout {node_timeout_ms}",
         )
         for bus_port in bus_ports
     ]
@@ -266,10 +292,10 @@ def cluster_url(session_servers: Callable[..., RedisServer]) -> str:
                 return False
         return True
 
-    wait_for(ready, "the Redis Cluster")
+    wait_until(ready, "the Redis Cluster")
     for client in clients:
         client.close()
-    return "redis+cluster://" + ",".join(f"127.0.0.1:{node.port}" for node in nodes)
+    return Cluster("redis+cluster://" + ",".join(f"127.0.0.1:{node.port}" for node in nodes), nodes)
 
 
 SENTINEL_SERVICE = "sessionkit"
@@ -312,7 +338,7 @@ def watched_master(
     for sentinel in sentinels:
         with sentinel.client() as client:
             # The replica is known once the Sentinel has talked to the master.
-            wait_for(
+            wait_until(
                 lambda client=client: bool(
                     client.execute_command("SENTINEL REPLICAS", SENTINEL_SERVICE)
                 ),
