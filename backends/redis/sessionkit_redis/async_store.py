@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any, TypeVar
 
 from sessionkit.store import Entry, Swap, Version
@@ -11,7 +10,7 @@ from sessionkit.store import Entry, Swap, Version
 from .base import RedisTwin
 from .clients import ASYNC, AsyncClient
 from .errors import CLIENT_ERRORS
-from .operations import Steps
+from .operations import Running, Steps
 from .requests import Request
 
 T = TypeVar("T")
@@ -69,14 +68,11 @@ class AsyncRedisStore(RedisTwin[AsyncClient]):
 
     async def _run(self, steps: Steps[T]) -> T:
         """Drive an operation's steps, one awaited round trip each."""
-        started, reply = time.monotonic(), None
-        while True:
-            try:
-                request = steps.send(reply)
-            except StopIteration as done:
-                result: T = done.value
-                return result
-            reply = await self._send(request, started)
+        running = Running(steps)
+        request = running.next(None)
+        while request is not None:
+            request = running.next(await self._send(request, running.started))
+        return running.result
 
     async def _send(self, request: Request, started: float) -> Any:
         retry = 0

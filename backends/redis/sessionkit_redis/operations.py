@@ -15,8 +15,9 @@ share as one pipeline, all at once.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Generator, Iterable
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from sessionkit.ids import check_session_id, check_ttl, check_user_id, is_valid_session_id
 from sessionkit.store import GONE, Entry, Swap, Version
@@ -26,6 +27,27 @@ from .requests import COMPARE_AND_SET, Batch, Command, Request, Script
 
 T = TypeVar("T")
 Steps = Generator[Request, Any, T]
+
+
+class Running(Generic[T]):
+    """An operation under way: hands out its requests one at a time, then its result."""
+
+    __slots__ = ("_steps", "result", "started")
+
+    def __init__(self, steps: Steps[T]) -> None:
+        self._steps = steps
+        self.result: T
+        #: When it began (``time.monotonic()``): its ``timeout`` runs from here.
+        self.started = time.monotonic()
+
+    def next(self, reply: Any) -> Request | None:
+        """The next request, given the reply to the last one (None at first); None once
+        the operation is done and :attr:`result` is set."""
+        try:
+            return self._steps.send(reply)
+        except StopIteration as done:
+            self.result = done.value
+            return None
 
 
 class Operations:

@@ -14,7 +14,7 @@ from .base import RedisTwin
 from .clients import SYNC, SyncClient
 from .errors import CLIENT_ERRORS
 from .keys import SCAN_BATCH
-from .operations import Steps
+from .operations import Running, Steps
 from .requests import Batch, Command, Request
 from .settings import RedisSettings
 
@@ -126,14 +126,11 @@ class RedisStore(RedisTwin[SyncClient]):
 
     def _run(self, steps: Steps[T]) -> T:
         """Drive an operation's steps, one blocking round trip each."""
-        started, reply = time.monotonic(), None
-        while True:
-            try:
-                request = steps.send(reply)
-            except StopIteration as done:
-                result: T = done.value
-                return result
-            reply = self._send(request, started)
+        running = Running(steps)
+        request = running.next(None)
+        while request is not None:
+            request = running.next(self._send(request, running.started))
+        return running.result
 
     def _send(self, request: Request, started: float) -> Any:
         retry = 0

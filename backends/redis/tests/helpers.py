@@ -4,8 +4,9 @@ that cannot reach its server, seen from sync and async code."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from sessionkit_redis import RedisStore
@@ -13,6 +14,8 @@ from sessionkit_redis import RedisStore
 import sessionkit
 from sessionkit.errors import StoreUnavailableError
 from sessionkit.ids import new_session_id
+
+T = TypeVar("T")
 
 #: Timeouts short enough that a store failing to connect fails the test quickly.
 FAST = "timeout=2&connect_timeout=1"
@@ -42,3 +45,14 @@ def unavailable_errors(
             await astore.close()
 
     return raised.value, asyncio.run(failing_get())
+
+
+def once_available(call: Callable[[], T], what: str, deadline: float = 10.0) -> T:
+    """``call()``, tried again while it raises StoreUnavailableError, for ``deadline`` s."""
+    end = time.monotonic() + deadline
+    while True:
+        try:
+            return call()
+        except StoreUnavailableError:
+            assert time.monotonic() < end, f"{what} within {deadline} s"
+            time.sleep(0.1)

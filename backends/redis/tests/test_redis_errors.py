@@ -4,7 +4,6 @@ and never a session id."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -17,7 +16,7 @@ from sessionkit.ids import new_session_id
 from sessionkit.netutil import free_port
 from sessionkit.testing.drivers import facade_for
 
-from .helpers import FAST, open_redis
+from .helpers import FAST, once_available, open_redis
 
 Call = Callable[[Any, str], object]
 GET: Call = lambda store, sid: store.get(sid)  # noqa: E731
@@ -137,14 +136,7 @@ def test_a_server_loading_its_data(loading_server: Any) -> None:
         assert "BusyLoadingError" in str(error)
     store = open_redis(url)
     try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                assert store.get(new_session_id()) is None
-                break
-            except StoreUnavailableError:
-                assert time.monotonic() < deadline, "the server never finished loading"
-                time.sleep(0.1)
+        assert once_available(lambda: store.get(new_session_id()), "loaded") is None
     finally:
         store.close()
 

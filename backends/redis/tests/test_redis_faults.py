@@ -22,6 +22,7 @@ from sessionkit.testing import FaultContract
 from sessionkit.testing.drivers import facade_for
 
 from .conftest import RedisServer, start_cluster, watched_master
+from .helpers import once_available
 
 SLACK = 1.0  # seconds a failing call may take beyond its timeout on this busy machine
 
@@ -163,13 +164,7 @@ def test_a_frozen_cluster_node(cluster: Any, face: Callable[[RedisStore], Any]) 
             assert "TimeoutError" in str(fails_within(0.5, lambda: target.get(on_frozen[0])))
         finally:
             cluster.nodes[0].thaw()
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                assert [target.get(sid) for sid in sids] == [b"kept"] * len(sids)
-                break
-            except StoreUnavailableError:
-                assert time.monotonic() < deadline, "the cluster client did not recover"
-                time.sleep(0.1)
+        kept = once_available(lambda: [target.get(sid) for sid in sids], "recovered")
+        assert kept == [b"kept"] * len(sids)
     finally:
         store.close()

@@ -104,30 +104,22 @@ def test_a_versioned_lookup_is_one_get(store: Store, server: Any) -> None:
     assert seen == Seen(1, ["GET"])
 
 
-def test_a_save_nobody_raced_is_one_evalsha(store: Store, server: Any) -> None:
+@pytest.mark.parametrize(("version", "stored"), [(b"read", True), (b"stale", False)])
+def test_a_save_is_one_evalsha_raced_or_not(
+    store: Store, server: Any, version: bytes, stored: bool
+) -> None:
+    """Nobody raced: written. A lost race: the current entry comes back in the same trip."""
     versioned: SupportsVersions = store  # type: ignore[assignment]
     sid = new_session_id()
     store.set(sid, b"read", 60)
     swaps = []
     seen = server[1].during(
-        lambda: swaps.append(versioned.replace_versioned(sid, b"w", 60, b"read"))
+        lambda: swaps.append(versioned.replace_versioned(sid, b"w", 60, version))
     )
     assert seen == Seen(1, ["EVALSHA"])
-    assert swaps[0].stored is True
-
-
-def test_a_lost_race_hands_back_the_current_entry_in_the_same_round_trip(
-    store: Store, server: Any
-) -> None:
-    versioned: SupportsVersions = store  # type: ignore[assignment]
-    sid = new_session_id()
-    store.set(sid, b"theirs", 60)
-    swaps = []
-    seen = server[1].during(
-        lambda: swaps.append(versioned.replace_versioned(sid, b"w", 60, b"mine"))
-    )
-    assert seen == Seen(1, ["EVALSHA"])
-    assert (swaps[0].stored, swaps[0].entry.data) == (False, b"theirs")
+    assert swaps[0].stored is stored
+    assert swaps[0].entry is not None
+    assert swaps[0].entry.data == (b"w" if stored else b"read")
 
 
 def test_a_script_the_server_lost_is_loaded_again(store: Store, server: Any) -> None:
