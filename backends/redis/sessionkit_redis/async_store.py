@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any, TypeVar
+import time
+from typing import TypeVar
 
 from sessionkit.store import Entry, Swap, Version
 
 from .base import RedisTwin
 from .clients import ASYNC, AsyncClient
 from .errors import CLIENT_ERRORS
-from .operations import Running, Steps
-from .requests import Request
+from .operations import Running, Single, Steps
+from .requests import Answer, Request
 
 T = TypeVar("T")
 
@@ -27,33 +28,33 @@ class AsyncRedisStore(RedisTwin[AsyncClient]):
     flavour = ASYNC
 
     async def get(self, sid: str) -> bytes | None:
-        return await self._run(self._ops.get(sid))
+        return await self._one(self._ops.get(sid))
 
     async def set(self, sid: str, data: bytes, ttl: int) -> None:
-        await self._run(self._ops.set(sid, data, ttl))
+        await self._one(self._ops.set(sid, data, ttl))
 
     async def add(self, sid: str, data: bytes, ttl: int) -> bool:
-        return await self._run(self._ops.add(sid, data, ttl))
+        return await self._one(self._ops.add(sid, data, ttl))
 
     async def replace(self, sid: str, data: bytes, ttl: int) -> bool:
-        return await self._run(self._ops.replace(sid, data, ttl))
+        return await self._one(self._ops.replace(sid, data, ttl))
 
     async def delete(self, sid: str) -> bool:
-        return await self._run(self._ops.delete(sid))
+        return await self._one(self._ops.delete(sid))
 
     async def touch(self, sid: str, ttl: int) -> bool:
-        return await self._run(self._ops.touch(sid, ttl))
+        return await self._one(self._ops.touch(sid, ttl))
 
     async def close(self) -> None:
-        await self._client.aclose()
+        await self.client.aclose()
         if self._sentinel is not None:
             await self._sentinel.aclose()
 
     async def get_versioned(self, sid: str) -> Entry | None:
-        return await self._run(self._ops.get_versioned(sid))
+        return await self._one(self._ops.get_versioned(sid))
 
     async def replace_versioned(self, sid: str, data: bytes, ttl: int, version: Version) -> Swap:
-        return await self._run(self._ops.replace_versioned(sid, data, ttl, version))
+        return await self._one(self._ops.replace_versioned(sid, data, ttl, version))
 
     async def bind_user(self, user_id: str, sid: str, ttl: int) -> None:
         await self._run(self._ops.bind_user(user_id, sid, ttl))
@@ -66,19 +67,25 @@ class AsyncRedisStore(RedisTwin[AsyncClient]):
 
     # -- the runner
 
+    async def _one(self, operation: Single[T]) -> T:
+        """Send an operation's one request, if it needs one."""
+        if isinstance(operation, Answer):
+            return operation.value
+        return await self._send(operation, time.monotonic())
+
     async def _run(self, steps: Steps[T]) -> T:
-        """Drive an operation's steps, one awaited round trip each."""
+        """Drive an operation's steps, one round trip each."""
         running = Running(steps)
         request = running.next(None)
         while request is not None:
             request = running.next(await self._send(request, running.started))
         return running.result
 
-    async def _send(self, request: Request, started: float) -> Any:
+    async def _send(self, request: Request[T], started: float) -> T:
         retry = 0
         while True:
             try:
-                return await request.send(self)
+                return request.read(await request.send(self))
             except CLIENT_ERRORS as exc:
                 retry += 1
                 await asyncio.sleep(self._retry_after(exc, retry, started))

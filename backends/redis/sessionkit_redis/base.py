@@ -30,16 +30,12 @@ class RedisTwin(Generic[C]):
             client, self._sentinel = build(settings, self.flavour)
         except CLIENT_ERRORS as exc:  # a cluster client asks its nodes for the slots now
             raise self._error(exc) from exc
-        self._client: C = client
+        #: The underlying redis-py client.
+        self.client: C = client
         #: The Lua scripts registered with the client, by their source.
         self.scripts = {source: client.register_script(source) for source in SCRIPTS}
         self._keys = KeySpace(settings.prefix)
         self._ops = Operations(self._keys)
-
-    @property
-    def client(self) -> C:
-        """The underlying redis-py client."""
-        return self._client
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.settings.masked_url!r})"

@@ -1,8 +1,11 @@
 """Every store operation written once, for the sync store and its async twin alike.
 
-An operation is a generator: it checks its arguments, yields the requests of its round
-trips (:mod:`sessionkit_redis.requests`), receives each reply and returns the result. The
-store drives it with blocking calls, the twin with awaits; neither knows a command.
+An operation of one round trip checks its arguments and returns its request
+(:mod:`sessionkit_redis.requests`), which knows what the reply means, or the
+:class:`~sessionkit_redis.requests.Answer` when the arguments settle it (a malformed id). One
+of several round trips is a generator: it yields each request, receives the reply and
+returns the result. The store sends the requests with blocking calls, the twin with awaits;
+neither knows a command.
 
 Round trips: every session operation takes one. The user index, a Redis set of session ids
 under ``prefix + ":user:" + user id`` (:mod:`sessionkit_redis.keys`), takes: ``bind_user``
@@ -16,21 +19,24 @@ share as one pipeline, all at once.
 from __future__ import annotations
 
 import time
-from collections.abc import Generator, Iterable
+from collections.abc import Callable, Generator, Iterable
 from typing import Any, Generic, TypeVar
 
 from sessionkit.ids import check_session_id, check_ttl, check_user_id, is_valid_session_id
 from sessionkit.store import GONE, Entry, Swap, Version
 
 from .keys import KeySpace
-from .requests import COMPARE_AND_SET, Batch, Command, Request, Script
+from .requests import COMPARE_AND_SET, Answer, Batch, Command, Request, Script
 
 T = TypeVar("T")
-Steps = Generator[Request, Any, T]
+Steps = Generator["Request[Any]", Any, T]
+#: An operation of one round trip, or of none when its arguments settle it.
+Single = Command[T] | Script[T] | Answer[T]
 
 
 class Running(Generic[T]):
-    """An operation under way: hands out its requests one at a time, then its result."""
+    """An operation of several round trips under way: hands out its requests one at a time,
+    then its result."""
 
     __slots__ = ("_steps", "result", "started")
 
@@ -40,7 +46,7 @@ class Running(Generic[T]):
         #: When it began (``time.monotonic()``): its ``timeout`` runs from here.
         self.started = time.monotonic()
 
-    def next(self, reply: Any) -> Request | None:
+    def next(self, reply: Any) -> Request[Any] | None:
         """The next request, given the reply to the last one (None at first); None once
         the operation is done and :attr:`result` is set."""
         try:
@@ -51,63 +57,57 @@ class Running(Generic[T]):
 
 
 class Operations:
-    """The steps of each operation on one store's keys."""
+    """What each operation sends to one store's keys, and how its replies read."""
 
     def __init__(self, keys: KeySpace) -> None:
         self.keys = keys
 
-    # -- sessions
+    # -- sessions: one round trip each
 
-    def get(self, sid: str) -> Steps[bytes | None]:
+    def get(self, sid: str) -> Single[bytes | None]:
         if not is_valid_session_id(sid):
-            return None
-        data: bytes | None = yield Command(("GET", self.keys.session(sid)))
-        return data
+            return Answer(None)
+        return Command(("GET", self.keys.session(sid)))
 
-    def set(self, sid: str, data: bytes, ttl: int) -> Steps[None]:
-        yield self._write(sid, data, ttl)
+    def set(self, sid: str, data: bytes, ttl: int) -> Single[None]:
+        return self._write(sid, data, ttl, _nothing)
 
-    def add(self, sid: str, data: bytes, ttl: int) -> Steps[bool]:
-        return bool((yield self._write(sid, data, ttl, "NX")))
+    def add(self, sid: str, data: bytes, ttl: int) -> Single[bool]:
+        return self._write(sid, data, ttl, bool, "NX")
 
-    def replace(self, sid: str, data: bytes, ttl: int) -> Steps[bool]:
-        return bool((yield self._write(sid, data, ttl, "XX")))
+    def replace(self, sid: str, data: bytes, ttl: int) -> Single[bool]:
+        return self._write(sid, data, ttl, bool, "XX")
 
-    def delete(self, sid: str) -> Steps[bool]:
+    def delete(self, sid: str) -> Single[bool]:
         if not is_valid_session_id(sid):
-            return False
-        return bool((yield Command(("DEL", self.keys.session(sid)))))
+            return Answer(False)
+        return Command(("DEL", self.keys.session(sid)), bool)
 
-    def touch(self, sid: str, ttl: int) -> Steps[bool]:
+    def touch(self, sid: str, ttl: int) -> Single[bool]:
         check_ttl(ttl)
         if not is_valid_session_id(sid):
-            return False
-        return bool((yield Command(("EXPIRE", self.keys.session(sid), ttl))))
+            return Answer(False)
+        return Command(("EXPIRE", self.keys.session(sid), ttl), bool)
 
-    def _write(self, sid: str, data: bytes, ttl: int, *condition: str) -> Command:
+    def _write(
+        self, sid: str, data: bytes, ttl: int, read: Callable[[Any], T], *condition: str
+    ) -> Command[T]:
         key = self.keys.session(check_session_id(sid))
-        return Command(("SET", key, data, "EX", check_ttl(ttl), *condition))
+        return Command(("SET", key, data, "EX", check_ttl(ttl), *condition), read)
 
     # -- versions: an entry's version is its bytes
 
-    def get_versioned(self, sid: str) -> Steps[Entry | None]:
+    def get_versioned(self, sid: str) -> Single[Entry | None]:
         if not is_valid_session_id(sid):
-            return None
-        data: bytes | None = yield Command(("GET", self.keys.session(sid)))
-        return None if data is None else Entry(data, data)
+            return Answer(None)
+        return Command(("GET", self.keys.session(sid)), _entry)
 
-    def replace_versioned(self, sid: str, data: bytes, ttl: int, version: Version) -> Steps[Swap]:
+    def replace_versioned(self, sid: str, data: bytes, ttl: int, version: Version) -> Single[Swap]:
         key = self.keys.session(check_session_id(sid))
         check_ttl(ttl)
         if not isinstance(version, bytes):
             raise TypeError("a Redis store's version is the bytes its get_versioned returned")
-        reply = yield Script(COMPARE_AND_SET, (key,), (version, data, ttl))
-        if reply is None:
-            return GONE
-        # Holding our own bytes: a try whose reply was lost had written them already.
-        if reply == 1 or reply == data:
-            return Swap(True, Entry(data, data))
-        return Swap(False, Entry(reply, reply))
+        return Script(COMPARE_AND_SET, (key,), (version, data, ttl), _Swapped(data))
 
     # -- the per-user index
 
@@ -148,9 +148,35 @@ class Operations:
         forget = dead + [sid.encode() for sid in doomed]
         if not forget:
             return 0
-        deletes = tuple(Command(("DEL", self.keys.session(sid))) for sid in doomed)
+        deletes = tuple(Command[int](("DEL", self.keys.session(sid))) for sid in doomed)
         replies = yield Batch((*deletes, Command(("SREM", index, *forget))))
         return sum(replies[:-1])
+
+
+def _nothing(reply: Any) -> None:
+    return None
+
+
+def _entry(data: bytes | None) -> Entry | None:
+    return None if data is None else Entry(data, data)
+
+
+class _Swapped:
+    """What the compare-and-set script's reply means for a write of ``data``."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def __call__(self, reply: bytes | int | None) -> Swap:
+        if reply is None:
+            return GONE
+        # Holding our own bytes: a try whose reply was lost had written them already.
+        if reply == 1 or reply == self.data:
+            return Swap(True, Entry(self.data, self.data))
+        assert isinstance(reply, bytes)
+        return Swap(False, Entry(reply, reply))
 
 
 def _session_ids(members: Iterable[bytes]) -> tuple[list[str], list[bytes]]:

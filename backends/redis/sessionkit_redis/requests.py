@@ -1,15 +1,17 @@
-"""What one round trip sends: a command, a pipeline of commands, or a registered Lua script.
+"""What one round trip sends (a command, a pipeline of commands, or a registered Lua script)
+and what its reply means.
 
 Each request is sent through a :class:`Target` (the sync store or its async twin) and gives
 back what that target's client gives back: the reply itself from a ``redis.Redis``, an
-awaitable of it from a ``redis.asyncio.Redis``. The requests are therefore the same for both
-twins; only the runner that waits for the reply differs.
+awaitable of it from a ``redis.asyncio.Redis``; its ``read`` turns the reply into a result.
+The requests are therefore the same for both twins; only the runner that waits differs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, NamedTuple, Protocol
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, Protocol, TypeVar
 
 from redis.typing import EncodableT
 
@@ -28,6 +30,7 @@ redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
 return 1
 """
 SCRIPTS = (COMPARE_AND_SET,)
+R = TypeVar("R")
 
 
 class Target(Protocol):
@@ -41,20 +44,29 @@ class Target(Protocol):
     def scripts(self) -> Mapping[str, Any]: ...
 
 
-class Command(NamedTuple):
-    """One Redis command, e.g. ``Command(("GET", key))``; the reply as redis-py parses it."""
+def as_sent(reply: Any) -> Any:
+    """The reply as redis-py parsed it."""
+    return reply
+
+
+@dataclass(slots=True)
+class Command(Generic[R]):
+    """One Redis command, e.g. ``Command(("GET", key))``, and what its reply means."""
 
     args: tuple[EncodableT, ...]
+    read: Callable[[Any], R] = as_sent
 
     def send(self, target: Target) -> Any:
         return target.client.execute_command(*self.args)
 
 
-class Batch(NamedTuple):
+@dataclass(slots=True)
+class Batch(Generic[R]):
     """Commands sent together in one pipeline (not a transaction); the reply is the list of
     their replies. A cluster client sends each node its share at once."""
 
-    commands: tuple[Command, ...]
+    commands: tuple[Command[Any], ...]
+    read: Callable[[Any], R] = as_sent
 
     def send(self, target: Target) -> Any:
         pipeline = target.client.pipeline(transaction=False)
@@ -63,16 +75,25 @@ class Batch(NamedTuple):
         return pipeline.execute()
 
 
-class Script(NamedTuple):
+@dataclass(slots=True)
+class Script(Generic[R]):
     """A Lua script of :data:`SCRIPTS` run by its SHA-1 (EVALSHA); redis-py loads it again if
     the server has lost it (NOSCRIPT after a restart or a failover)."""
 
     source: str
     keys: tuple[str, ...]
     args: tuple[EncodableT, ...]
+    read: Callable[[Any], R] = as_sent
 
     def send(self, target: Target) -> Any:
         return target.scripts[self.source](keys=self.keys, args=self.args)
 
 
-Request = Command | Batch | Script
+@dataclass(slots=True)
+class Answer(Generic[R]):
+    """The result of an operation that needs no round trip (e.g. a malformed id)."""
+
+    value: R
+
+
+Request = Command[R] | Batch[R] | Script[R]

@@ -14,8 +14,8 @@ from .base import RedisTwin
 from .clients import SYNC, SyncClient
 from .errors import CLIENT_ERRORS
 from .keys import SCAN_BATCH
-from .operations import Running, Steps
-from .requests import Batch, Command, Request
+from .operations import Running, Single, Steps
+from .requests import Answer, Batch, Command, Request
 from .settings import RedisSettings
 
 T = TypeVar("T")
@@ -43,35 +43,35 @@ class RedisStore(RedisTwin[SyncClient]):
     # -- the Store protocol
 
     def get(self, sid: str) -> bytes | None:
-        return self._run(self._ops.get(sid))
+        return self._one(self._ops.get(sid))
 
     def set(self, sid: str, data: bytes, ttl: int) -> None:
-        self._run(self._ops.set(sid, data, ttl))
+        self._one(self._ops.set(sid, data, ttl))
 
     def add(self, sid: str, data: bytes, ttl: int) -> bool:
-        return self._run(self._ops.add(sid, data, ttl))
+        return self._one(self._ops.add(sid, data, ttl))
 
     def replace(self, sid: str, data: bytes, ttl: int) -> bool:
-        return self._run(self._ops.replace(sid, data, ttl))
+        return self._one(self._ops.replace(sid, data, ttl))
 
     def delete(self, sid: str) -> bool:
-        return self._run(self._ops.delete(sid))
+        return self._one(self._ops.delete(sid))
 
     def touch(self, sid: str, ttl: int) -> bool:
-        return self._run(self._ops.touch(sid, ttl))
+        return self._one(self._ops.touch(sid, ttl))
 
     def close(self) -> None:
-        self._client.close()
+        self.client.close()
         if self._sentinel is not None:
             self._sentinel.close()
 
     # -- versions and the per-user index
 
     def get_versioned(self, sid: str) -> Entry | None:
-        return self._run(self._ops.get_versioned(sid))
+        return self._one(self._ops.get_versioned(sid))
 
     def replace_versioned(self, sid: str, data: bytes, ttl: int, version: Version) -> Swap:
-        return self._run(self._ops.replace_versioned(sid, data, ttl, version))
+        return self._one(self._ops.replace_versioned(sid, data, ttl, version))
 
     def bind_user(self, user_id: str, sid: str, ttl: int) -> None:
         self._run(self._ops.bind_user(user_id, sid, ttl))
@@ -116,7 +116,7 @@ class RedisStore(RedisTwin[SyncClient]):
 
     def _scan(self, pattern: str, owned: Callable[[bytes], bool]) -> Iterator[bytes]:
         try:
-            for key in self._client.scan_iter(match=pattern, count=SCAN_BATCH):
+            for key in self.client.scan_iter(match=pattern, count=SCAN_BATCH):
                 if owned(key):
                     yield key
         except CLIENT_ERRORS as exc:
@@ -124,19 +124,25 @@ class RedisStore(RedisTwin[SyncClient]):
 
     # -- the runner
 
+    def _one(self, operation: Single[T]) -> T:
+        """Send an operation's one request, if it needs one."""
+        if isinstance(operation, Answer):
+            return operation.value
+        return self._send(operation, time.monotonic())
+
     def _run(self, steps: Steps[T]) -> T:
-        """Drive an operation's steps, one blocking round trip each."""
+        """Drive an operation's steps, one round trip each."""
         running = Running(steps)
         request = running.next(None)
         while request is not None:
             request = running.next(self._send(request, running.started))
         return running.result
 
-    def _send(self, request: Request, started: float) -> Any:
+    def _send(self, request: Request[T], started: float) -> T:
         retry = 0
         while True:
             try:
-                return request.send(self)
+                return request.read(request.send(self))
             except CLIENT_ERRORS as exc:
                 retry += 1
                 time.sleep(self._retry_after(exc, retry, started))

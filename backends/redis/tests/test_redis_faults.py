@@ -29,6 +29,9 @@ SLACK = 1.0  # seconds a failing call may take beyond its timeout on this busy m
 
 class RelayedFaults(FaultContract):
     server: ClassVar[str]  # the fixture giving the server's URL
+    # Two tries of about half a second each: on this busy machine a quarter of a second (the
+    # default 0.5 s halved) is sometimes too short for a TLS handshake or a busy server.
+    timeout = 1.0
 
     @pytest.fixture(autouse=True)
     def _server(self, request: pytest.FixtureRequest, run_prefix: str) -> None:
