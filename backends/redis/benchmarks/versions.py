@@ -44,6 +44,7 @@ from sessionkit_redis import RedisStore
 from sessionkit.netutil import free_port, wait_for_port
 
 SIZES = {"300 B": 300, "4 KB": 4 * 1024, "60 KB": 60 * 1024}
+OPERATIONS = ("lookup", "save")
 TTL = 3600
 PREFIX, SID = "versions:", "measured-session"
 KEY = PREFIX + SID
@@ -190,34 +191,43 @@ def prepared(port: int, design: str, size: int) -> tuple[Design, redis.Redis]:
     return chosen, client
 
 
-def child(port: int, design: str, size: int, operation: str, count: int) -> None:
-    """The measured loop, run under callgrind."""
-    chosen, client = prepared(port, design, size)
-    call: Callable[[], object] = getattr(chosen, operation)
-    for _ in range(50):
-        call()
-    math.gcd(1, 1)  # callgrind zeroes its counters here
-    for _ in range(count):
-        call()
-    math.lcm(1, 1)  # and dumps them here
-    client.close()
+def child(port: int, design: str, count: int) -> None:
+    """Each size and operation of ``design`` in turn, run under callgrind: it zeroes its
+    counters when ``math.gcd`` is called and dumps them when ``math.lcm`` is, so each loop
+    is counted alone, in its own numbered file."""
+    for size in SIZES.values():
+        for operation in OPERATIONS:
+            chosen, client = prepared(port, design, size)
+            call: Callable[[], object] = getattr(chosen, operation)
+            for _ in range(50):
+                call()
+            math.gcd(1, 1)
+            for _ in range(count):
+                call()
+            math.lcm(1, 1)
+            client.close()
 
 
-def instructions(port: int, design: str, size: int, operation: str, count: int) -> float:
+def instructions(port: int, design: str, count: int) -> dict[tuple[int, str], float]:
+    """Instructions per call of ``design``, by size and operation: one valgrind run."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "callgrind.out"
         command = [
             "valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
             "--zero-before=math_gcd", "--dump-before=math_lcm",
-            sys.executable, __file__, "--child", str(port), design, str(size), operation,
-            str(count),
+            sys.executable, __file__, "--child", str(port), design, str(count),
         ]  # fmt: skip
         done = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603
-        dump = out.with_name(out.name + ".1")
-        match = re.search(r"^summary: (\d+)", dump.read_text(), re.M) if dump.exists() else None
-        if done.returncode or match is None:
-            raise SystemExit(f"valgrind run failed or dumped nothing:\n{done.stderr[-2000:]}")
-        return int(match.group(1)) / count
+        loops = [(size, operation) for size in SIZES.values() for operation in OPERATIONS]
+        counts = {}
+        for number, loop in enumerate(loops, start=1):
+            dump = Path(f"{out}.{number}")
+            text = dump.read_text() if dump.exists() and not done.returncode else ""
+            summary = re.search(r"^summary: (\d+)", text, re.M)
+            if summary is None:
+                raise SystemExit(f"valgrind run failed or dumped nothing:\n{done.stderr[-2000:]}")
+            counts[loop] = int(summary.group(1)) / count
+        return counts
 
 
 def traffic(port: int, design: str, size: int, operation: str, count: int) -> tuple[float, ...]:
@@ -246,11 +256,11 @@ def traffic(port: int, design: str, size: int, operation: str, count: int) -> tu
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=2000, help="calls per counted run")
-    parser.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        port, design, size, operation, count = args.child
-        child(int(port), design, int(size), operation, int(count))
+        port, design, count = args.child
+        child(int(port), design, int(count))
         return
     port = free_port()
     with tempfile.TemporaryDirectory() as directory:
@@ -268,15 +278,16 @@ def main() -> None:
 
 
 def report(port: int, count: int) -> None:
-    print("| design | size | lookup: instructions | bytes out / in | server µs |", end="")
-    print(" save: instructions | bytes out / in | server µs |")
+    print("| design | size | lookup: instructions | bytes sent / received | server µs |", end="")
+    print(" save: instructions | bytes sent / received | server µs |")
     print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for design in DESIGNS:
+        counted = instructions(port, design, count)
         for label, size in SIZES.items():
             cells = []
-            for operation in ("lookup", "save"):
-                cost = instructions(port, design, size, operation, count)
+            for operation in OPERATIONS:
                 sent, received, usec = traffic(port, design, size, operation, count)
+                cost = counted[size, operation]
                 cells += [f"{cost:,.0f}", f"{sent:,.0f} / {received:,.0f}", f"{usec:.2f}"]
             print(f"| {design} | {label} | " + " | ".join(cells) + " |", flush=True)
 

@@ -79,24 +79,31 @@ def test_the_same_store_recovers_when_the_server_restarts(
         store.close()
 
 
-def test_count_and_clear_touch_only_this_stores_session_keys(single_url: str) -> None:
+def test_count_and_clear_touch_only_this_stores_keys(single_url: str) -> None:
     prefix = "glob*[?]:"  # SCAN pattern characters must match literally
     store = open_redis(f"{single_url}?prefix={prefix.replace('?', '%3F')}")
     raw = redis.Redis.from_url(single_url)
-    sid = new_session_id()
+    sid, short = new_session_id(), "abcdefgh"
     bystanders = {
         b"globX[?]:" + new_session_id().encode(): b"other prefix, same pattern",
+        b"globX[?]::user:ada": b"another prefix's index, same pattern",
         prefix.encode() + b"not-a-session-id".ljust(43, b"-") + b"!": b"wrong shape",
+        prefix.encode() + b"short": b"too short for an id",
         prefix.encode() + b"\xff" * 43: b"not ascii",
         new_session_id().encode(): b"no prefix",
+        b":user:ada": b"no prefix, an index's shape",
     }
     try:
         raw.mset(bystanders)
         store.set(sid, b"mine", 60)
-        assert store.count() == 1
+        store.set(short, b"the shortest id", 60)
+        store.bind_user("ada", sid, 60)
+        assert raw.exists(prefix + ":user:ada") == 1
+        assert store.count() == 2, "sessions only, not the index"
         store.clear()
         assert store.get(sid) is None
         assert store.count() == 0
+        assert raw.exists(prefix + ":user:ada") == 0
         assert raw.mget(list(bystanders)) == list(bystanders.values())
     finally:
         raw.delete(*bystanders)
