@@ -12,7 +12,7 @@ from .base import RedisTwin
 from .clients import ASYNC, AsyncClient
 from .errors import CLIENT_ERRORS
 from .operations import Running, Single, Steps
-from .requests import Answer, Request
+from .requests import Answer
 
 T = TypeVar("T")
 
@@ -28,22 +28,22 @@ class AsyncRedisStore(RedisTwin[AsyncClient]):
     flavour = ASYNC
 
     async def get(self, sid: str) -> bytes | None:
-        return await self._one(self._ops.get(sid))
+        return await self._send(self._ops.get(sid))
 
     async def set(self, sid: str, data: bytes, ttl: int) -> None:
-        await self._one(self._ops.set(sid, data, ttl))
+        await self._send(self._ops.set(sid, data, ttl))
 
     async def add(self, sid: str, data: bytes, ttl: int) -> bool:
-        return await self._one(self._ops.add(sid, data, ttl))
+        return await self._send(self._ops.add(sid, data, ttl))
 
     async def replace(self, sid: str, data: bytes, ttl: int) -> bool:
-        return await self._one(self._ops.replace(sid, data, ttl))
+        return await self._send(self._ops.replace(sid, data, ttl))
 
     async def delete(self, sid: str) -> bool:
-        return await self._one(self._ops.delete(sid))
+        return await self._send(self._ops.delete(sid))
 
     async def touch(self, sid: str, ttl: int) -> bool:
-        return await self._one(self._ops.touch(sid, ttl))
+        return await self._send(self._ops.touch(sid, ttl))
 
     async def close(self) -> None:
         await self.client.aclose()
@@ -51,10 +51,10 @@ class AsyncRedisStore(RedisTwin[AsyncClient]):
             await self._sentinel.aclose()
 
     async def get_versioned(self, sid: str) -> Entry | None:
-        return await self._one(self._ops.get_versioned(sid))
+        return await self._send(self._ops.get_versioned(sid))
 
     async def replace_versioned(self, sid: str, data: bytes, ttl: int, version: Version) -> Swap:
-        return await self._one(self._ops.replace_versioned(sid, data, ttl, version))
+        return await self._send(self._ops.replace_versioned(sid, data, ttl, version))
 
     async def bind_user(self, user_id: str, sid: str, ttl: int) -> None:
         await self._run(self._ops.bind_user(user_id, sid, ttl))
@@ -67,12 +67,6 @@ class AsyncRedisStore(RedisTwin[AsyncClient]):
 
     # -- the runner
 
-    async def _one(self, operation: Single[T]) -> T:
-        """Send an operation's one request, if it needs one."""
-        if isinstance(operation, Answer):
-            return operation.value
-        return await self._send(operation, time.monotonic())
-
     async def _run(self, steps: Steps[T]) -> T:
         """Drive an operation's steps, one round trip each."""
         running = Running(steps)
@@ -81,8 +75,12 @@ class AsyncRedisStore(RedisTwin[AsyncClient]):
             request = running.next(await self._send(request, running.started))
         return running.result
 
-    async def _send(self, request: Request[T], started: float) -> T:
-        retry = 0
+    async def _send(self, request: Single[T], started: float | None = None) -> T:
+        """Send one request and await the reply, trying again as the policy says
+        (``started``: when the whole operation began, if not now)."""
+        if isinstance(request, Answer):
+            return request.value
+        retry, started = 0, time.monotonic() if started is None else started
         while True:
             try:
                 return request.read(await request.send(self))

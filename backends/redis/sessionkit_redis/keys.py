@@ -9,6 +9,8 @@ the prefix is empty.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sessionkit.ids import MIN_ID_LENGTH, is_valid_session_id
 
 _GLOB_SPECIAL = "\\*?[]"
@@ -27,15 +29,14 @@ class KeySpace:
 
     def __init__(self, prefix: str) -> None:
         self.prefix = prefix
+        #: The key of a session id: the prefix's own ``__add__``, no Python call on the way.
+        self.session: Callable[[str], str] = prefix.__add__
         self._raw_prefix = prefix.encode()
         literal = _glob_literal(prefix)
         #: SCAN pattern of session keys (and of a few others, which :meth:`owns` rejects).
         self.session_pattern = literal + _ID_CHARACTER * MIN_ID_LENGTH + "*"
         #: SCAN pattern of the users' index keys.
         self.index_pattern = literal + _glob_literal(INDEX_MARKER) + "*"
-
-    def session(self, sid: str) -> str:
-        return self.prefix + sid
 
     def index(self, user_id: str) -> str:
         return self.prefix + INDEX_MARKER + user_id

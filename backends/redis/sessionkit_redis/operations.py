@@ -23,15 +23,15 @@ from collections.abc import Callable, Generator, Iterable
 from typing import Any, Generic, TypeVar
 
 from sessionkit.ids import check_session_id, check_ttl, check_user_id, is_valid_session_id
-from sessionkit.store import GONE, Entry, Swap, Version
+from sessionkit.store import Entry, Swap, Version
 
 from .keys import KeySpace
-from .requests import COMPARE_AND_SET, Answer, Batch, Command, Request, Script
+from .requests import Answer, Batch, Command, CompareAndSet, Request, entry
 
 T = TypeVar("T")
 Steps = Generator["Request[Any]", Any, T]
 #: An operation of one round trip, or of none when its arguments settle it.
-Single = Command[T] | Script[T] | Answer[T]
+Single = Request[T] | Answer[T]
 
 
 class Running(Generic[T]):
@@ -100,14 +100,14 @@ class Operations:
     def get_versioned(self, sid: str) -> Single[Entry | None]:
         if not is_valid_session_id(sid):
             return Answer(None)
-        return Command(("GET", self.keys.session(sid)), _entry)
+        return Command(("GET", self.keys.session(sid)), entry)
 
     def replace_versioned(self, sid: str, data: bytes, ttl: int, version: Version) -> Single[Swap]:
         key = self.keys.session(check_session_id(sid))
         check_ttl(ttl)
         if not isinstance(version, bytes):
             raise TypeError("a Redis store's version is the bytes its get_versioned returned")
-        return Script(COMPARE_AND_SET, (key,), (version, data, ttl), _Swapped(data))
+        return CompareAndSet((key,), (version, data, ttl))
 
     # -- the per-user index
 
@@ -155,28 +155,6 @@ class Operations:
 
 def _nothing(reply: Any) -> None:
     return None
-
-
-def _entry(data: bytes | None) -> Entry | None:
-    return None if data is None else Entry(data, data)
-
-
-class _Swapped:
-    """What the compare-and-set script's reply means for a write of ``data``."""
-
-    __slots__ = ("data",)
-
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-
-    def __call__(self, reply: bytes | int | None) -> Swap:
-        if reply is None:
-            return GONE
-        # Holding our own bytes: a try whose reply was lost had written them already.
-        if reply == 1 or reply == self.data:
-            return Swap(True, Entry(self.data, self.data))
-        assert isinstance(reply, bytes)
-        return Swap(False, Entry(reply, reply))
 
 
 def _session_ids(members: Iterable[bytes]) -> tuple[list[str], list[bytes]]:

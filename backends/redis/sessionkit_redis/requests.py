@@ -15,6 +15,8 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from redis.typing import EncodableT
 
+from sessionkit.store import GONE, Entry, Swap
+
 #: Compare-and-set by content: write ARGV[2] with a TTL of ARGV[3] seconds only if the key
 #: still holds ARGV[1]. Replies 1 when written, the value the key holds now when that is
 #: another, nil when the key is gone. One key, so it runs on a Redis Cluster too.
@@ -31,6 +33,10 @@ return 1
 """
 SCRIPTS = (COMPARE_AND_SET,)
 R = TypeVar("R")
+R_co = TypeVar("R_co", covariant=True)
+# Entry and Swap are made with the tuple constructor: a NamedTuple's own __new__ is a Python
+# function that costs CPython 3.11 some 2,800 instructions, and a save makes two of them.
+_new = tuple.__new__
 
 
 class Target(Protocol):
@@ -42,6 +48,16 @@ class Target(Protocol):
 
     @property
     def scripts(self) -> Mapping[str, Any]: ...
+
+
+class Request(Protocol[R_co]):
+    """A round trip: what to send, and what the reply means."""
+
+    def send(self, target: Target) -> Any:
+        """Send it: the reply from a sync client, an awaitable of it from an async one."""
+
+    def read(self, reply: Any) -> R_co:
+        """The result that ``reply`` means."""
 
 
 def as_sent(reply: Any) -> Any:
@@ -76,17 +92,32 @@ class Batch(Generic[R]):
 
 
 @dataclass(slots=True)
-class Script(Generic[R]):
-    """A Lua script of :data:`SCRIPTS` run by its SHA-1 (EVALSHA); redis-py loads it again if
-    the server has lost it (NOSCRIPT after a restart or a failover)."""
+class CompareAndSet:
+    """Write ``data`` to ``key`` for ``ttl`` seconds if it still holds ``version``: the
+    :data:`COMPARE_AND_SET` script run by its SHA-1 (EVALSHA) through redis-py's registered
+    ``Script``, which loads it again if the server has lost it (NOSCRIPT after a restart or
+    a failover). Made with ``keys=(key,)`` and ``args=(version, data, ttl)``."""
 
-    source: str
-    keys: tuple[str, ...]
-    args: tuple[EncodableT, ...]
-    read: Callable[[Any], R] = as_sent
+    keys: tuple[str]
+    args: tuple[bytes, bytes, int]
 
     def send(self, target: Target) -> Any:
-        return target.scripts[self.source](keys=self.keys, args=self.args)
+        return target.scripts[COMPARE_AND_SET](keys=self.keys, args=self.args)
+
+    def read(self, reply: bytes | int | None) -> Swap:
+        if reply is None:
+            return GONE
+        data = self.args[1]
+        # Holding our own bytes: a try whose reply was lost had written them already.
+        if reply == 1 or reply == data:
+            return _new(Swap, (True, _new(Entry, (data, data))))
+        assert isinstance(reply, bytes)
+        return _new(Swap, (False, _new(Entry, (reply, reply))))
+
+
+def entry(data: bytes | None) -> Entry | None:
+    """What GET's reply means for a versioned read: an entry's version is its bytes."""
+    return None if data is None else _new(Entry, (data, data))
 
 
 @dataclass(slots=True)
@@ -94,6 +125,3 @@ class Answer(Generic[R]):
     """The result of an operation that needs no round trip (e.g. a malformed id)."""
 
     value: R
-
-
-Request = Command[R] | Batch[R] | Script[R]

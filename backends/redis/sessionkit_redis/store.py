@@ -15,7 +15,7 @@ from .clients import SYNC, SyncClient
 from .errors import CLIENT_ERRORS
 from .keys import SCAN_BATCH
 from .operations import Running, Single, Steps
-from .requests import Answer, Batch, Command, Request
+from .requests import Answer, Batch, Command
 from .settings import RedisSettings
 
 T = TypeVar("T")
@@ -43,22 +43,22 @@ class RedisStore(RedisTwin[SyncClient]):
     # -- the Store protocol
 
     def get(self, sid: str) -> bytes | None:
-        return self._one(self._ops.get(sid))
+        return self._send(self._ops.get(sid))
 
     def set(self, sid: str, data: bytes, ttl: int) -> None:
-        self._one(self._ops.set(sid, data, ttl))
+        self._send(self._ops.set(sid, data, ttl))
 
     def add(self, sid: str, data: bytes, ttl: int) -> bool:
-        return self._one(self._ops.add(sid, data, ttl))
+        return self._send(self._ops.add(sid, data, ttl))
 
     def replace(self, sid: str, data: bytes, ttl: int) -> bool:
-        return self._one(self._ops.replace(sid, data, ttl))
+        return self._send(self._ops.replace(sid, data, ttl))
 
     def delete(self, sid: str) -> bool:
-        return self._one(self._ops.delete(sid))
+        return self._send(self._ops.delete(sid))
 
     def touch(self, sid: str, ttl: int) -> bool:
-        return self._one(self._ops.touch(sid, ttl))
+        return self._send(self._ops.touch(sid, ttl))
 
     def close(self) -> None:
         self.client.close()
@@ -68,10 +68,10 @@ class RedisStore(RedisTwin[SyncClient]):
     # -- versions and the per-user index
 
     def get_versioned(self, sid: str) -> Entry | None:
-        return self._one(self._ops.get_versioned(sid))
+        return self._send(self._ops.get_versioned(sid))
 
     def replace_versioned(self, sid: str, data: bytes, ttl: int, version: Version) -> Swap:
-        return self._one(self._ops.replace_versioned(sid, data, ttl, version))
+        return self._send(self._ops.replace_versioned(sid, data, ttl, version))
 
     def bind_user(self, user_id: str, sid: str, ttl: int) -> None:
         self._run(self._ops.bind_user(user_id, sid, ttl))
@@ -124,12 +124,6 @@ class RedisStore(RedisTwin[SyncClient]):
 
     # -- the runner
 
-    def _one(self, operation: Single[T]) -> T:
-        """Send an operation's one request, if it needs one."""
-        if isinstance(operation, Answer):
-            return operation.value
-        return self._send(operation, time.monotonic())
-
     def _run(self, steps: Steps[T]) -> T:
         """Drive an operation's steps, one round trip each."""
         running = Running(steps)
@@ -138,8 +132,12 @@ class RedisStore(RedisTwin[SyncClient]):
             request = running.next(self._send(request, running.started))
         return running.result
 
-    def _send(self, request: Request[T], started: float) -> T:
-        retry = 0
+    def _send(self, request: Single[T], started: float | None = None) -> T:
+        """Send one request and block for the reply, trying again as the policy says
+        (``started``: when the operation began, if not now)."""
+        if isinstance(request, Answer):
+            return request.value
+        retry, started = 0, time.monotonic() if started is None else started
         while True:
             try:
                 return request.read(request.send(self))

@@ -24,6 +24,8 @@ PATIENT = "timeout=10&connect_timeout=5"
 class RedisContract(StoreContract):
     server: ClassVar[str]  # the fixture giving the server's URL
     prefixed: ClassVar[bool] = True
+    # frozen_clock stays False: Redis expires keys on its own clock, which a test cannot
+    # move, so the expiry tests wait for it (1 to 2 s each).
 
     @pytest.fixture(autouse=True)
     def _url(self, request: pytest.FixtureRequest, run_prefix: str) -> Iterator[None]:
