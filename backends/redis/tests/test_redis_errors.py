@@ -57,8 +57,8 @@ def test_the_cli_says_so_in_one_line(
     assert main(["check", url]) == 1
     lines = capsys.readouterr().err.splitlines()
     assert len(lines) == 1
-    assert lines[0].startswith("sessionkit check: session store redis://")
-    assert "database 99 does not exist" in lines[0]
+    assert lines[0].startswith("sessionkit check: ")
+    assert "session store redis://127.0.0.1:6379/99: database 99 does not exist" in lines[0]
 
 
 @pytest.mark.parametrize("credentials", ["", ":wrong@", "nobody:wrong@"])
