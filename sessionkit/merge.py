@@ -9,7 +9,8 @@ this request's own changes on top of ``theirs``:
 - a key this request set, added or deleted is set, added or deleted in ``theirs``; nested
   objects are merged key by key;
 - a list this request appended to or removed items from gets the same removals and appends
-  applied to theirs (two requests each adding an item to a cart keep both items);
+  applied to theirs (two requests each adding an item to a cart keep both items, also when
+  the cart did not exist before either of them);
 - where both requests changed the same value differently, the policy decides: ``"ours"``
   (this request's value), ``"theirs"`` (the other's), ``"raise"``
   (:class:`~sessionkit.errors.SessionConflictError`), or a callable
@@ -57,10 +58,11 @@ def _merge(path: Path, base: Any, ours: Any, theirs: Any, policy: Policy) -> Any
         return theirs  # this request did not change it
     if _same(theirs, base) or _same(ours, theirs):
         return ours  # only this request changed it, or both alike
-    if type(ours) is dict and type(theirs) is dict:
-        return _merge_maps(path, base if type(base) is dict else {}, ours, theirs, policy)
-    if type(ours) is list and type(theirs) is list and type(base) is list:
-        return _merge_lists(base, ours, theirs)
+    # A key both requests created is merged as if it had been there, empty.
+    if type(ours) is dict and type(theirs) is dict and (base is MISSING or type(base) is dict):
+        return _merge_maps(path, {} if base is MISSING else base, ours, theirs, policy)
+    if type(ours) is list and type(theirs) is list and (base is MISSING or type(base) is list):
+        return _merge_lists([] if base is MISSING else base, ours, theirs)
     return _resolve(path, base, ours, theirs, policy)
 
 

@@ -121,3 +121,11 @@ def test_json_equality_tells_booleans_from_numbers() -> None:
 def test_an_unknown_policy_is_a_configuration_error() -> None:
     with pytest.raises(ConfigurationError):
         check_policy("newest")  # type: ignore[arg-type]
+
+
+def test_a_list_or_object_both_requests_created_keeps_both_sides() -> None:
+    base: dict[str, Any] = {"views": 1}
+    ours = {"views": 1, "cart": ["pear"], "prefs": {"lang": "en"}}
+    theirs = {"views": 1, "cart": ["plum"], "prefs": {"tz": "UTC"}}
+    merged = merge(base, ours, theirs, "raise")
+    assert merged == {"views": 1, "cart": ["plum", "pear"], "prefs": {"tz": "UTC", "lang": "en"}}

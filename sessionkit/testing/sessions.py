@@ -58,11 +58,13 @@ class SessionContract(ContractBase):
         self.require(SupportsVersions)
         manager = self.manager(store)
         for trial in range(3):
-            cookie = self.start(manager, cart=[])
+            cookie = self.start(manager, views=1)  # no cart yet: every request creates it
 
             def add_item(index: int, cookie: str = cookie, trial: int = trial) -> None:
                 session = manager.open(cookie)
-                session["cart"].append(f"{trial}-{index}")
+                cart = list(session.get("cart", []))
+                cart.append(f"{trial}-{index}")
+                session["cart"] = cart
                 manager.commit(session)
 
             run_threads(10, add_item)
