@@ -78,7 +78,7 @@ class SessionManager:
         :mod:`sessionkit.merge`); ``"last_write_wins"``: the later save replaces the whole
         session, as most session libraries do.
     :param on_conflict: when both requests changed the same value: ``"ours"`` (default),
-        ``"theirs"``, ``"raise"`` (:class:`~sessionkit.SessionConflictError`, which the
+        ``"theirs"``, ``"raise"`` (:class:`~sessionkit.errors.SessionConflictError`, which the
         adapters answer with 409) or a callable; see :mod:`sessionkit.merge`.
     :param protect: what protects the bytes in the store: ``"sign"`` (default: an HMAC
         bound to the session id, so nobody with write access to the store can plant or move
@@ -90,6 +90,7 @@ class SessionManager:
     :param breaker: fail fast while the store is down (default: a
         :class:`~sessionkit.breaker.CircuitBreaker` with its defaults); False for none.
     :param clock: the time source for session metadata, in seconds since the epoch.
+
     The cookie attributes (``cookie_name``, ``secure``, ``httponly``, ``samesite``,
     ``domain``, ``path``, ``partitioned``, ``priority``) are those of
     :class:`~sessionkit.cookies.CookieOptions`.
@@ -358,7 +359,7 @@ class SessionManager:
 
     def user_sessions(self, user_id: str) -> list[SessionInfo]:
         """The live sessions bound to ``user_id`` (see :attr:`Session.user_id`), most
-        recently active first. Raises :class:`~sessionkit.UnsupportedOperationError` if the
+        recently active first. Raises :class:`~sessionkit.errors.UnsupportedOperationError` if the
         store keeps no per-user index (memcached)."""
         return self._run(lifecycle.user_sessions(self, user_id, self._sync_store))
 

@@ -22,7 +22,7 @@ response saves nothing.
 
 When the store is unavailable (:class:`~sessionkit.StoreUnavailableError`, at the session's
 first use or at the commit) the middleware answers ``503 Service Unavailable`` with
-``Retry-After``; a :class:`~sessionkit.SessionConflictError` (``on_conflict="raise"``) gets
+``Retry-After``; a :class:`~sessionkit.errors.SessionConflictError` (``on_conflict="raise"``) gets
 ``409 Conflict``; one log line per such request at most, rate-limited. A websocket handshake
 is closed with code 1013 (try again later). With ``respond_to_errors=False`` both errors
 propagate instead, for the framework's own handler.

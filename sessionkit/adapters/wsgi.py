@@ -14,7 +14,7 @@ is set. A 5xx response saves nothing.
 
 When the store is unavailable (:class:`~sessionkit.StoreUnavailableError`, raised by the
 session's first use or by the commit) the middleware answers ``503 Service Unavailable`` with
-``Retry-After``; a :class:`~sessionkit.SessionConflictError` (``on_conflict="raise"``) gets
+``Retry-After``; a :class:`~sessionkit.errors.SessionConflictError` (``on_conflict="raise"``) gets
 ``409 Conflict``; one log line per such request at most, rate-limited. With
 ``respond_to_errors=False`` both propagate instead, for the framework's own handler. A request
 that never uses its session never meets the store, so it succeeds while the store is down.
