@@ -29,12 +29,12 @@ response is prepared cannot reach the cookie; ``await session.asave()`` writes t
 
 When the store is unavailable (:class:`~sessionkit.StoreUnavailableError`, at the session's
 first use or at the commit) the answer is ``503 Service Unavailable`` with ``Retry-After``; a
-:class:`~sessionkit.SessionConflictError` (``on_conflict="raise"``) gets ``409 Conflict``; one
-log line per such request at most, rate-limited. With ``respond_to_errors=False`` both
-propagate instead. With ``trust_proxy=True`` the first ``X-Forwarded-Proto`` value decides
-whether a request is https (for ``secure="auto"``); otherwise that header is ignored. With
-``token=TokenTransport()`` the session id travels in headers instead of a cookie (see
-:mod:`sessionkit.adapters.tokens`).
+:class:`~sessionkit.errors.SessionConflictError` (``on_conflict="raise"``) gets ``409
+Conflict``; one log line per such request at most, rate-limited. With
+``respond_to_errors=False`` both propagate instead. With ``trust_proxy=True`` the first
+``X-Forwarded-Proto`` value decides whether a request is https (for ``secure="auto"``);
+otherwise that header is ignored. With ``token=TokenTransport()`` the session id travels in
+headers instead of a cookie (see :mod:`sessionkit.adapters.tokens`).
 """
 
 from __future__ import annotations
