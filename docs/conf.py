@@ -57,7 +57,8 @@ autodoc_default_options = {"members": True, "undoc-members": True, "show-inherit
 nitpicky = True
 EXTERNAL_ROOTS = (
     "collections|datetime|enum|hmac|os|subprocess|typing|WSGIApplication|WSGIEnvironment"
-    "|_pytest|pytest|hypothesis|django|flask|itsdangerous|redis|sqlalchemy"
+    "|_pytest|pytest|hypothesis|itsdangerous|redis|sqlalchemy"
+    "|aiohttp|django|falcon|flask|litestar|pyramid|quart|starlette|webob|werkzeug"
 )
 nitpick_ignore_regex = [
     (r"py:.*", rf"(?:{EXTERNAL_ROOTS})(?:\..+)?"),
@@ -80,11 +81,12 @@ def resolve_by_name(
     target = node["reftarget"]
     domain = env.get_domain("py")
     documented = domain.objects
-    if target.startswith("sessionkit.") and target.count(".") == 1:
-        obj = getattr(sessionkit, target.partition(".")[2], None)
+    if target.startswith("sessionkit."):
+        name, _, rest = target.partition(".")[2].partition(".")
+        obj = getattr(sessionkit, name, None)
         canonical = getattr(obj, "__module__", None), getattr(obj, "__qualname__", None)
         if None not in canonical:
-            target = ".".join(canonical)  # type: ignore[arg-type]
+            target = ".".join(filter(None, (*canonical, rest)))  # type: ignore[arg-type]
     candidates = [name for name in documented if name == target or name.endswith("." + target)]
     candidates = [name for name in candidates if name.startswith("sessionkit")]
     if len(candidates) != 1:
