@@ -7,6 +7,7 @@ a reference that does not resolve fails it.
 
 from __future__ import annotations
 
+import inspect
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -63,7 +64,7 @@ EXTERNAL_ROOTS = (
 nitpick_ignore_regex = [
     (r"py:.*", rf"(?:{EXTERNAL_ROOTS})(?:\..+)?"),
     # Type variables and parameter specifications in signatures (T, P.args, S …).
-    (r"py:class", r"(?:[\w.]+\.)?(?:[A-Z]|P\.args|P\.kwargs)"),
+    (r"py:(?:class|obj)", r"(?:[\w.]+\.)?(?:[A-Z]|[A-Z]_co|P\.args|P\.kwargs)"),
     # Private bases shown by show-inheritance.
     (r"py:class", r"sessionkit\.[\w.]*\._\w+"),
 ]
@@ -90,12 +91,27 @@ def resolve_by_name(
     candidates = [name for name in documented if name == target or name.endswith("." + target)]
     candidates = [name for name in candidates if name.startswith("sessionkit")]
     if len(candidates) != 1:
-        # A constant without a doc comment is real but not in the reference: shown as code.
-        module = sys.modules.get(node.get("py:module") or "")
-        return contnode if module is not None and hasattr(module, target) else None
+        # A real name that the reference leaves out (a constant without a doc comment, an
+        # attribute an __init__ sets) is shown as code; a name that does not exist warns.
+        return contnode if exists(node.get("py:module"), target) else None
     return domain.resolve_xref(
         env, node.get("refdoc", ""), app.builder, node["reftype"], candidates[0], node, contnode
     )
+
+
+def exists(module_name: str | None, target: str) -> bool:
+    """Whether ``target`` names something in that module: an attribute, or an attribute of
+    a class that its ``__init__`` sets (``Class.name``)."""
+    module = sys.modules.get(module_name or "")
+    if module is None:
+        return False
+    owner, _, name = target.rpartition(".")
+    if not owner:
+        return hasattr(module, name)
+    cls = getattr(module, owner, None)
+    if not inspect.isclass(cls):
+        return False
+    return hasattr(cls, name) or f"self.{name} =" in inspect.getsource(cls)
 
 
 def setup(app: Sphinx) -> None:

@@ -78,3 +78,12 @@ def test_the_reference_covers_every_public_module() -> None:
         if f"automodule:: {name}\n" not in text:
             missing.append(name)
     assert not missing, f"docs/reference/ leaves out: {missing}"
+
+
+@pytest.mark.parametrize("package", ["sessionkit_redis", "sessionkit_memcached", "sessionkit_sql"])
+def test_the_reference_covers_every_module_of_a_backend(package: str) -> None:
+    module = pytest.importorskip(package)
+    text = page("reference/backends.md")
+    names = [f"{package}.{info.name}" for info in pkgutil.iter_modules(module.__path__)]
+    missing = [name for name in [package, *names] if f"automodule:: {name}\n" not in text]
+    assert not missing, f"docs/reference/backends.md leaves out: {missing}"
