@@ -120,5 +120,4 @@ def setup(app: Sphinx) -> None:
 
 html_theme = "furo"
 html_title = f"sessionkit {release}"
-html_static_path = ["_static"]
 html_show_sourcelink = False

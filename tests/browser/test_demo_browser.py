@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.webdriver import WebDriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.wait import WebDriverWait
 
 from tests.adapters.test_demo_e2e import Demo
@@ -30,11 +30,25 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         yield served
 
 
+def left(page: WebElement) -> Callable[[WebDriver], bool]:
+    """Whether the browser has left the page whose root is ``page``: its element is stale,
+    or (mid-navigation) Chromium no longer finds it in the document."""
+
+    def check(driver: WebDriver) -> bool:
+        try:
+            page.is_enabled()
+        except WebDriverException:  # StaleElementReferenceException, or Chromium's inspector
+            return True
+        return False
+
+    return check
+
+
 def follow(browser: WebDriver, element: WebElement) -> None:
     """Click a link or a form's button and wait for the page it leads to."""
     page = browser.find_element(By.TAG_NAME, "html")
     element.click()
-    WebDriverWait(browser, PAGE_TIMEOUT).until(expected_conditions.staleness_of(page))
+    WebDriverWait(browser, PAGE_TIMEOUT).until(left(page))
     WebDriverWait(browser, PAGE_TIMEOUT).until(
         lambda driver: driver.execute_script("return document.readyState") == "complete"
     )
