@@ -60,6 +60,12 @@ async def call(
     except StoreUnavailableError as error:
         breaker.failed(error)
         raise
+    except SessionKitError:
+        breaker.succeeded()  # the store answered, with an error of another kind
+        raise
+    except BaseException:
+        breaker.released()  # cancelled, or failed before reaching the store
+        raise
     breaker.succeeded()
     return result
 

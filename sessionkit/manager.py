@@ -13,7 +13,7 @@ from . import lifecycle
 from .breaker import CircuitBreaker
 from .codec import SessionCodec
 from .cookies import CookieOptions, Priority, SameSite, cookie_values
-from .errors import ConfigurationError, StoreUnavailableError
+from .errors import ConfigurationError, SessionKitError, StoreUnavailableError
 from .ids import new_session_id
 from .lifecycle import Outcome
 from .merge import Policy, check_policy
@@ -405,6 +405,12 @@ class SessionManager:
             result = call(*args, **kwargs)
         except StoreUnavailableError as error:
             breaker.failed(error)
+            raise
+        except SessionKitError:
+            breaker.succeeded()  # the store answered, with an error of another kind
+            raise
+        except BaseException:
+            breaker.released()
             raise
         breaker.succeeded()
         return result

@@ -237,6 +237,25 @@ def test_the_breaker_fails_fast_then_probes(
     assert "is available again after 10.0 s" in lines[1]
 
 
+def test_by_default_one_call_at_a_time_probes_without_pause(clock: FrozenClock) -> None:
+    breaker = CircuitBreaker(failures=2, clock=clock)
+    down = StoreUnavailableError("x://", "down")
+    for _ in range(2):
+        breaker.before_call()
+        breaker.failed(down)
+    assert breaker.is_open
+    breaker.before_call()  # the probe goes at once
+    with pytest.raises(StoreUnavailableError, match="failing fast"):
+        breaker.before_call()  # everyone else fails fast meanwhile
+    breaker.failed(down)
+    breaker.before_call()  # and the next call probes again, at once
+    breaker.released()  # that one was cancelled: no verdict, the next may probe
+    breaker.before_call()
+    breaker.succeeded()
+    assert not breaker.is_open
+    breaker.before_call()
+
+
 def test_the_breaker_can_be_left_out(clock: FrozenClock) -> None:
     store = SwitchableStore()
     manager = SessionManager(store, SECRET, breaker=False)
@@ -251,7 +270,7 @@ def test_breaker_settings_are_checked() -> None:
     with pytest.raises(ValueError):
         CircuitBreaker(failures=0)
     with pytest.raises(ValueError):
-        CircuitBreaker(reset_after=0)
+        CircuitBreaker(reset_after=-1)
 
 
 # -- async: a failed load is deferred to the session's first use
