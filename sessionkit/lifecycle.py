@@ -335,14 +335,16 @@ class Outcome(enum.Enum):
 
 
 async def commit(manager: SessionManager, state: SessionState, store: AsyncStore) -> Outcome:
+    if state.failure is not None:  # the store was down when the session was opened
+        if state.destroyed or state.touch or state.max_age_changed:
+            raise state.failure  # asked for store I/O: it would only wait for the same error
+        return Outcome.NOTHING  # never used: the request succeeds without the store
     send = state.cookie_due
     if state.destroyed:
         if state.doomed:
             await delete_doomed(manager, state, store)
         return Outcome.CLEAR if state.from_cookie else Outcome.NOTHING
     if state.data is None:
-        if state.failure is not None:
-            return Outcome.NOTHING  # the store was down at open and the session never used
         if state.stored:
             if not manager.touch_after:
                 send = await refresh(manager, state, store) or send

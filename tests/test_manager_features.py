@@ -203,6 +203,10 @@ class SwitchableStore(MemoryStore):
         self._reach()
         return super().add(sid, data, ttl)
 
+    def delete(self, sid: str) -> bool:
+        self._reach()
+        return super().delete(sid)
+
 
 def test_the_breaker_fails_fast_then_probes(
     clock: FrozenClock, caplog: pytest.LogCaptureFixture
@@ -421,3 +425,20 @@ def test_a_failing_purge_is_logged_once(tmp_path: Any, caplog: pytest.LogCapture
     (tmp_path / "missing").mkdir()
     manager.purger.purge_once()
     assert "works again" in caplog.text
+
+
+def test_a_logout_while_the_store_is_down_waits_for_it_once() -> None:
+    store = ThreadedSwitchableStore()
+    manager = SessionManager(store, SECRET, breaker=False)
+    cookie = start(manager, views=1)
+    store.up = False
+
+    async def scenario() -> None:
+        session = await manager.aopen(cookie)  # the load fails: kept for the first use
+        calls = store.calls
+        session.destroy()
+        with pytest.raises(StoreUnavailableError):
+            await manager.acommit(session)
+        assert store.calls == calls, "the commit tried the store again"
+
+    asyncio.run(scenario())
