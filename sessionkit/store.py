@@ -22,8 +22,11 @@ optional ones included when the store has them.
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NamedTuple, ParamSpec, Protocol, TypeVar, cast, runtime_checkable
 
 from .errors import SessionKitError
@@ -263,10 +266,32 @@ class _UserIndexTwin(_SyncStoreTwin):
 
 
 class ThreadedAsyncStore(_SyncStoreTwin):
-    """Runs a synchronous store's calls in a worker thread, for stores that block."""
+    """Runs a synchronous store's calls in worker threads of its own, for stores that block.
+
+    Its own pool, of :attr:`THREADS` threads, and not the event loop's default one (a few
+    threads on a small machine): when the store hangs, each waiting call holds a thread for
+    up to the store's timeout, and calls queued behind them would wait longer than that.
+    """
+
+    THREADS = 32
+
+    def __init__(self, store: Store) -> None:
+        super().__init__(store)
+        self._pool: ThreadPoolExecutor | None = None
 
     async def _run(self, call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        return await asyncio.to_thread(call, *args, **kwargs)
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.THREADS, thread_name_prefix="sessionkit-store")
+        context = contextvars.copy_context()
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self._pool, functools.partial(context.run, call, *args, **kwargs)
+        )
+
+    async def close(self) -> None:
+        """Let the worker threads go; the wrapped store belongs to its owner, who closes it."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False)
 
 
 class InlineAsyncStore(_SyncStoreTwin):
