@@ -125,8 +125,8 @@ class SessionManager:
         purge_interval: float | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.signer = CookieSigner(secret)
-        self.codec = SessionCodec(protection(protect, normalise_secrets(secret, allow_short=True)))
+        self.protect = protect
+        self.use_secret(secret)
         self.cookie = CookieOptions(
             name=cookie_name,
             path=path,
@@ -183,6 +183,15 @@ class SessionManager:
         )
         self._async_stores: WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncStore] = (
             WeakKeyDictionary()
+        )
+
+    def use_secret(self, secret: Secrets | None) -> None:
+        """Sign cookies and protect the store with ``secret`` from now on: a rotation while
+        the application runs (the new secret first, the old ones after it until what they
+        signed has expired)."""
+        self.signer = CookieSigner(secret)
+        self.codec = SessionCodec(
+            protection(self.protect, normalise_secrets(secret, allow_short=True))
         )
 
     @staticmethod

@@ -58,8 +58,8 @@ def normalise_secrets(secret: Secrets | None, *, allow_short: bool) -> list[byte
     return keys
 
 
-def _signer(secret: bytes) -> Signer:
-    return Signer(secret, salt=SALT, key_derivation="hmac", digest_method=hashlib.sha256)
+def _signer(secret: bytes, salt: bytes = SALT) -> Signer:
+    return Signer(secret, salt=salt, key_derivation="hmac", digest_method=hashlib.sha256)
 
 
 def _encode(digest: bytes) -> bytes:
@@ -75,12 +75,17 @@ class CookieSigner:
     (itsdangerous takes its list the other way round, oldest first.)
 
     :param allow_short: accept secrets shorter than 32 bytes (see :func:`normalise_secrets`).
+    :param salt: signers of different salts never accept each other's signatures.
     """
 
-    def __init__(self, secret: Secrets | None, *, allow_short: bool = True) -> None:
+    def __init__(
+        self, secret: Secrets | None, *, allow_short: bool = True, salt: bytes = SALT
+    ) -> None:
         keys = normalise_secrets(secret, allow_short=allow_short)
-        self._signer = _signer(keys[0])
-        self._macs = [hmac.new(_signer(key).derive_key(), digestmod=hashlib.sha256) for key in keys]
+        self._signer = _signer(keys[0], salt)
+        self._macs = [
+            hmac.new(_signer(key, salt).derive_key(), digestmod=hashlib.sha256) for key in keys
+        ]
 
     def sign(self, sid: str) -> str:
         return self._signer.sign(sid.encode("ascii")).decode("ascii")

@@ -1,4 +1,4 @@
-"""Flask integration: ``flask.session`` becomes a sessionkit session.
+"""Flask integration: ``flask.session`` becomes a sessionkit session, behaving as Flask's own.
 
 ::
 
@@ -6,69 +6,134 @@
     from sessionkit.adapters.flask import SessionKit
 
     app = Flask(__name__)
-    app.config["SESSIONKIT_STORE"] = "redis://127.0.0.1:6379/0"
     app.config["SECRET_KEY"] = "..."
+    app.config["SESSIONKIT_STORE"] = "redis://127.0.0.1:6379/0"
     SessionKit(app)
 
 ``flask.session`` is then a :class:`FlaskSession`: a :class:`sessionkit.Session` that is also
-Flask's ``SessionMixin`` (``permanent``, ``modified``, ``new``, ``accessed``). A session that is
-never used costs no store I/O. ``session.permanent = True`` gives the cookie a max-age (the
-permanent lifetime below); otherwise the cookie is a browser-session cookie, and the store keeps
-the session for ``SESSIONKIT_TTL`` seconds after its last write. With Flask's
-``SESSION_REFRESH_EACH_REQUEST`` (the default), a permanent session used by a request has its
-expiry refreshed and its cookie re-sent. ``session.modified = True`` asks for such a refresh.
+Flask's ``SessionMixin``. The browser holds only a signed id; the data lives in the store,
+written with the tagged JSON serializer, so tuples, bytes, datetimes, UUIDs, Decimals and
+``Markup`` (flashed messages included) come back as Flask's cookie session gives them back.
+``modified`` is True once the request wrote to the session (any assignment, deletion or
+``clear``, as Flask counts them) or changed a value in it (nested changes included: they are
+found by comparing the data), and stays True after the save; ``accessed`` once the request
+used it; ``new`` if it was not in the store. As in Flask, a session written to has its cookie
+re-sent; if its data did not change, the store refreshes its expiry instead of rewriting it.
+A request that never uses its session costs no store I/O and no serialisation (but see
+``SESSION_REFRESH_EACH_REQUEST``); a changed session is serialised once.
 
-Configuration keys:
+Flask's settings, read on every request as Flask's own session interface reads them (so
+``SECRET_KEY`` and the cookie settings can change while the application runs):
 
-- ``SESSIONKIT_STORE``: the store URL (default ``memory://``, one process only).
-- ``SESSIONKIT_STORE_OPTIONS``: a dict of keyword options for the store's factory.
-- ``SESSIONKIT_SECRET``: the signing secret, or a list of them, newest first; default
-  ``SECRET_KEY`` followed by ``SECRET_KEY_FALLBACKS``. One of them is required.
-- ``SESSIONKIT_MAX_AGE``: seconds a permanent session lives (default
-  ``PERMANENT_SESSION_LIFETIME``).
-- ``SESSIONKIT_TTL``: seconds the store keeps a non-permanent session (default: the permanent
-  lifetime).
-- ``SESSIONKIT_ROLLING``, ``SESSIONKIT_SAVE_UNINITIALIZED``, ``SESSIONKIT_RESAVE``,
-  ``SESSIONKIT_MAX_SIZE``, ``SESSIONKIT_SERIALIZER``, ``SESSIONKIT_PRIORITY``: the
-  :class:`~sessionkit.SessionManager` options of the same names.
-- Flask's own ``SESSION_COOKIE_NAME``, ``SESSION_COOKIE_DOMAIN``, ``SESSION_COOKIE_PATH``
-  (else ``APPLICATION_ROOT``), ``SESSION_COOKIE_HTTPONLY``, ``SESSION_COOKIE_PARTITIONED`` and
-  ``SESSION_COOKIE_SAMESITE`` (when set; sessionkit's default is ``lax``) shape the cookie.
-  ``SESSION_COOKIE_SECURE = True`` always marks it Secure; the default ``False`` means "Secure
-  on https requests" (sessionkit's ``secure="auto"``).
+- ``SECRET_KEY`` signs the cookie and protects what the store holds (``SESSIONKIT_PROTECT``);
+  ``SECRET_KEY_FALLBACKS`` still open both. Without a key, Flask's null session: reading
+  works, writing raises Flask's "session is unavailable" error.
+- ``SESSION_COOKIE_NAME``, ``SESSION_COOKIE_HTTPONLY``, ``SESSION_COOKIE_PARTITIONED`` (which
+  implies Secure, as Werkzeug does), ``SESSION_COOKIE_PATH`` (else ``APPLICATION_ROOT``).
+- ``SESSION_COOKIE_DOMAIN``, written as Werkzeug writes it: no port, no leading dot, IDNA.
+- ``SESSION_COOKIE_SECURE``: ``True`` or ``False`` as in Flask; sessionkit also takes
+  ``"auto"``, Secure on https requests only.
+- ``SESSION_COOKIE_SAMESITE``: ``"Lax"``, ``"Strict"``, ``"None"`` or ``None`` (no attribute,
+  Flask's default); any other value raises ``ValueError`` as Werkzeug does.
+- ``PERMANENT_SESSION_LIFETIME``: the cookie's Max-Age and the store TTL of a permanent session
+  (``session.permanent = True``). A session that is not permanent has a browser-session cookie
+  and is kept by the store for the same time after its last write, as Flask refuses its own
+  cookie after that time (``SESSIONKIT_TTL`` sets another).
+- ``SESSION_REFRESH_EACH_REQUEST`` (default True): a permanent session has its cookie re-sent
+  and its expiry refreshed on every request, whether the request uses it or not. On a request
+  that does not use it, that refresh is a store ``touch`` (no read, no rewrite): the cookie
+  says, under its signature, whether the session is permanent.
 
-Or pass a ready manager: ``SessionKit(app, manager=SessionManager(...))``; its ``max_age``, if
-not None, is then the permanent lifetime.
+An emptied session is deleted from the store and its cookie deleted. These keys of
+sessionkit's own are read once, by :class:`SessionKit`:
+
+- ``SESSIONKIT_STORE``: the store URL (default ``memory://``, one process only), with
+  ``SESSIONKIT_STORE_OPTIONS`` (a dict of keyword options for the store's factory).
+- ``SESSIONKIT_SECRET``: signing secrets to use instead of ``SECRET_KEY`` and its fallbacks
+  (a str or bytes, or a sequence, newest first; read on every request too).
+- ``SESSIONKIT_TTL``: seconds the store keeps a session that is not permanent.
+- ``SESSIONKIT_SERIALIZER`` (default ``"tagged"``), ``SESSIONKIT_PROTECT``,
+  ``SESSIONKIT_ROLLING``, ``SESSIONKIT_TOUCH_AFTER``, ``SESSIONKIT_ABSOLUTE_TIMEOUT``,
+  ``SESSIONKIT_SAVE_UNINITIALIZED``, ``SESSIONKIT_RESAVE``, ``SESSIONKIT_MAX_SIZE``,
+  ``SESSIONKIT_CONCURRENCY``, ``SESSIONKIT_ON_CONFLICT``: the
+  :class:`~sessionkit.SessionManager` options of those names.
+- ``SESSIONKIT_PRIORITY``: the cookie's Priority attribute (none by default; read per request).
+
+Where Flask leaves the choice open, sessionkit's choices hold: the cookie carries a random
+256-bit id signed with HMAC-SHA256, never data; an id the store does not know is replaced,
+never adopted; cookies that browsers refuse are refused (``SameSite=None`` without Secure, a
+``__Host-`` or ``__Secure-`` name without what it requires raise ``ValueError``); a 5xx
+response saves nothing; data is JSON, never pickle, at most ``SESSIONKIT_MAX_SIZE`` bytes.
+
+When the store is unavailable, the request is answered ``503 Service Unavailable`` with
+``Retry-After`` (whether the session's first use or the save met the failure), and a
+:class:`~sessionkit.SessionConflictError` (``SESSIONKIT_ON_CONFLICT = "raise"``) with ``409
+Conflict``; one log line per such request at most, rate-limited. A request that never uses its
+session succeeds all the same: only the refresh of a permanent session is skipped (and logged).
+``SessionKit(app, respond_to_errors=False)`` leaves both errors to Flask instead.
+
+Or pass a ready manager: ``SessionKit(app, manager=SessionManager(...))``. Its store and store
+options are used; the cookie, the keys (of the cookie and of the store's protection) and the
+lifetime follow Flask's settings above. One manager serves one application.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import secrets
+from typing import Any, NamedTuple
 
 from flask import Flask, Request, Response, request
 from flask.sessions import SessionInterface, SessionMixin
 
-from ..errors import ConfigurationError
+from ..cookies import CookieOptions, cookie_values
+from ..errors import SessionConflictError, SessionKitError, StoreUnavailableError
 from ..manager import SessionManager
 from ..registry import open_store
 from ..session import Session
-from ._http import is_server_error
+from ..signing import SALT, CookieSigner, Secret
+from ._http import ErrorAnswer, FailureLog, answer_for, is_server_error
 
 _OPTION_KEYS = {
+    "SESSIONKIT_SERIALIZER": "serializer",
+    "SESSIONKIT_PROTECT": "protect",
     "SESSIONKIT_ROLLING": "rolling",
+    "SESSIONKIT_TOUCH_AFTER": "touch_after",
+    "SESSIONKIT_ABSOLUTE_TIMEOUT": "absolute_timeout",
     "SESSIONKIT_SAVE_UNINITIALIZED": "save_uninitialized",
     "SESSIONKIT_RESAVE": "resave",
     "SESSIONKIT_MAX_SIZE": "max_size",
-    "SESSIONKIT_SERIALIZER": "serializer",
-    "SESSIONKIT_PRIORITY": "priority",
+    "SESSIONKIT_CONCURRENCY": "concurrency",
+    "SESSIONKIT_ON_CONFLICT": "on_conflict",
 }
+#: The cookie value of a permanent session starts with this; the rest is signed under a salt
+#: of its own, so the mark cannot be added to or removed from a cookie without the key.
+PERMANENT = "p."
+PERMANENT_SALT = SALT + b".permanent"
+
+
+class Signers(NamedTuple):
+    """The cookie signers for one set of keys."""
+
+    keys: tuple[Secret, ...]
+    browser: CookieSigner  # cookies of sessions that are not permanent
+    permanent: CookieSigner
+
+
+class Cookie(NamedTuple):
+    """The valid session cookie a request came with."""
+
+    sid: str
+    value: str | None  # None if an older key signed it: it cannot be sent back as it is
+    permanent: bool
+    signers: Signers
 
 
 class FlaskSession(Session, SessionMixin):
     """A sessionkit session with Flask's session interface on top."""
 
-    _proxy_accessed = False
-    refresh_asked = False  # set by ``modified = True``
+    cookie: Cookie | None = None
+    _used = False  # set by Flask when the request uses ``flask.session``
+    _changed = False  # written to by this request, or ``modified = True``
 
     @property
     def new(self) -> bool:  # type: ignore[override]
@@ -77,72 +142,235 @@ class FlaskSession(Session, SessionMixin):
 
     @property
     def modified(self) -> bool:
-        """True if the data differs from what the store holds (nested changes included)."""
-        return Session.modified.fget(self)  # type: ignore[attr-defined,no-any-return]
+        """True once this request wrote to the session or changed a value in it, also after
+        the session was saved."""
+        return self._changed or Session.modified.fget(self)  # type: ignore[attr-defined]
 
     @modified.setter
     def modified(self, value: bool) -> None:
-        # Changes are found by comparing the data, so there is nothing to flag; as in Flask,
-        # setting it makes the response carry the session: its expiry is refreshed.
-        if value:
-            self.refresh_asked = True
-            self.touch()
+        # As in Flask, True asks for the session to be saved (its cookie re-sent and its
+        # expiry refreshed, even if nothing changed). Changes to the data are found by
+        # comparing it, so they are saved whatever False says.
+        self._changed = value
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        Session.__setitem__(self, key, value)
+        self._changed = True
+
+    def __delitem__(self, key: str) -> None:
+        Session.__delitem__(self, key)
+        self._changed = True
+
+    def clear(self) -> None:
+        Session.clear(self)
+        self._changed = True
 
     @property
     def accessed(self) -> bool:
-        """True once the request used ``flask.session`` or loaded the session's data."""
-        return self._proxy_accessed or self.loaded
+        """True once the request used ``flask.session`` or the session's data."""
+        return self._used or self._state.data is not None
 
     @accessed.setter
     def accessed(self, value: bool) -> None:
-        self._proxy_accessed = value
-
-    @property
-    def loaded(self) -> bool:
-        """True once the session's data was read or written during this request."""
-        return Session.accessed.fget(self)  # type: ignore[attr-defined,no-any-return]
-
-    def apply_permanence(self, lifetime: int, refresh: bool) -> None:
-        """Give the cookie the lifetime that ``permanent`` asks for."""
-        if not self.permanent:
-            if self.modified:
-                self.max_age = None  # re-sent as a browser-session cookie
-            else:
-                self._state.max_age = None
-            return
-        # Set directly, not through the max_age setter, which would refresh the session on
-        # every request; Flask's configuration decides that.
-        self._state.max_age = lifetime
-        if refresh:
-            self.touch()
+        self._used = value
 
 
 class SessionKitInterface(SessionInterface):
     """The Flask session interface backed by a :class:`~sessionkit.SessionManager`.
 
-    :param manager: opens and commits the sessions.
-    :param lifetime: seconds a permanent session's cookie and store entry live.
+    :param manager: loads and saves the sessions (its cookie settings are not used).
+    :param fixed_ttl: the manager's ``ttl`` was chosen (``SESSIONKIT_TTL``, or a ready
+        manager's); otherwise it follows ``PERMANENT_SESSION_LIFETIME``.
+    :param respond_to_errors: answer 503 for an unavailable store and 409 for a refused
+        merge (default); False lets those errors propagate to Flask.
     """
 
-    def __init__(self, manager: SessionManager, lifetime: int) -> None:
+    def __init__(
+        self, manager: SessionManager, *, fixed_ttl: bool = True, respond_to_errors: bool = True
+    ) -> None:
         self.manager = manager
-        self.lifetime = lifetime
+        self.fixed_ttl = fixed_ttl
+        self.respond_to_errors = respond_to_errors
+        self.failures = FailureLog()
+        self._signers: Signers | None = None
+        self._cookie: tuple[tuple[Any, ...], CookieOptions] | None = None
+        self._lifetime: tuple[object, int] | None = None
 
-    def open_session(self, app: Flask, request: Request) -> FlaskSession:
-        return self.manager.open(request.headers.get("Cookie"), FlaskSession)
+    # -- Flask's settings, per request
+
+    def signers(self, app: Flask) -> Signers | None:
+        """The signers for the application's current keys; None if it has none."""
+        keys = secret_keys(app)
+        if keys is None:
+            return None
+        signers = self._signers
+        if signers is None or signers.keys != keys:
+            self.manager.use_secret(keys)  # the manager signs what it sends, seals the store
+            permanent = CookieSigner(keys, salt=PERMANENT_SALT)
+            signers = self._signers = Signers(keys, self.manager.signer, permanent)
+        return signers
+
+    def cookie_options(self, app: Flask) -> CookieOptions:
+        """The session cookie's attributes under the application's current settings."""
+        settings: tuple[Any, ...] = (
+            self.get_cookie_name(app),
+            self.get_cookie_path(app) or "/",
+            self.get_cookie_domain(app),
+            self.get_cookie_secure(app),
+            self.get_cookie_httponly(app),
+            self.get_cookie_samesite(app),
+            self.get_cookie_partitioned(app),
+            app.config.get("SESSIONKIT_PRIORITY"),
+        )
+        cached = self._cookie
+        if cached is not None and cached[0] == settings:
+            return cached[1]
+        name, path, domain, secure, httponly, samesite, partitioned, priority = settings
+        if domain:  # as Werkzeug writes it
+            domain = domain.partition(":")[0].lstrip(".").encode("idna").decode("ascii")
+        options = CookieOptions(
+            name=name,
+            path=path,
+            domain=domain or None,
+            secure="auto" if secure == "auto" else bool(secure or partitioned),
+            httponly=bool(httponly),
+            samesite=samesite,
+            partitioned=bool(partitioned),
+            priority=priority,
+        )
+        self._cookie = (settings, options)
+        return options
+
+    def lifetime(self, app: Flask) -> int:
+        """``PERMANENT_SESSION_LIFETIME`` in seconds (the manager's TTL follows it unless it
+        was chosen)."""
+        setting = app.config["PERMANENT_SESSION_LIFETIME"]
+        cached = self._lifetime
+        if cached is None or cached[0] is not setting:
+            cached = self._lifetime = (setting, int(app.permanent_session_lifetime.total_seconds()))
+            if not self.fixed_ttl:
+                self.manager.ttl = cached[1]
+        return cached[1]
+
+    # -- a request's session
+
+    def open_session(self, app: Flask, request: Request) -> FlaskSession | None:
+        signers = self.signers(app)
+        if signers is None:
+            return None  # Flask hands out its null session
+        name = self.get_cookie_name(app)
+        for value in cookie_values(request.environ.get("HTTP_COOKIE"), name):
+            permanent = value.startswith(PERMANENT)
+            if permanent:
+                verified = signers.permanent.verify(value[len(PERMANENT) :])
+            else:
+                verified = signers.browser.verify(value)
+            if verified is not None:
+                sid, newest = verified
+                session = FlaskSession(self.manager, sid, from_cookie=True)
+                session.cookie = Cookie(sid, value if newest else None, permanent, signers)
+                return session
+        return FlaskSession(self.manager, self.manager.new_id(), from_cookie=False)
 
     def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
         assert isinstance(session, FlaskSession)
         if is_server_error(response.status_code):
             return
-        if session.loaded or session.refresh_asked:
-            session.apply_permanence(self.lifetime, app.config["SESSION_REFRESH_EACH_REQUEST"])
-        accessed = session.accessed
-        set_cookie = self.manager.commit(session, https=request.is_secure)
+        state = session._state
+        permanent = self.apply_flask_rules(session, self.lifetime(app), app)
+        self.sign_ahead(session, permanent, app)
+        # Settings that would fail are found before anything is written (a session the
+        # request did not use is neither written nor refreshed, unless SESSIONKIT_ROLLING).
+        used = state.data is not None or state.touch or state.max_age_changed
+        cookie = self.cookie_options(app) if used else None
+        base = state.base
+        try:
+            set_cookie = self.manager.commit(session)  # only its value is sent, see below
+        except (StoreUnavailableError, SessionConflictError) as error:
+            if not self.respond_to_errors:
+                raise
+            if state.data is None:
+                # Only a refresh of a session the request never used failed: the response
+                # stands, without the cookie; the next request refreshes it.
+                kept = ErrorAnswer(response.status_code, "", [], b"")
+                self.failures.failed(kept, error, request.method, request.path)
+            else:
+                self.answer(error, response)
+            return
+        session._changed = session._changed or state.destroyed or state.base != base
         if set_cookie is not None:
-            response.headers.add("Set-Cookie", set_cookie)
-        if accessed or set_cookie is not None:
+            # The manager's cookie carries the value; Flask's settings give the attributes.
+            value = set_cookie.partition(";")[0].partition("=")[2]
+            max_age = state.max_age if value else 0
+            cookie = cookie or self.cookie_options(app)
+            header = cookie.render(value, max_age, https=request.is_secure)
+            response.headers.add("Set-Cookie", header)
+        if set_cookie is not None or session.accessed:
             response.vary.add("Cookie")
+
+    def apply_flask_rules(self, session: FlaskSession, lifetime: int, app: Flask) -> bool:
+        """Set the session's lifetime, refresh and deletion as Flask would; return whether
+        it is permanent."""
+        state = session._state
+        data = state.data
+        was_permanent = session.cookie is not None and session.cookie.permanent
+        if data is None:  # the request never used it: the cookie says what it is
+            permanent = was_permanent
+        elif not data and state.stored and state.base != self.manager.empty:
+            session.destroy()  # emptied by this request: deleted, and so is its cookie
+            return False
+        else:
+            permanent = bool(data.get("_permanent"))
+        state.max_age = lifetime if permanent else None
+        if session._changed or permanent != was_permanent:
+            # Flask sends the cookie of a session written to: the manager re-sends it, and
+            # refreshes the session's expiry if the data did not change.
+            state.max_age_changed = True
+        elif permanent and app.config["SESSION_REFRESH_EACH_REQUEST"]:
+            session.touch()
+        return permanent
+
+    def sign_ahead(self, session: FlaskSession, permanent: bool, app: Flask) -> None:
+        """Give the manager the cookie value to send, if it is not one it would sign itself."""
+        state = session._state
+        cookie = session.cookie
+        if (
+            cookie is not None
+            and cookie.value
+            and cookie.sid == state.id
+            and cookie.permanent == permanent
+        ):
+            state.signed = (state.id, cookie.value)  # the request's own, still good
+            return
+        if permanent:
+            signers = cookie.signers if cookie is not None else self.signers(app)
+            assert signers is not None  # the session was opened with them
+            state.signed = (state.id, PERMANENT + signers.permanent.sign(state.id))
+        else:
+            state.signed = None
+
+    # -- store errors
+
+    def _error_answer(self, error: SessionKitError) -> ErrorAnswer:
+        answer = answer_for(error)
+        assert answer is not None
+        self.failures.failed(answer, error, request.method, request.path)
+        return answer
+
+    def answer(self, error: SessionKitError, response: Response) -> None:
+        """Turn ``response``, whose session could not be saved, into the error's answer."""
+        answer = self._error_answer(error)
+        response.headers.clear()
+        response.status = f"{answer.status} {answer.reason}"
+        response.set_data(answer.body)
+        response.content_type = "text/plain; charset=utf-8"
+        response.headers.extend(answer.headers)
+
+    def error_response(self, error: SessionKitError) -> Response:
+        """A Flask error handler: the answer to a store error raised while the app ran."""
+        answer = self._error_answer(error)
+        headers = [("Content-Type", "text/plain; charset=utf-8"), *answer.headers]
+        return Response(answer.body, answer.status, headers)
 
 
 class SessionKit:
@@ -150,51 +378,62 @@ class SessionKit:
 
     :param app: the application, or None to call :meth:`init_app` later.
     :param manager: a ready manager; by default one is made from ``app.config``.
+    :param respond_to_errors: answer 503 for an unavailable store and 409 for a refused
+        merge (default); False lets those errors propagate to Flask's own handling.
     """
 
-    def __init__(self, app: Flask | None = None, *, manager: SessionManager | None = None) -> None:
+    def __init__(
+        self,
+        app: Flask | None = None,
+        *,
+        manager: SessionManager | None = None,
+        respond_to_errors: bool = True,
+    ) -> None:
         self.manager = manager
+        self.respond_to_errors = respond_to_errors
         if app is not None:
             self.init_app(app)
 
     def init_app(self, app: Flask) -> None:
-        config = app.config
-        lifetime = config.get("SESSIONKIT_MAX_AGE") or (
-            self.manager.max_age if self.manager is not None else None
+        manager = self.manager or make_manager(app)
+        fixed_ttl = self.manager is not None or bool(app.config.get("SESSIONKIT_TTL"))
+        interface = SessionKitInterface(
+            manager, fixed_ttl=fixed_ttl, respond_to_errors=self.respond_to_errors
         )
-        if lifetime is None:
-            lifetime = int(app.permanent_session_lifetime.total_seconds())
-        manager = self.manager or make_manager(app, lifetime)
-        app.session_interface = SessionKitInterface(manager, lifetime)
+        app.session_interface = interface
         app.extensions["sessionkit"] = manager
+        if self.respond_to_errors:
+            app.register_error_handler(StoreUnavailableError, interface.error_response)
+            app.register_error_handler(SessionConflictError, interface.error_response)
 
 
-def make_manager(app: Flask, lifetime: int) -> SessionManager:
+def secret_keys(app: Flask) -> tuple[Secret, ...] | None:
+    """The application's signing keys, newest first; None if it has none."""
+    secret = app.config.get("SESSIONKIT_SECRET")
+    if secret is not None:
+        return (secret,) if isinstance(secret, (str, bytes)) else tuple(secret)
+    key = app.config["SECRET_KEY"]  # app.secret_key, without its descriptor
+    if key:
+        return (key, *(app.config.get("SECRET_KEY_FALLBACKS") or ()))
+    return None
+
+
+def make_manager(app: Flask) -> SessionManager:
     """A :class:`~sessionkit.SessionManager` configured from ``app.config``."""
     config = app.config
-    secret = config.get("SESSIONKIT_SECRET")
-    if secret is None and config.get("SECRET_KEY"):
-        secret = [config["SECRET_KEY"], *(config.get("SECRET_KEY_FALLBACKS") or ())]
-    if not secret:
-        raise ConfigurationError("set SECRET_KEY or SESSIONKIT_SECRET to sign session cookies")
     options: dict[str, Any] = {
         name: config[key] for key, name in _OPTION_KEYS.items() if key in config
     }
-    if config.get("SESSION_COOKIE_SAMESITE"):
-        options["samesite"] = config["SESSION_COOKIE_SAMESITE"].lower()
+    options.setdefault("serializer", "tagged")
     store = open_store(
         config.get("SESSIONKIT_STORE", "memory://"), **config.get("SESSIONKIT_STORE_OPTIONS", {})
     )
     return SessionManager(
         store,
-        secret,
-        cookie_name=config["SESSION_COOKIE_NAME"],
+        # Without a key yet, a random one that nothing can carry: the interface gives the
+        # manager the application's keys whenever they change, before using it.
+        secret_keys(app) or secrets.token_urlsafe(32),
         max_age=None,
-        ttl=config.get("SESSIONKIT_TTL") or lifetime,
-        secure=True if config["SESSION_COOKIE_SECURE"] else "auto",
-        httponly=config["SESSION_COOKIE_HTTPONLY"],
-        domain=config.get("SESSION_COOKIE_DOMAIN") or None,
-        path=config.get("SESSION_COOKIE_PATH") or config.get("APPLICATION_ROOT") or "/",
-        partitioned=config.get("SESSION_COOKIE_PARTITIONED", False),
+        ttl=config.get("SESSIONKIT_TTL") or int(app.permanent_session_lifetime.total_seconds()),
         **options,
     )
