@@ -74,7 +74,12 @@ def session_app(library: str, redis_url: str) -> Any:
 
         serializer = os.environ["BENCH_SERIALIZER"]
         protect = None if os.environ["BENCH_PROTECT"] == "none" else os.environ["BENCH_PROTECT"]
-        manager = SessionManager(redis_url, "cost-secret", serializer=serializer, protect=protect)
+        manager = SessionManager(
+            redis_url,
+            "cost-secret-0123456789abcdefghijklmnopqrstuv",
+            serializer=serializer,
+            protect=protect,
+        )
         adapter.setup(app, manager)
         get_session = adapter.get_session
     else:

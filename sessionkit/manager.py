@@ -89,6 +89,8 @@ class SessionManager:
         no cron job is needed (None: ``sessionkit purge URL`` is up to you).
     :param breaker: fail fast while the store is down (default: a
         :class:`~sessionkit.breaker.CircuitBreaker` with its defaults); False for none.
+    :param allow_short_secret: accept secrets shorter than 32 bytes (refused by default: a
+        short secret can be guessed offline from a single signed cookie).
     :param clock: the time source for session metadata, in seconds since the epoch.
 
     The cookie attributes (``cookie_name``, ``secure``, ``httponly``, ``samesite``,
@@ -123,9 +125,11 @@ class SessionManager:
         protect: Mode | None = "sign",
         breaker: CircuitBreaker | bool = True,
         purge_interval: float | None = None,
+        allow_short_secret: bool = False,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.protect = protect
+        self.allow_short_secret = allow_short_secret
         self.use_secret(secret)
         self.cookie = CookieOptions(
             name=cookie_name,
@@ -189,9 +193,10 @@ class SessionManager:
         """Sign cookies and protect the store with ``secret`` from now on: a rotation while
         the application runs (the new secret first, the old ones after it until what they
         signed has expired)."""
-        self.signer = CookieSigner(secret)
+        allow_short = self.allow_short_secret
+        self.signer = CookieSigner(secret, allow_short=allow_short)
         self.codec = SessionCodec(
-            protection(self.protect, normalise_secrets(secret, allow_short=True))
+            protection(self.protect, normalise_secrets(secret, allow_short=allow_short))
         )
 
     @staticmethod

@@ -21,7 +21,7 @@ def make_manager(store: CountingStore) -> Iterator[Callable[..., SessionManager]
     made: list[SessionManager] = []
 
     def make(**options: Any) -> SessionManager:
-        options.setdefault("secret", "test-secret")
+        options.setdefault("secret", "test-secret-0123456789abcdefghijklmnopqrstuv")
         manager = SessionManager(options.pop("store", store), **options)
         made.append(manager)
         return manager

@@ -20,4 +20,7 @@ def count_visits(environ: WSGIEnvironment, start_response: StartResponse) -> Ite
     return [str(session["views"]).encode()]
 
 
-app = SessionMiddleware(count_visits, SessionManager("memory://", secret="counting-app-secret"))
+app = SessionMiddleware(
+    count_visits,
+    SessionManager("memory://", secret="counting-app-secret-0123456789abcdefghijklmnopqrstuv"),
+)

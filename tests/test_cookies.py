@@ -188,7 +188,9 @@ def test_host_names_and_url_paths_are_accepted(
 
 def test_samesite_none_makes_the_cookie_secure_even_over_http() -> None:
     assert CookieOptions(samesite="none").secure is True
-    manager = SessionManager("memory://", secret="s", samesite="None")  # type: ignore[arg-type]
+    manager = SessionManager(
+        "memory://", secret="s-0123456789abcdefghijklmnopqrstuv", samesite="None"
+    )  # type: ignore[arg-type]
     session = manager.open(None)
     session["a"] = 1
     attributes = attributes_of(manager.commit(session, https=False) or "")
@@ -237,7 +239,9 @@ def wsgi_get(app: Any, cookie: str | None) -> tuple[bytes, list[tuple[str, str]]
 
 
 def test_the_wsgi_middleware_keeps_the_session_of_two_cookie_lines_joined_with_a_comma() -> None:
-    app = SessionMiddleware(count_visits, SessionManager("memory://", secret="s"))
+    app = SessionMiddleware(
+        count_visits, SessionManager("memory://", secret="s-0123456789abcdefghijklmnopqrstuv")
+    )
     body, headers = wsgi_get(app, None)
     session_cookie = cookie_of(next(v for k, v in headers if k == "Set-Cookie"))
     assert body == b"1"

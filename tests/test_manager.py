@@ -238,14 +238,22 @@ def test_several_cookies_of_the_name_are_each_tried(manager: SessionManager) -> 
 
 
 def test_secret_rotation_works_both_ways(make_manager: MakeManager) -> None:
-    old = make_manager(secret="old-key")
+    old = make_manager(secret="old-key-0123456789abcdefghijklmnopqrstuv")
     cookie = start_session(old, user="ann")
-    rotated = make_manager(secret=["new-key", "old-key"])
+    rotated = make_manager(
+        secret=[
+            "new-key-0123456789abcdefghijklmnopqrstuv",
+            "old-key-0123456789abcdefghijklmnopqrstuv",
+        ]
+    )
     assert rotated.open(cookie)["user"] == "ann", "old cookies stay valid after rotation"
     session = rotated.open(None)
     session["user"] = "bob"
     new_cookie = cookie_of(rotated.commit(session))
-    assert make_manager(secret="new-key").open(new_cookie)["user"] == "bob"
+    assert (
+        make_manager(secret="new-key-0123456789abcdefghijklmnopqrstuv").open(new_cookie)["user"]
+        == "bob"
+    )
     assert old.open(new_cookie).is_new, "the first secret signs, not an older one"
 
 
@@ -485,14 +493,23 @@ def test_async_open_and_commit(make_manager: MakeManager, store: CountingStore) 
 def test_a_cookie_signed_with_an_older_secret_is_resigned_with_the_newest(
     make_manager: MakeManager,
 ) -> None:
-    old_cookie = start_session(make_manager(secret="old-key"), views=1)
-    rotated = make_manager(secret=["new-key", "old-key"])
+    old_cookie = start_session(
+        make_manager(secret="old-key-0123456789abcdefghijklmnopqrstuv"), views=1
+    )
+    rotated = make_manager(
+        secret=[
+            "new-key-0123456789abcdefghijklmnopqrstuv",
+            "old-key-0123456789abcdefghijklmnopqrstuv",
+        ]
+    )
     session = rotated.open(old_cookie)
     session["views"] += 1
     resent = cookie_of(rotated.commit(session))
     assert resent != old_cookie
     assert session_id(rotated, resent) == session_id(rotated, old_cookie)
-    assert make_manager(secret="new-key").open(resent)["views"] == 2
+    assert (
+        make_manager(secret="new-key-0123456789abcdefghijklmnopqrstuv").open(resent)["views"] == 2
+    )
 
 
 def test_open_can_hand_out_a_session_subclass(manager: SessionManager) -> None:

@@ -58,12 +58,12 @@ def test_serializers_by_name_or_object() -> None:
 
 def test_a_manager_on_orjson_reads_sessions_written_with_json() -> None:
     store = "memory://serializer-switch"
-    before = SessionManager(store, secret="s", serializer="json")
+    before = SessionManager(store, secret="s-0123456789abcdefghijklmnopqrstuv", serializer="json")
     session = before.open(None)
     session.update(SESSION)
     set_cookie = before.commit(session)
     assert set_cookie is not None
-    after = SessionManager(store, secret="s", serializer="orjson")
+    after = SessionManager(store, secret="s-0123456789abcdefghijklmnopqrstuv", serializer="orjson")
     reopened = after.open(set_cookie.split(";")[0])
     assert dict(reopened) == SESSION
     reopened["n"] += 1
@@ -105,7 +105,9 @@ def test_escapes_that_decode_to_writable_text_are_accepted(serializer: Serialize
 def test_a_stored_session_that_could_not_be_written_back_starts_empty(
     serializer: str, raw: bytes, caplog: pytest.LogCaptureFixture
 ) -> None:
-    manager = SessionManager("memory://", secret="s", serializer=serializer)
+    manager = SessionManager(
+        "memory://", secret="s-0123456789abcdefghijklmnopqrstuv", serializer=serializer
+    )
     sid = new_session_id()
     manager.store.set(sid, manager.codec.pack(sid, Meta(), raw), 60)  # sealed as ours
     cookie = f"session={manager.signer.sign(sid)}"

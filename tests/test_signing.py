@@ -87,7 +87,7 @@ def test_a_signature_with_a_character_outside_ascii_is_refused(odd: str) -> None
 
 
 def test_a_surrogate_in_the_signature_gives_a_fresh_session() -> None:
-    manager = SessionManager("memory://", secret="secret")
+    manager = SessionManager("memory://", secret="secret-0123456789abcdefghijklmnopqrstuv")
     session = manager.open(None)
     session["user"] = "ann"
     set_cookie = manager.commit(session)

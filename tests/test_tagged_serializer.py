@@ -174,7 +174,9 @@ def test_by_name_and_over_another_json_serializer() -> None:
 
 
 def test_a_manager_keeps_the_values_and_turns_hostile_data_into_an_empty_session() -> None:
-    manager = SessionManager("memory://", "secret", serializer="tagged", protect=None)
+    manager = SessionManager(
+        "memory://", "secret-0123456789abcdefghijklmnopqrstuv", serializer="tagged", protect=None
+    )
     session = manager.open(None)
     session["cart"] = ("apple", Decimal("2.50"))
     session["seen"] = datetime(2025, 1, 1, tzinfo=timezone.utc)

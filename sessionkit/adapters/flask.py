@@ -205,7 +205,10 @@ class SessionKitInterface(SessionInterface):
             return None
         signers = self._signers
         if signers is None or signers.keys != keys:
-            self.manager.use_secret(keys)  # the manager signs what it sends, seals the store
+            # The manager signs what it sends and seals the store with Flask's keys, which
+            # Flask takes of any length.
+            self.manager.allow_short_secret = True
+            self.manager.use_secret(keys)
             permanent = CookieSigner(keys, salt=PERMANENT_SALT)
             signers = self._signers = Signers(keys, self.manager.signer, permanent)
         return signers
@@ -435,5 +438,6 @@ def make_manager(app: Flask) -> SessionManager:
         secret_keys(app) or secrets.token_urlsafe(32),
         max_age=None,
         ttl=config.get("SESSIONKIT_TTL") or int(app.permanent_session_lifetime.total_seconds()),
+        allow_short_secret=True,  # Flask takes any SECRET_KEY; so does its adapter
         **options,
     )

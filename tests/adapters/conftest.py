@@ -14,7 +14,7 @@ from sessionkit.store import SupportsClear
 from sessionkit.stores.memory import MemoryStore
 from sessionkit.testing import require_server
 
-SECRET = "adapter-test-secret"
+SECRET = "adapter-test-secret-0123456789abcdefghijklmnopqrstuv"
 
 
 def pytest_configure(config: pytest.Config) -> None:

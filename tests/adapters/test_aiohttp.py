@@ -33,7 +33,7 @@ def anyio_backend() -> str:
 async def any_manager(request: pytest.FixtureRequest) -> AsyncIterator[SessionManager]:
     """A manager on the memory store (loaded on the loop) and on native async Redis."""
     if request.param == "memory":
-        manager = SessionManager(MemoryStore(), "secret")
+        manager = SessionManager(MemoryStore(), "secret-0123456789abcdefghijklmnopqrstuv")
     else:
         manager = request.getfixturevalue("redis_manager")
     yield manager
@@ -104,7 +104,7 @@ async def test_the_session_is_stored_before_the_streamed_headers_leave() -> None
 
     app = web.Application()
     app.router.add_get("/", stream)
-    setup(app, SessionManager(store, "secret"))
+    setup(app, SessionManager(store, "secret-0123456789abcdefghijklmnopqrstuv"))
     async with serving(app) as client:
         response = await client.get("/")
         assert len(session_cookies(response.headers)) == 1
@@ -126,7 +126,7 @@ async def test_a_websocket_gets_its_cookie_in_the_handshake(any_manager: Session
 
 async def test_an_untouched_session_costs_no_store_call_and_adds_no_header() -> None:
     store = CountingStore()
-    manager = SessionManager(store, "secret")
+    manager = SessionManager(store, "secret-0123456789abcdefghijklmnopqrstuv")
     async with serving(make_app(manager)) as client:
         await client.get("/")  # a stored session, whose cookie the client sends from now on
         store.calls.clear()
@@ -140,7 +140,9 @@ async def test_an_untouched_session_costs_no_store_call_and_adds_no_header() -> 
 
 async def test_a_5xx_response_saves_nothing() -> None:
     store = MemoryStore()
-    async with serving(make_app(SessionManager(store, "secret"))) as client:
+    async with serving(
+        make_app(SessionManager(store, "secret-0123456789abcdefghijklmnopqrstuv"))
+    ) as client:
         response = await client.get("/boom")
         assert response.status == 500
         assert session_cookies(response.headers) == []
@@ -161,14 +163,17 @@ async def test_the_apps_own_middlewares_and_sub_applications_get_the_session() -
     admin = web.Application()
     admin.router.add_get("/", count)
     app.add_subapp("/admin", admin)
-    setup(app, SessionManager(MemoryStore(), "secret"))
+    setup(app, SessionManager(MemoryStore(), "secret-0123456789abcdefghijklmnopqrstuv"))
     async with serving(app) as client:
         await client.get("/admin/")
         assert await (await client.get("/admin/")).json() == {"seen": 2}
 
 
 async def test_a_bearer_token_carries_the_session_instead_of_a_cookie() -> None:
-    app = make_app(SessionManager(MemoryStore(), "secret"), token=TokenTransport())
+    app = make_app(
+        SessionManager(MemoryStore(), "secret-0123456789abcdefghijklmnopqrstuv"),
+        token=TokenTransport(),
+    )
     async with serving(app) as client:
         first = await client.get("/")
         token = first.headers["Session-Token"]
@@ -212,7 +217,10 @@ async def test_get_session_without_setup_says_what_to_do() -> None:
 async def test_only_a_trusted_proxy_decides_the_secure_attribute(
     trust_proxy: bool, forwarded: str | None, secure: bool
 ) -> None:
-    app = make_app(SessionManager(MemoryStore(), "secret"), trust_proxy=trust_proxy)
+    app = make_app(
+        SessionManager(MemoryStore(), "secret-0123456789abcdefghijklmnopqrstuv"),
+        trust_proxy=trust_proxy,
+    )
     headers = {"X-Forwarded-Proto": forwarded} if forwarded else {}
     async with serving(app) as client:
         response = await client.get("/", headers=headers)

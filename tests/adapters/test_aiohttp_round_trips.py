@@ -50,7 +50,9 @@ def reads(observer: redis.Redis) -> int:
 
 
 async def test_lookup_one_save_one_untouched_none(redis_port: int) -> None:
-    manager = SessionManager(f"redis://127.0.0.1:{redis_port}/0?prefix=trips:", "secret")
+    manager = SessionManager(
+        f"redis://127.0.0.1:{redis_port}/0?prefix=trips:", "secret-0123456789abcdefghijklmnopqrstuv"
+    )
     observer = redis.Redis("127.0.0.1", redis_port)
     seen = {}
     async with TestClient(TestServer(make_app(manager))) as client:

@@ -30,7 +30,11 @@ def serving(store_url: str, log: Path) -> Iterator[str]:
     port = free_port()
     command = [sys.executable, "-m", "aiohttp.web", "-H", "127.0.0.1", "-P", str(port)]
     command += ["tests.adapters.aiohttp_app:main", store_url]
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "SESSIONKIT_SECRET": "e2e-secret-0123456789"}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "SESSIONKIT_SECRET": "e2e-secret-0123456789abcdefghijklmnop",
+    }
     with log.open("ab") as out:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=out)
     try:

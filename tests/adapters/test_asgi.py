@@ -92,7 +92,7 @@ def make_app(manager: SessionManager, trust_proxy: bool = False) -> Starlette:
 def any_manager(request: pytest.FixtureRequest) -> Iterator[SessionManager]:
     """A manager on the memory store (run in a worker thread) and on native async Redis."""
     if request.param == "memory":
-        yield SessionManager(MemoryStore(), "secret")
+        yield SessionManager(MemoryStore(), "secret-0123456789abcdefghijklmnopqrstuv")
     else:
         yield request.getfixturevalue("redis_manager")
 

@@ -59,7 +59,11 @@ class Demo:
 
 @pytest.fixture(params=["asgi", "wsgi"])
 def demo(request: pytest.FixtureRequest) -> Iterator[Demo]:
-    made = Demo(request.param, SessionManager(MemoryStore(), "demo-secret"), [])
+    made = Demo(
+        request.param,
+        SessionManager(MemoryStore(), "demo-secret-0123456789abcdefghijklmnopqrstuv"),
+        [],
+    )
     yield made
     for client in made.clients:
         client.close()
@@ -292,7 +296,9 @@ def test_the_panel_says_when_the_store_keeps_no_user_index(redis_manager: Sessio
 @pytest.mark.parametrize("kind", ["asgi", "wsgi"])
 def test_the_panel_shows_when_the_session_expires(kind: str) -> None:
     clock = FrozenClock(1_800_000_000.0)
-    manager = SessionManager(MemoryStore(), "demo-secret", max_age=3600, clock=clock)
+    manager = SessionManager(
+        MemoryStore(), "demo-secret-0123456789abcdefghijklmnopqrstuv", max_age=3600, clock=clock
+    )
     written = datetime.fromtimestamp(clock.now, timezone.utc)
     client = Demo(kind, manager, []).browser()
     with client:

@@ -98,9 +98,13 @@ def session_cookie(response: TestResponse) -> str:
     return cookie
 
 
+UNUSED_SECRET = "replaced-by-the-apps-secret-key-0123456789"
+
+
 def counting_app(**config: Any) -> tuple[Flask, CountingStore]:
     store = CountingStore()
-    return make_app(manager=SessionManager(store, "unused"), **config), store
+    manager = SessionManager(store, UNUSED_SECRET)  # re-keyed with the app's SECRET_KEY
+    return make_app(manager=manager, **config), store
 
 
 # -- the basics
@@ -527,8 +531,9 @@ def test_store_errors_can_be_left_to_flask() -> None:
 
 def test_a_refused_merge_gets_409() -> None:
     store = MemoryStore()
-    app = make_app(manager=SessionManager(store, "unused", on_conflict="raise"))
-    other = SessionManager(store, "flask-secret")  # the app's key: another process of it
+    app = make_app(manager=SessionManager(store, UNUSED_SECRET, on_conflict="raise"))
+    # The app's key, in another process of the app:
+    other = SessionManager(store, "flask-secret", allow_short_secret=True)
 
     @app.get("/race")
     def race() -> str:

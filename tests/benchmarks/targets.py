@@ -28,7 +28,7 @@ SERVERS = {
     "mysql": ("127.0.0.1", 3306, "MariaDB/MySQL"),
     "redis": ("127.0.0.1", 6379, "Redis"),
 }
-SECRET = "benchmark-secret"
+SECRET = "benchmark-secret-0123456789abcdefghijklmnopqrstuv"
 SERIALIZER = os.environ.get("BENCH_SERIALIZER", "json")  # or "orjson"
 # What protects the stored bytes: "sign" (the default), "encrypt" or "none".
 PROTECT = os.environ.get("BENCH_PROTECT", "sign")

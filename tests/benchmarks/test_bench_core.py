@@ -32,7 +32,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 def sessionkit_cycle(serializer: str) -> Callable[[], Any]:
-    manager = SessionManager("memory://", secret="benchmark-secret", serializer=serializer)
+    manager = SessionManager(
+        "memory://",
+        secret="benchmark-secret-0123456789abcdefghijklmnopqrstuv",
+        serializer=serializer,
+    )
     cookie, _ = stored_cookie(manager, SESSION)
 
     def cycle() -> str | None:
@@ -44,7 +48,7 @@ def sessionkit_cycle(serializer: str) -> Callable[[], Any]:
 
 
 def primitives() -> Callable[[], Any]:
-    key = hashlib.sha256(b"benchmark-secret").digest()
+    key = hashlib.sha256(b"benchmark-secret-0123456789abcdefghijklmnopqrstuv").digest()
     sid = "x" * 43
     signature = hmac.digest(key, sid.encode(), "sha256")
     table = {sid: json.dumps(SESSION, separators=(",", ":")).encode()}

@@ -84,7 +84,9 @@ def raw(store: MemcachedStore) -> Iterator[Any]:
 
 
 def stored_session(store: MemcachedStore) -> tuple[SessionManager, str]:
-    manager = SessionManager(store=store, secret="benchmark-secret", max_age=TTL)
+    manager = SessionManager(
+        store=store, secret="benchmark-secret-0123456789abcdefghijklmnopqrstuv", max_age=TTL
+    )
     cookie, sid = stored_cookie(manager, SESSION)
     assert len(store.get(sid) or b"") == len(PAYLOAD)
     return manager, cookie

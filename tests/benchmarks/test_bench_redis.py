@@ -44,7 +44,9 @@ class Setup:
     def __init__(self) -> None:
         self.prefix = f"bench-{uuid.uuid4().hex[:12]}:"
         store = sessionkit_redis.RedisStore.from_url(f"{URL}?prefix={self.prefix}")
-        self.manager = SessionManager(store, secret="benchmark-secret", ttl=TTL, max_age=None)
+        self.manager = SessionManager(
+            store, secret="benchmark-secret-0123456789abcdefghijklmnopqrstuv", ttl=TTL, max_age=None
+        )
         self.cookie, self.sid = stored_cookie(self.manager, SESSION)
         self.raw, _ = sync_client(store.settings)
         self.key = self.prefix + "raw-" + self.sid

@@ -60,8 +60,15 @@ class Setup:
         self.table = f"sk_bench_{uuid.uuid4().hex[:12]}"
         store = sessionkit_sql.SQLStore(url, table=self.table)
         pinged = sessionkit_sql.SQLStore(url, table=self.table, pre_ping=True)
-        self.manager = SessionManager(store, secret="benchmark-secret", ttl=TTL, max_age=None)
-        self.pinged = SessionManager(pinged, secret="benchmark-secret", ttl=TTL, max_age=None)
+        self.manager = SessionManager(
+            store, secret="benchmark-secret-0123456789abcdefghijklmnopqrstuv", ttl=TTL, max_age=None
+        )
+        self.pinged = SessionManager(
+            pinged,
+            secret="benchmark-secret-0123456789abcdefghijklmnopqrstuv",
+            ttl=TTL,
+            max_age=None,
+        )
         self.cookie, self.sid = stored_cookie(self.manager, SESSION)
         self.payload: bytes = store.get(self.sid)
         assert 280 <= len(self.payload) <= 340, len(self.payload)

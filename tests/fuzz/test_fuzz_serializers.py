@@ -88,7 +88,10 @@ def test_deep_nesting_loads_and_writes_back_or_is_refused(name: str, depth: int)
     check_loads(SERIALIZERS[name], b'{"a":' + b'{"a":' * depth + b"1" + b"}" * depth + b"}")
 
 
-MANAGERS = {name: SessionManager("memory://", secret="s", serializer=name) for name in SERIALIZERS}
+MANAGERS = {
+    name: SessionManager("memory://", secret="s-0123456789abcdefghijklmnopqrstuv", serializer=name)
+    for name in SERIALIZERS
+}
 
 
 @pytest.mark.parametrize("name", SERIALIZERS)

@@ -103,7 +103,9 @@ def test_the_manager_sees_no_exception_for_sessions_on_the_survivor(
     ring: tuple[MemcachedStore, MemcachedServer, MemcachedServer],
 ) -> None:
     store, first, second = ring
-    manager = sessionkit.SessionManager(store=store, secret="nodes-test-secret")
+    manager = sessionkit.SessionManager(
+        store=store, secret="nodes-test-secret-0123456789abcdefghijklmnopqrstuv"
+    )
     cookies = {}
     for index in range(SESSIONS // 2):
         session = manager.open(None)

@@ -31,7 +31,7 @@ from sessionkit.store import (
 from .conftest import MemcachedServer
 
 DAY = 24 * 3600
-SECRET = "pitfall-test-secret"
+SECRET = "pitfall-test-secret-0123456789abcdefghijklmnopqrstuv"
 
 
 @pytest.fixture

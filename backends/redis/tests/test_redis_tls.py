@@ -56,7 +56,9 @@ def test_the_host_name_check_can_be_turned_off(tls_server: Any, certificates: An
 
 
 def test_the_async_twin_over_tls_through_the_manager(tls_url: str) -> None:
-    manager = SessionManager(f"{tls_url}&prefix=tls-async:", secret="test-secret")
+    manager = SessionManager(
+        f"{tls_url}&prefix=tls-async:", secret="test-secret-0123456789abcdefghijklmnopqrstuv"
+    )
 
     async def requests() -> None:
         try:
