@@ -63,7 +63,7 @@ def calls(backend: str, serializer: str, memcached: str) -> tuple[Parts, Any]:
     host, _, port = memcached.rpartition(":")
     workdir = Path(tempfile.mkdtemp(prefix="sk-cost-"))
     target = Target(backend, workdir, (host, int(port)) if backend == "memcached" else None)
-    seeded = target.seeded["300B"]
+    seeded = target.seeded[os.environ.get("BENCH_SIZE", "300B")]
     manager, cookie = target.manager, seeded.cookie
     name, value = cookie.split("=", 1)
     verified = manager.signer.verify(value)
@@ -118,7 +118,7 @@ def instructions(args: argparse.Namespace, part: str) -> float:
     argv = [
         sys.executable, __file__, "--child", part, str(args.calls), args.backend,
         "--serializer", args.serializer, "--memcached", args.memcached,
-        "--protect", args.protect,
+        "--protect", args.protect, "--size", args.size,
     ]  # fmt: skip
     try:
         return callgrind.per_call(argv, args.calls)
@@ -136,15 +136,20 @@ def main() -> None:
         "--protect", default="sign", choices=("none", "sign", "encrypt"), help="stored bytes"
     )
     parser.add_argument("--parts", help="a comma-separated subset of the parts (default: all)")
+    parser.add_argument("--size", default="300B", choices=("300B", "4KB", "10KB"), help="session")
     parser.add_argument("--child", nargs=2, metavar=("PART", "COUNT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     os.environ["BENCH_PROTECT"] = args.protect
+    os.environ["BENCH_SIZE"] = args.size
     if args.child:
         child(args.child[0], int(args.child[1]), args.backend, args.serializer, args.memcached)
         return
     chosen = args.parts.split(",") if args.parts else list(PARTS)
     cost = {part: instructions(args, part) for part in chosen}
-    print(f"{args.backend}, serializer {args.serializer}, protect {args.protect}: per call")
+    print(
+        f"{args.backend}, {args.size} session, serializer {args.serializer}, "
+        f"protect {args.protect}: instructions per call"
+    )
     print("| part | instructions | what |\n| --- | ---: | --- |")
     for part in chosen:
         print(f"| {part} | {cost[part]:,.0f} | {PARTS[part]} |")

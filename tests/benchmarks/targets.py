@@ -52,7 +52,8 @@ LARGE: dict[str, Any] = {
         for n in range(130)
     ],
 }
-SESSIONS = {"300B": SMALL, "10KB": LARGE}
+MEDIUM: dict[str, Any] = {**SMALL, "history": LARGE["history"][:48]}
+SESSIONS = {"300B": SMALL, "4KB": MEDIUM, "10KB": LARGE}
 
 
 def stored_cookie(manager: SessionManager, data: dict[str, Any]) -> tuple[str, str]:
