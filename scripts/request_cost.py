@@ -47,6 +47,7 @@ PARTS = {
     "encode": "the serializer turning the dict into bytes",
     "lookup": "manager.open(cookie)['user']: a whole lookup",
     "save": "open, session['views'] += 1, manager.commit(): a whole save",
+    "read": "open, session['user'], manager.commit(): a request that only reads",
 }
 
 
@@ -77,6 +78,11 @@ def calls(backend: str, serializer: str, memcached: str) -> tuple[Parts, Any]:
         lambda sid, data, ttl, version: target.store.replace(sid, data, ttl)
     )
 
+    def read_request() -> None:
+        session = manager.open(cookie)
+        session["user"]
+        manager.commit(session)
+
     def save() -> None:
         session = manager.open(cookie)
         session["views"] += 1
@@ -96,6 +102,7 @@ def calls(backend: str, serializer: str, memcached: str) -> tuple[Parts, Any]:
         "encode": lambda: manager.serializer.dumps(data),
         "lookup": lambda: manager.open(cookie)["user"],
         "save": save,
+        "read": read_request,
     }
     return parts, target
 
@@ -118,7 +125,7 @@ def instructions(args: argparse.Namespace, part: str) -> float:
     argv = [
         sys.executable, __file__, "--child", part, str(args.calls), args.backend,
         "--serializer", args.serializer, "--memcached", args.memcached,
-        "--protect", args.protect, "--size", args.size,
+        "--protect", args.protect, "--size", args.size, "--options", args.options,
     ]  # fmt: skip
     try:
         return callgrind.per_call(argv, args.calls)
@@ -137,10 +144,14 @@ def main() -> None:
     )
     parser.add_argument("--parts", help="a comma-separated subset of the parts (default: all)")
     parser.add_argument("--size", default="300B", choices=("300B", "4KB", "10KB"), help="session")
+    parser.add_argument(
+        "--options", default="{}", help="more manager options as JSON, e.g. '{\"rolling\": true}'"
+    )
     parser.add_argument("--child", nargs=2, metavar=("PART", "COUNT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     os.environ["BENCH_PROTECT"] = args.protect
     os.environ["BENCH_SIZE"] = args.size
+    os.environ["BENCH_MANAGER_OPTIONS"] = args.options
     if args.child:
         child(args.child[0], int(args.child[1]), args.backend, args.serializer, args.memcached)
         return

@@ -32,6 +32,8 @@ SECRET = "benchmark-secret-0123456789abcdefghijklmnopqrstuv"
 SERIALIZER = os.environ.get("BENCH_SERIALIZER", "json")  # or "orjson"
 # What protects the stored bytes: "sign" (the default), "encrypt" or "none".
 PROTECT = os.environ.get("BENCH_PROTECT", "sign")
+# More of the manager's options, as a JSON object (e.g. {"absolute_timeout": 86400}).
+MANAGER_OPTIONS: dict[str, Any] = json.loads(os.environ.get("BENCH_MANAGER_OPTIONS") or "{}")
 TTL = 3600
 
 SMALL: dict[str, Any] = {
@@ -93,9 +95,10 @@ class Target:
             "max_age": TTL,
             "serializer": SERIALIZER,
             "protect": None if PROTECT == "none" else PROTECT,
+            **MANAGER_OPTIONS,
         }
         self.manager = SessionManager(self.store, **options)
-        self.rolling = SessionManager(self.store, rolling=True, **options)
+        self.rolling = SessionManager(self.store, **{**options, "rolling": True})
         self.raw: Raw = self._raw(memcached)
         self.seeded = {size: self._seed(size) for size in SESSIONS}
 
