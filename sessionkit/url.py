@@ -204,9 +204,9 @@ class StoreOptions:
 
     def seconds(self, name: str) -> float:
         """A positive number of seconds."""
-        default = float(self._defaults[name])  # type: ignore[arg-type]
         if name not in self._overrides:
-            return self._parsed.float_option(name, default) or default
+            value = self._parsed.float_option(name, None)
+            return float(self._defaults[name]) if value is None else value  # type: ignore[arg-type]
         value = float(self._override(name, (int, float)))
         if not value > 0:
             raise ConfigurationError(f"option {name}={value!r}: expected a positive number")

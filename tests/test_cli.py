@@ -210,12 +210,6 @@ def test_purge_of_a_missing_directory_creates_nothing(tmp_path: Path) -> None:
     assert len(result.stderr.splitlines()) == 1
 
 
-# What the stores themselves must still fix; each flips to a failure (strict) once they do.
-
-
-@pytest.mark.xfail(
-    strict=True, reason="the SQL store lets the driver's 'no such table' error through"
-)
 def test_check_of_a_missing_sql_table_is_a_sessionkit_error(tmp_path: Path) -> None:
     if "sqlite" not in available_backends():
         pytest.skip("sessionkit-sql is not installed")
@@ -226,7 +220,6 @@ def test_check_of_a_missing_sql_table_is_a_sessionkit_error(tmp_path: Path) -> N
     assert error_type in ("ConfigurationError", "StoreUnavailableError"), result.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="the SQL store creates the database file when opened")
 def test_purge_without_create_table_creates_no_database_file(tmp_path: Path) -> None:
     if "sqlite" not in available_backends():
         pytest.skip("sessionkit-sql is not installed")

@@ -65,4 +65,4 @@ def _expiry(ttl: int) -> int:
 
 
 def _row(key: str, data: bytes, ttl: int) -> dict[str, Any]:
-    return {"id": key, "data": data, "expires_at": _expiry(ttl)}
+    return {"id": key, "data": data, "expires_at": _expiry(ttl), "version": 0}

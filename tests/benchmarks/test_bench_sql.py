@@ -71,7 +71,7 @@ class Setup:
         )
         self.cookie, self.sid = stored_cookie(self.manager, SESSION)
         self.payload: bytes = store.get(self.sid)
-        assert 280 <= len(self.payload) <= 340, len(self.payload)
+        assert 280 <= len(self.payload) <= 360, len(self.payload)
         self.engine = raw_engine(store.target.sync_url.render_as_string(hide_password=False))
         c = store.table.c
         self.select = select(c.data).where(c.id == bindparam("sid"))
@@ -88,7 +88,13 @@ class Setup:
         data = self.raw_get()
         assert data is not None
         now = int(time.time() * 1000)
-        params = {"sid": self.raw_sid, "data": data, "expires": now + TTL * 1000}
+        params = {
+            "sid": self.raw_sid,
+            "data": data,
+            "now": now,
+            "expires": now + TTL * 1000,
+            "version": now,
+        }
         with self.engine.connect() as conn:
             conn.execute(self.upsert, params)
 

@@ -4,7 +4,7 @@ Installed, it serves ``sqlite://``, ``postgresql://``, ``mysql://`` and ``mariad
 (with any ``+driver``) through :func:`sessionkit.open_store`.
 """
 
-from .config import DEFAULT_TABLE, OPTIONS
+from .config import DEFAULT_TABLE, OPTION_DEFAULTS, OPTIONS
 from .schema import session_table
 from .store import AsyncCapableSQLStore, SQLStore
 
@@ -13,6 +13,7 @@ __version__ = "0.1.0"
 __all__ = [
     "DEFAULT_TABLE",
     "OPTIONS",
+    "OPTION_DEFAULTS",
     "AsyncCapableSQLStore",
     "SQLStore",
     "__version__",

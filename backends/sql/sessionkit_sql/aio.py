@@ -1,44 +1,48 @@
 """The native async twin of a SQL store, on SQLAlchemy's asyncio engine.
 
 Made by :meth:`~sessionkit_sql.store.AsyncCapableSQLStore.async_store` when the URL names an
-async driver (``postgresql+asyncpg``, ``sqlite+aiosqlite`` …). It runs the same statements
-as the synchronous store, on the same table, with the same clock, and handles lost connections
-the same way (:func:`~sessionkit_sql.engine.connection_lost`).
+async driver (``postgresql+asyncpg``, ``sqlite+aiosqlite`` …). It runs the same operations
+(:mod:`sessionkit_sql.operations`) on the same table with the same clock, and handles lost
+connections and errors the same way. On a network database each statement has the
+operation's ``timeout`` as a deadline: past it, the connection is dropped at once (a frozen
+server would not answer a polite close) and the store is unavailable.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import time
 from typing import Any, TypeVar
 
-from sqlalchemy import CursorResult, Executable, Table, inspect
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy import Connection, CursorResult, Table
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from sessionkit.ids import check_ttl, is_valid_session_id
+from sessionkit.store import Entry, Swap, Version
 
 from .config import Settings, Target
 from .engine import (
     DEADLOCK_ATTEMPTS,
     StaleConnection,
-    connection_lost,
     engine_options,
     is_deadlock,
     is_duplicate_key,
+    translate,
     tune_sqlite,
     unavailable,
 )
-from .schema import Statements, now_ms, read_rowcount, read_scalar, row_params
+from .operations import DUPLICATE, Operations, Step, Steps
+from .schema import prepare_table
 
 T = TypeVar("T")
 
 
 def async_engine(target: Target, settings: Settings) -> AsyncEngine:
     assert target.async_url is not None
-    engine = create_async_engine(target.async_url, **engine_options(target, settings))
+    options = engine_options(target, settings, target.async_url.get_driver_name())
+    engine = create_async_engine(target.async_url, **options)
     if target.backend == "sqlite":
-        tune_sqlite(engine.sync_engine, settings.busy_timeout)
+        tune_sqlite(engine.sync_engine, settings.timeout)
     return engine
 
 
@@ -46,122 +50,133 @@ class AsyncSQLStore:
     """An :class:`~sessionkit.store.AsyncStore` on one SQL table; see the module docstring."""
 
     def __init__(
-        self, target: Target, settings: Settings, table: Table, clock: Callable[[], float]
+        self, target: Target, settings: Settings, table: Table, operations: Operations
     ) -> None:
         self.target = target
         self.table = table
+        self.settings = settings
+        self._ops = operations
         self._engine = async_engine(target, settings)
-        self._sql = Statements(table, self._engine.dialect.name, settings.purge_batch_size)
-        self._clock = clock
-        self._ready = not settings.create_table
-        self._ready_lock = asyncio.Lock()
+        # SQLite waits for locks with its busy timeout; a network server may not answer.
+        self._deadline = target.backend != "sqlite"
+        self._prepared = False
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.target.masked!r})"
 
     async def get(self, sid: str) -> bytes | None:
-        if not is_valid_session_id(sid):
-            return None
-        params = {"sid": sid, "now": now_ms(self._clock)}
-        data = await self._execute(self._sql.get, params, read_scalar)
-        return None if data is None else bytes(data)
+        return await self._run(self._ops.get(sid))
 
     async def set(self, sid: str, data: bytes, ttl: int) -> None:
-        params = row_params(sid, data, ttl, now_ms(self._clock))
-        await self._execute(self._sql.set, params, read_rowcount)
+        await self._run(self._ops.set(sid, data, ttl))
 
     async def add(self, sid: str, data: bytes, ttl: int) -> bool:
-        params = row_params(sid, data, ttl, now_ms(self._clock))
-        if self._sql.add is not None:
-            return await self._execute(self._sql.add, params, read_rowcount) == 1
-        try:
-            await self._execute(self._sql.insert, params, read_rowcount)
-            return True
-        except IntegrityError as exc:
-            if not is_duplicate_key(exc.orig):
-                raise
-        return await self._execute(self._sql.take_over, params, read_rowcount) == 1
+        return await self._run(self._ops.add(sid, data, ttl))
 
     async def replace(self, sid: str, data: bytes, ttl: int) -> bool:
-        params = row_params(sid, data, ttl, now_ms(self._clock))
-        return await self._execute(self._sql.replace, params, read_rowcount) == 1
+        return await self._run(self._ops.replace(sid, data, ttl))
 
-    async def delete(self, sid: str) -> None:
-        if not is_valid_session_id(sid):
-            return
-        await self._execute(self._sql.delete, {"sid": sid}, read_rowcount)
+    async def delete(self, sid: str) -> bool:
+        return await self._run(self._ops.delete(sid))
 
     async def touch(self, sid: str, ttl: int) -> bool:
-        check_ttl(ttl)
-        if not is_valid_session_id(sid):
-            return False
-        now = now_ms(self._clock)
-        params = {"sid": sid, "now": now, "expires": now + ttl * 1000}
-        return await self._execute(self._sql.touch, params, read_rowcount) == 1
+        return await self._run(self._ops.touch(sid, ttl))
 
     async def close(self) -> None:
         await self._engine.dispose()
 
-    async def _execute(
-        self,
-        statement: Executable,
-        params: dict[str, Any],
-        read: Callable[[CursorResult[Any]], T],
-    ) -> T:
-        """Run one statement on a pooled connection and ``read`` its result.
+    async def get_versioned(self, sid: str) -> Entry | None:
+        return await self._run(self._ops.get_versioned(sid))
 
-        As in the synchronous store, a pooled connection found dead is replaced and the
-        statement run once more; only when that fails too is the store unavailable.
-        """
-        try:
-            return await self._execute_once(statement, params, read, retryable=True)
-        except StaleConnection:
-            return await self._execute_once(statement, params, read, retryable=False)
+    async def replace_versioned(self, sid: str, data: bytes, ttl: int, version: Version) -> Swap:
+        return await self._run(self._ops.replace_versioned(sid, data, ttl, version))
 
-    async def _execute_once(
-        self,
-        statement: Executable,
-        params: dict[str, Any],
-        read: Callable[[CursorResult[Any]], T],
-        *,
-        retryable: bool,
-    ) -> T:
-        """One try on a pooled connection (creating the table first if it is not known to
-        exist); a lost connection becomes :class:`StaleConnection` when ``retryable``."""
+    async def bind_user(self, user_id: str, sid: str, ttl: int) -> None:
+        await self._run(self._ops.bind_user(user_id, sid, ttl))
+
+    async def user_sessions(self, user_id: str) -> dict[str, bytes]:
+        return await self._run(self._ops.user_sessions(user_id))
+
+    async def delete_user_sessions(self, user_id: str, keep: str | None = None) -> int:
+        return await self._run(self._ops.delete_user_sessions(user_id, keep))
+
+    # -- running the steps of an operation (as the synchronous store does)
+
+    async def _run(self, steps: Steps[T]) -> T:
         try:
-            conn = await self._engine.connect()
-        except (DBAPIError, OSError) as exc:
+            step = next(steps)
+            started = time.monotonic()
+            while True:
+                step = steps.send(await self._execute(step, started))
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+
+    async def _execute(self, step: Step, started: float) -> Any:
+        try:
+            try:
+                return await self._execute_once(step, started)
+            except StaleConnection:
+                if time.monotonic() - started >= self.settings.timeout / 2:
+                    raise unavailable(self.target, "the connection was lost") from None
+                return await self._execute_once(step, started)
+        except IntegrityError as exc:
+            if step.duplicate and is_duplicate_key(exc.orig):
+                return DUPLICATE
+            raise translate(self.target, exc) from exc
+        except SQLAlchemyError as exc:
+            raise translate(self.target, exc) from exc
+        except OSError as exc:  # asyncpg's connect raises the socket's own errors
             raise unavailable(self.target, exc) from exc
+
+    async def _execute_once(self, step: Step, started: float) -> Any:
+        if not self._deadline:
+            return await self._statement(step)
+        left = started + self.settings.timeout - time.monotonic()
         try:
-            if not self._ready:
-                await self._create_table(conn)
-            return read(await self._run(conn, statement, params))
+            return await asyncio.wait_for(self._statement(step), max(left, 0.001))
+        except asyncio.TimeoutError:
+            timeout = self.settings.timeout
+            raise unavailable(self.target, f"no answer within {timeout:g} s") from None
+
+    async def _statement(self, step: Step) -> Any:
+        conn = await self._engine.connect()
+        try:
+            if not self._prepared:
+                await conn.run_sync(self._prepare)
+            return step.read(await _run_statement(conn, step))
+        except asyncio.CancelledError:
+            # Past the deadline: drop the connection without a word to the server.
+            _abort(conn)
+            await conn.invalidate()
+            raise
         except DBAPIError as exc:
-            replacement = connection_lost(self.target, exc, retry=retryable)
-            if replacement is None:
-                raise
-            raise replacement from exc
+            if exc.connection_invalidated:
+                raise StaleConnection from exc
+            raise
         finally:
             await conn.close()
 
-    async def _run(
-        self, conn: AsyncConnection, statement: Executable, params: dict[str, Any] | None = None
-    ) -> CursorResult[Any]:
-        """Execute ``statement``, again if the server rolled it back to break a deadlock."""
-        attempt = 1
-        while True:
-            try:
-                return await conn.execute(statement, params)
-            except DBAPIError as exc:
-                if attempt == DEADLOCK_ATTEMPTS or not is_deadlock(exc):
-                    raise
-                attempt += 1
+    def _prepare(self, conn: Connection) -> None:
+        create = self.settings.create_table
+        prepare_table(conn, self.table, self.target.masked, create=create)
+        self._prepared = True
 
-    async def _create_table(self, conn: AsyncConnection) -> None:
-        async with self._ready_lock:
-            if self._ready:
-                return
-            try:
-                await conn.run_sync(self.table.metadata.create_all, checkfirst=True)
-            except DBAPIError:
-                exists = await conn.run_sync(lambda c: inspect(c).has_table(self.table.name))
-                if not exists:
-                    raise
-            self._ready = True
+
+async def _run_statement(conn: AsyncConnection, step: Step) -> CursorResult[Any]:
+    """Execute ``step``'s statement, again if the server rolled it back to break a deadlock."""
+    attempt = 1
+    while True:
+        try:
+            return await conn.execute(step.statement, step.params)
+        except DBAPIError as exc:
+            if attempt == DEADLOCK_ATTEMPTS or not is_deadlock(exc):
+                raise
+            attempt += 1
+
+
+def _abort(conn: AsyncConnection) -> None:
+    """Close the driver's connection at once, with no exchange with the server: asyncpg's
+    ``terminate()``, aiomysql's and asyncmy's (synchronous) ``close()``."""
+    raw: Any = conn.sync_connection.connection.driver_connection  # type: ignore[union-attr]
+    terminate = getattr(raw, "terminate", None)
+    (terminate or raw.close)()

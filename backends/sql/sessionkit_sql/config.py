@@ -11,62 +11,103 @@ from __future__ import annotations
 import difflib
 import importlib.util
 import re
-from dataclasses import dataclass, fields
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from sessionkit.errors import ConfigurationError
-from sessionkit.url import StoreURL
+from sessionkit.url import StoreOptions, StoreURL
 
 DEFAULT_TABLE = "sessionkit_sessions"
 _TABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,47}")
 
+#: Every option of a SQL store with its default (None: see :class:`Settings`).
+OPTION_DEFAULTS: Mapping[str, object] = MappingProxyType(
+    {
+        "table": DEFAULT_TABLE,
+        "create_table": True,
+        "purge_batch_size": 1000,
+        "timeout": 2.0,
+        "connect_timeout": 2.0,
+        "pre_ping": False,
+        "pool_size": 5,
+        "max_overflow": 10,
+        "pool_timeout": None,
+        "pool_recycle": 0,
+    }
+)
+OPTIONS = tuple(OPTION_DEFAULTS)
+
 
 @dataclass(frozen=True)
 class Settings:
-    """sessionkit's own options of a SQL store; ``None`` leaves SQLAlchemy's default."""
+    """sessionkit's own options of a SQL store, read by :func:`read_settings`.
 
-    table: str = DEFAULT_TABLE
-    create_table: bool = True
-    purge_batch_size: int = 1000
-    pre_ping: bool = False
-    busy_timeout: float = 5.0
-    pool_size: int | None = None
-    max_overflow: int | None = None
-    pool_timeout: float | None = None
-    pool_recycle: int | None = None
+    :param timeout: seconds one operation may take, waits for a pooled connection and for
+        locks included (SQLite: its busy timeout).
+    :param connect_timeout: seconds to open a connection (libpq waits at least 2).
+    :param pool: :func:`sqlalchemy.create_engine` pool arguments; empty for an in-memory
+        SQLite database, which is one shared connection.
+    """
 
-    def __post_init__(self) -> None:
-        if not _TABLE_NAME.fullmatch(self.table):
+    table: str
+    create_table: bool
+    purge_batch_size: int
+    timeout: float
+    connect_timeout: float
+    pre_ping: bool
+    pool: Mapping[str, Any]
+
+
+def read_settings(target: Target, url_options: dict[str, str], keywords: Any) -> Settings:
+    """The settings from the URL's options and the keyword options (which win)."""
+    parsed = StoreURL(target.masked, "", None, None, (), "", url_options)
+    options = StoreOptions(parsed, keywords, OPTION_DEFAULTS)
+    table = options.text("table") or DEFAULT_TABLE
+    if not _TABLE_NAME.fullmatch(table):
+        raise ConfigurationError(
+            f"table name {table!r}: use letters, digits and '_' (at most 48, "
+            "not starting with a digit)"
+        )
+    timeout = options.seconds("timeout")
+    pool_names = ("pool_size", "max_overflow", "pool_timeout", "pool_recycle")
+    pool: dict[str, Any] = {}
+    if target.in_memory:
+        given = [name for name in pool_names if options.given(name)]
+        if given:
             raise ConfigurationError(
-                f"table name {self.table!r}: use letters, digits and '_' (at most 48, "
-                "not starting with a digit)"
+                f"{target.masked}: an in-memory SQLite database is one connection; "
+                f"{', '.join(given)} do not apply"
             )
-        if self.purge_batch_size < 1:
-            raise ConfigurationError("purge_batch_size must be at least 1")
-        if self.busy_timeout <= 0:
-            raise ConfigurationError("busy_timeout must be a positive number of seconds")
-
-    @property
-    def pool_options(self) -> dict[str, Any]:
-        """The pool settings that were given, as :func:`sqlalchemy.create_engine` arguments."""
-        given = {
-            "pool_size": self.pool_size,
-            "max_overflow": self.max_overflow,
-            "pool_timeout": self.pool_timeout,
-            "pool_recycle": self.pool_recycle,
+    else:
+        recycle = options.count("pool_recycle")
+        pool = {
+            "pool_size": options.count("pool_size", minimum=1),
+            "max_overflow": options.count("max_overflow"),
+            "pool_timeout": (
+                options.seconds("pool_timeout") if options.given("pool_timeout") else timeout
+            ),
+            "pool_recycle": recycle or -1,
         }
-        return {name: value for name, value in given.items() if value is not None}
+    return Settings(
+        table=table,
+        create_table=options.flag("create_table"),
+        purge_batch_size=options.count("purge_batch_size", minimum=1),
+        timeout=timeout,
+        connect_timeout=options.seconds("connect_timeout"),
+        pre_ping=options.flag("pre_ping"),
+        pool=MappingProxyType(pool),
+    )
 
-
-OPTIONS = tuple(field.name for field in fields(Settings))
 
 # Query options SQLAlchemy's pysqlite/aiosqlite dialects pass on; anything else is dropped by
 # SQLAlchemy with a warning unless ``uri=true``, so it is rejected here instead.
 _SQLITE_DRIVER_OPTIONS = frozenset(
-    {"timeout", "detect_types", "check_same_thread", "cached_statements", "uri"}
+    {"detect_types", "check_same_thread", "cached_statements", "uri"}
 )
 _ASYNC_TO_SYNC = {
     "asyncpg": "psycopg",
@@ -100,8 +141,8 @@ class Target:
         return self.backend == "sqlite" and database in ("", ":memory:")
 
 
-def split_url(url: str | URL) -> tuple[Target, dict[str, Any]]:
-    """Return where to connect and sessionkit's options (typed) taken from the query."""
+def split_url(url: str | URL) -> tuple[Target, dict[str, str]]:
+    """Return where to connect and sessionkit's options, as text, taken from the query."""
     masked = _mask(url)
     try:
         parsed = make_url(url)
@@ -119,31 +160,13 @@ def split_url(url: str | URL) -> tuple[Target, dict[str, Any]]:
             ours[name] = value
     parsed = parsed.difference_update_query(ours)
     _reject_near_misses(parsed, masked)
-    return _target(parsed, masked), _typed_options(StoreURL(masked, "", None, None, (), "", ours))
+    return _target(parsed, masked), ours
 
 
 def _mask(url: str | URL) -> str:
     if isinstance(url, URL):
         return url.render_as_string(hide_password=True)
     return StoreURL(url, "", None, None, (), "").masked
-
-
-def _typed_options(url: StoreURL) -> dict[str, Any]:
-    options: dict[str, Any] = {}
-    readers: dict[str, Any] = {
-        "table": lambda: url.str_option("table", DEFAULT_TABLE),
-        "create_table": lambda: url.bool_option("create_table", True),
-        "pre_ping": lambda: url.bool_option("pre_ping", False),
-        "purge_batch_size": lambda: url.int_option("purge_batch_size", 1000, minimum=1),
-        "pool_size": lambda: url.int_option("pool_size", 5, minimum=1),
-        "max_overflow": lambda: url.int_option("max_overflow", 10, minimum=0),
-        "pool_timeout": lambda: url.float_option("pool_timeout", None),
-        "pool_recycle": lambda: url.int_option("pool_recycle", 0, minimum=1),
-        "busy_timeout": lambda: url.float_option("busy_timeout", None),
-    }
-    for name in url.options:
-        options[name] = readers[name]()
-    return options
 
 
 def _reject_near_misses(url: URL, masked: str) -> None:

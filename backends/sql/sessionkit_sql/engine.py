@@ -1,21 +1,30 @@
-"""Building the SQLAlchemy engines of a store, and telling lost connections from other errors.
+"""Building the SQLAlchemy engines of a store, and what each database error means for it.
 
 Every engine runs in autocommit mode: each operation is one statement, atomic on its own, so
 a transaction around it would only add round trips. Statement parameters are kept out of
 error messages and logs (they hold session ids). SQLite file databases get WAL journaling,
 ``synchronous=NORMAL`` (safe with WAL; a power cut may lose the last commits, never corrupt)
-and a busy timeout on every new connection; an in-memory database is one shared connection.
+and ``timeout`` as their busy timeout on every new connection; an in-memory database is one
+shared connection.
+
+The timeouts reach each driver as its own options: libpq's ``connect_timeout`` (whole
+seconds, at least 2) and the server's ``statement_timeout``; PyMySQL's connect, read and write
+timeouts; asyncpg's ``timeout``; aiomysql's and asyncmy's ``connect_timeout``. A frozen
+PostgreSQL server answers nothing, not even the statement timeout: the synchronous store's
+:class:`~sessionkit_sql.watchdog.Watchdog` and the async twin's own deadline cover that.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.pool import StaticPool
 
-from sessionkit.errors import StoreUnavailableError
+from sessionkit.errors import ConfigurationError, SessionKitError, StoreUnavailableError
 
 from .config import Settings, Target
 
@@ -23,40 +32,113 @@ DEADLOCK_ATTEMPTS = 5
 _MYSQL_DUPLICATE_KEY = 1062
 _MYSQL_DEADLOCK = 1213
 _RETRYABLE_SQLSTATES = frozenset({"40P01"})  # PostgreSQL deadlock_detected
+_SQLITE_REFUSALS = ("no such table", "no such column", "table ", "attempt to write a readonly")
 
 
 def sync_engine(target: Target, settings: Settings) -> Engine:
-    options = engine_options(target, settings)
+    options = engine_options(target, settings, target.sync_url.get_driver_name())
     if target.in_memory:
         options.update(poolclass=StaticPool, connect_args={"check_same_thread": False})
     engine = create_engine(target.sync_url, **options)
     if target.backend == "sqlite" and not target.in_memory:
-        tune_sqlite(engine, settings.busy_timeout)
+        tune_sqlite(engine, settings.timeout)
     return engine
 
 
-def unavailable(target: Target, error: BaseException) -> StoreUnavailableError:
-    """The error to raise for a connection that could not be made or was lost."""
-    cause = error.orig if isinstance(error, DBAPIError) and error.orig is not None else error
-    reason = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
-    return StoreUnavailableError(target.masked, reason)
+def engine_options(target: Target, settings: Settings, driver: str) -> dict[str, Any]:
+    """The :func:`sqlalchemy.create_engine` arguments for ``driver``."""
+    options: dict[str, Any] = {"isolation_level": "AUTOCOMMIT", "hide_parameters": True}
+    options.update(settings.pool)
+    if target.backend != "sqlite":
+        options["pool_pre_ping"] = settings.pre_ping
+    given = target.sync_url.query
+    connect_args = {
+        name: value
+        for name, value in _timeouts(driver, settings).items()
+        if name not in given  # an option of the driver's in the URL wins
+    }
+    if connect_args:
+        options["connect_args"] = connect_args
+    return options
+
+
+def _timeouts(driver: str, settings: Settings) -> dict[str, Any]:
+    milliseconds = max(1, round(settings.timeout * 1000))
+    if driver in ("psycopg", "psycopg2"):
+        return {
+            "connect_timeout": max(2, math.ceil(settings.connect_timeout)),
+            "options": f"-c statement_timeout={milliseconds}",
+        }
+    if driver == "asyncpg":
+        return {
+            "timeout": settings.connect_timeout,
+            "server_settings": {"statement_timeout": str(milliseconds)},
+        }
+    if driver == "pymysql":
+        return {
+            "connect_timeout": settings.connect_timeout,
+            "read_timeout": settings.timeout,
+            "write_timeout": settings.timeout,
+        }
+    if driver == "mysqldb":
+        return {
+            "connect_timeout": math.ceil(settings.connect_timeout),
+            "read_timeout": math.ceil(settings.timeout),
+            "write_timeout": math.ceil(settings.timeout),
+        }
+    if driver in ("aiomysql", "asyncmy"):
+        return {"connect_timeout": settings.connect_timeout}
+    return {}
+
+
+def tune_sqlite(engine: Engine, busy_timeout: float) -> None:
+    milliseconds = max(1, round(busy_timeout * 1000))
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {milliseconds:d}")
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+        finally:
+            cursor.close()
 
 
 class StaleConnection(Exception):
-    """A pooled connection turned out to be dead and SQLAlchemy has invalidated the pool: the
+    """A pooled connection turned out to be dead and SQLAlchemy has invalidated it: the
     statement may run once more, on a fresh connection."""
 
 
-def connection_lost(target: Target, error: DBAPIError, *, retry: bool) -> Exception | None:
-    """What a store raises instead of ``error``, met while using a connection.
+def _reason(error: BaseException) -> str:
+    cause = error.orig if isinstance(error, DBAPIError) and error.orig is not None else error
+    text = str(cause).strip()
+    return text.splitlines()[0] if text else type(cause).__name__
 
-    ``None`` when the connection is fine: ``error`` is the database's answer and is raised as
-    it is. For a lost connection, :class:`StaleConnection` when ``retry`` allows one more try,
-    the store's :class:`~sessionkit.errors.StoreUnavailableError` when it does not.
-    """
-    if not error.connection_invalidated:
-        return None
-    return StaleConnection() if retry else unavailable(target, error)
+
+def unavailable(target: Target, error: BaseException | str) -> StoreUnavailableError:
+    """The error for a connection that could not be made, was lost or did not answer."""
+    reason = error if isinstance(error, str) else _reason(error)
+    return StoreUnavailableError(target.masked, reason)
+
+
+def translate(target: Target, error: Exception) -> SessionKitError:
+    """The :class:`~sessionkit.SessionKitError` a store raises (``from error``) for a
+    database or pool error: unavailable for lost connections, a full pool, lock and
+    statement timeouts and the like; a configuration error for statements the database
+    refuses (a table of another shape, missing rights); a plain one otherwise."""
+    reason = _reason(error)
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return unavailable(target, reason)
+    # SQLite reports a missing table or column as an operational error.
+    refused = isinstance(error, ProgrammingError) or reason.startswith(_SQLITE_REFUSALS)
+    if isinstance(error, (OperationalError, PoolTimeoutError)) and not refused:
+        return unavailable(target, reason)
+    if refused:
+        return ConfigurationError(
+            f"session store {target.masked}: the database refused a statement: {reason}"
+        )
+    return SessionKitError(f"session store {target.masked}: {reason}")
 
 
 def is_duplicate_key(error: BaseException | None) -> bool:
@@ -77,25 +159,3 @@ def is_deadlock(error: DBAPIError) -> bool:
     if getattr(orig, "sqlstate", None) in _RETRYABLE_SQLSTATES:
         return True
     return bool(orig.args) and orig.args[0] == _MYSQL_DEADLOCK
-
-
-def engine_options(target: Target, settings: Settings) -> dict[str, Any]:
-    options: dict[str, Any] = {"isolation_level": "AUTOCOMMIT", "hide_parameters": True}
-    options.update(settings.pool_options)
-    if target.backend != "sqlite":
-        options["pool_pre_ping"] = settings.pre_ping
-    return options
-
-
-def tune_sqlite(engine: Engine, busy_timeout: float) -> None:
-    milliseconds = max(1, round(busy_timeout * 1000))
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        cursor = dbapi_connection.cursor()
-        try:
-            cursor.execute(f"PRAGMA busy_timeout = {milliseconds:d}")
-            cursor.execute("PRAGMA journal_mode = WAL")
-            cursor.execute("PRAGMA synchronous = NORMAL")
-        finally:
-            cursor.close()

@@ -1,63 +1,59 @@
-"""The sessions table and the one statement each operation runs, per SQL dialect.
+"""The sessions table and the statements of every operation, per SQL dialect.
 
-Columns: ``id`` (the 43-character session id, primary key, compared byte for byte),
-``data`` (the payload; ``LONGBLOB`` on MySQL/MariaDB, whose ``BLOB`` stops at 64 KiB) and
-``expires_at`` (Unix time in milliseconds, indexed). Every statement takes its values as bound
-parameters: ``sid``, ``data``, ``expires`` and ``now`` (both in milliseconds).
+Columns: ``id`` (the session id, 8 to 128 characters, primary key, compared byte for byte),
+``data`` (the payload; ``LONGBLOB`` on MySQL/MariaDB, whose ``BLOB`` stops at 64 KiB),
+``expires_at`` (Unix time in milliseconds, indexed), ``version`` (a random 63-bit number drawn
+anew by every write, what compare-and-set compares) and ``user_id`` (the user a session is
+bound to, or NULL; indexed). Every statement takes its values as bound parameters: ``sid``,
+``data``, ``version``, ``old`` (the version a compare-and-set expects), ``user``, ``keep``,
+``expires`` and ``now`` (both in milliseconds).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import random
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     BindParameter,
     Column,
-    CursorResult,
+    Connection,
     Delete,
     Index,
     Insert,
     LargeBinary,
     MetaData,
+    Select,
     String,
     Table,
     Update,
     bindparam,
+    case,
     delete,
     func,
+    inspect,
+    null,
     select,
     update,
 )
 from sqlalchemy.dialects import mysql, postgresql, sqlite
+from sqlalchemy.exc import DBAPIError, NoSuchTableError
 
 from sessionkit.errors import ConfigurationError
-from sessionkit.ids import check_session_id, check_ttl
+from sessionkit.ids import MAX_USER_ID_LENGTH
 
 MYSQL_DIALECTS = ("mysql", "mariadb")
-_MYSQL_ID = mysql.VARCHAR(43, charset="ascii", collation="ascii_bin")
+MAX_ID_LENGTH = 128
+_MYSQL_ID = mysql.VARCHAR(MAX_ID_LENGTH, charset="ascii", collation="ascii_bin")
+_MYSQL_USER = mysql.VARCHAR(MAX_USER_ID_LENGTH, charset="utf8mb4", collation="utf8mb4_bin")
+#: The columns a table made by an earlier release lacks.
+NEW_COLUMNS = ("version", "user_id")
 
 
-def now_ms(clock: Callable[[], float]) -> int:
-    """The clock's time in whole milliseconds: the unit of ``expires_at``."""
-    return int(clock() * 1000)
-
-
-def row_params(sid: str, data: bytes, ttl: int, now: int) -> dict[str, Any]:
-    """The parameters of a written row; raises for a malformed id or TTL."""
-    check_session_id(sid)
-    return {"sid": sid, "data": data, "now": now, "expires": now + check_ttl(ttl) * 1000}
-
-
-def read_scalar(result: CursorResult[Any]) -> Any:
-    """The first column of the first row, or ``None``: what ``get`` reads."""
-    return result.scalar()
-
-
-def read_rowcount(result: CursorResult[Any]) -> int:
-    """How many rows the statement wrote: what ``add``, ``replace`` and ``touch`` report."""
-    return result.rowcount
+def new_version() -> int:
+    """A fresh version: random, so that no two writes (even across a delete) share one."""
+    return random.getrandbits(63)
 
 
 def session_table(name: str, metadata: MetaData | None = None) -> Table:
@@ -65,69 +61,129 @@ def session_table(name: str, metadata: MetaData | None = None) -> Table:
     table = Table(
         name,
         metadata or MetaData(),
-        Column("id", String(43).with_variant(_MYSQL_ID, *MYSQL_DIALECTS), primary_key=True),
+        Column(
+            "id",
+            String(MAX_ID_LENGTH).with_variant(_MYSQL_ID, *MYSQL_DIALECTS),
+            primary_key=True,
+        ),
         Column(
             "data",
             LargeBinary().with_variant(mysql.LONGBLOB(), *MYSQL_DIALECTS),
             nullable=False,
         ),
         Column("expires_at", BigInteger(), nullable=False),
+        Column("version", BigInteger(), nullable=False),
+        Column(
+            "user_id",
+            String(MAX_USER_ID_LENGTH).with_variant(_MYSQL_USER, *MYSQL_DIALECTS),
+            nullable=True,
+        ),
     )
     Index(f"ix_{name}_expires_at", table.c.expires_at)
+    Index(f"ix_{name}_user_id", table.c.user_id)
     return table
 
 
+def prepare_table(conn: Connection, table: Table, masked_url: str, *, create: bool) -> None:
+    """Create ``table`` if ``create`` and it is missing; check that it has every column."""
+    if create:
+        try:
+            table.metadata.create_all(conn, checkfirst=True)
+        except DBAPIError:
+            # Another process may have created it between the check and the CREATE.
+            if not inspect(conn).has_table(table.name):
+                raise
+    try:
+        columns = {column["name"] for column in inspect(conn).get_columns(table.name)}
+    except NoSuchTableError:
+        columns = set()
+    if not columns:
+        raise ConfigurationError(
+            f"{masked_url}: table {table.name!r} does not exist; create it with "
+            "`sessionkit init URL` or leave create_table on"
+        )
+    missing = [name for name in NEW_COLUMNS if name not in columns]
+    if missing:
+        raise ConfigurationError(
+            f"{masked_url}: table {table.name!r} was made by an earlier release and lacks "
+            f"the column(s) {', '.join(missing)}; see the sessionkit-sql README for the "
+            "ALTER TABLE statements"
+        )
+
+
 class Statements:
-    """The prepared statements of one table on one dialect."""
+    """The statements of one table on one dialect."""
 
     def __init__(self, table: Table, dialect: str, purge_batch_size: int) -> None:
         t = table.c
         sid: BindParameter[str] = bindparam("sid")
         now: BindParameter[int] = bindparam("now")
-        row = {"id": sid, "data": bindparam("data"), "expires_at": bindparam("expires")}
+        written: dict[str, Any] = {
+            "data": bindparam("data"),
+            "expires_at": bindparam("expires"),
+            "version": bindparam("version"),
+        }
         live = t.expires_at > now
-        self.get = select(t.data).where(t.id == sid, live)
-        self.replace: Update = (
-            update(table)
-            .where(t.id == sid, live)
-            .values(data=row["data"], expires_at=row["expires_at"])
+        expired = t.expires_at <= now
+        self.get: Select[Any] = select(t.data).where(t.id == sid, live)
+        self.get_versioned: Select[Any] = select(t.data, t.version).where(t.id == sid, live)
+        self.replace: Update = update(table).where(t.id == sid, live).values(written)
+        self.replace_versioned: Update = (
+            update(table).where(t.id == sid, t.version == bindparam("old"), live).values(written)
         )
         self.touch: Update = (
-            update(table).where(t.id == sid, live).values(expires_at=row["expires_at"])
+            update(table).where(t.id == sid, live).values(expires_at=bindparam("expires"))
         )
-        self.delete: Delete = delete(table).where(t.id == sid)
-        self.count = select(func.count()).select_from(table).where(live)
+        self.delete: Delete = delete(table).where(t.id == sid, live)
+        self.bind_user: Update = (
+            update(table).where(t.id == sid, live).values(user_id=bindparam("user"))
+        )
+        self.user_sessions: Select[Any] = select(t.id, t.data).where(
+            t.user_id == bindparam("user"), live
+        )
+        self.delete_user_sessions: Delete = delete(table).where(
+            t.user_id == bindparam("user"), t.id != bindparam("keep"), live
+        )
+        self.count: Select[Any] = select(func.count()).select_from(table).where(live)
         self.clear: Delete = delete(table)
+        # Update of an expired row, for the insert-then-take-over form of add.
+        self.take_over: Update = (
+            update(table).where(t.id == sid, expired).values({**written, "user_id": null()})
+        )
+        new_row = {"id": sid, **written, "user_id": null()}
+        # An overwritten row keeps its user while it lives; an expired one is a new session.
+        kept_user = case((live, t.user_id), else_=null())
         self.insert: Insert
         self.set: Insert
         # add: one statement where the dialect can say "inserted, or took over an expired row";
-        # None where it needs insert-then-take-over (see SQLStore.add).
+        # None where it needs insert-then-take-over (see the add operation).
         self.add: Insert | None
-        # Update of an expired row, for the insert-then-take-over form of add.
-        self.take_over: Update = (
-            update(table)
-            .where(t.id == sid, t.expires_at <= now)
-            .values(data=row["data"], expires_at=row["expires_at"])
-        )
-        expired = t.expires_at <= now
         if dialect in ("postgresql", "sqlite"):
             make = postgresql.insert if dialect == "postgresql" else sqlite.insert
-            upsert = make(table).values(row)
-            overwrite = {"data": upsert.excluded.data, "expires_at": upsert.excluded.expires_at}
-            self.insert = make(table).values(row)
-            self.set = upsert.on_conflict_do_update(index_elements=[t.id], set_=overwrite)
+            upsert = make(table).values(new_row)
+            self.insert = upsert
+            self.set = upsert.on_conflict_do_update(
+                index_elements=[t.id], set_={**written, "user_id": kept_user}
+            )
             # rowcount: 1 inserted or took over an expired row, 0 left a live row alone.
             self.add = upsert.on_conflict_do_update(
-                index_elements=[t.id], set_=overwrite, where=expired
+                index_elements=[t.id], set_={**written, "user_id": null()}, where=expired
             ).execution_options(preserve_rowcount=True)
             self.purge: Delete = delete(table).where(
                 t.id.in_(select(t.id).where(expired).limit(purge_batch_size))
             )
         elif dialect in MYSQL_DIALECTS:
-            upsert_my = mysql.insert(table).values(row)
-            self.insert = mysql.insert(table).values(row)
+            upsert_my = mysql.insert(table).values(new_row)
+            self.insert = upsert_my
+            # MySQL assigns left to right, each seeing the ones before: the user goes first,
+            # while expires_at is still the old row's.
             self.set = upsert_my.on_duplicate_key_update(
-                data=upsert_my.inserted.data, expires_at=upsert_my.inserted.expires_at
+                [
+                    ("user_id", kept_user),
+                    ("data", upsert_my.inserted.data),
+                    ("expires_at", upsert_my.inserted.expires_at),
+                    ("version", upsert_my.inserted.version),
+                ]
             )
             # MySQL's affected-row count cannot tell "inserted" from "left alone".
             self.add = None

@@ -11,30 +11,30 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, CursorResult, Engine, Executable, inspect
+from sqlalchemy import Connection, CursorResult, Engine
 from sqlalchemy.engine import URL
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
 from sessionkit.errors import ConfigurationError
-from sessionkit.ids import check_ttl, is_valid_session_id
-from sessionkit.store import AsyncStore
+from sessionkit.store import AsyncStore, Entry, Swap, Version
 
-from .config import Settings, Target, split_url
+from .config import read_settings, split_url
 from .engine import (
     DEADLOCK_ATTEMPTS,
     StaleConnection,
-    connection_lost,
     is_deadlock,
     is_duplicate_key,
     sync_engine,
+    translate,
     unavailable,
 )
-from .schema import Statements, now_ms, read_rowcount, read_scalar, row_params, session_table
+from .operations import DUPLICATE, Clock, Operations, Step, Steps
+from .schema import Statements, prepare_table, session_table
+from .watchdog import Watchdog
 
-Clock = Callable[[], float]
 T = TypeVar("T")
 
 
@@ -42,11 +42,10 @@ class SQLStore:
     """Sessions in one table of a SQLite, PostgreSQL or MySQL/MariaDB database.
 
     :param url: a SQLAlchemy URL, optionally carrying sessionkit's options in its query
-        (see the README); keyword arguments given here take precedence over those.
+        (:data:`~sessionkit_sql.config.OPTION_DEFAULTS`); keyword options given here take
+        precedence over those.
     :param clock: the time source, in seconds since the epoch.
     """
-
-    _sql: Statements
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> SQLStore:
@@ -56,232 +55,195 @@ class SQLStore:
         store_class = AsyncCapableSQLStore if target.async_url is not None else SQLStore
         return store_class(url, **options)
 
-    def __init__(
-        self,
-        url: str | URL,
-        *,
-        table: str | None = None,
-        create_table: bool | None = None,
-        purge_batch_size: int | None = None,
-        pre_ping: bool | None = None,
-        busy_timeout: float | None = None,
-        pool_size: int | None = None,
-        max_overflow: int | None = None,
-        pool_timeout: float | None = None,
-        pool_recycle: int | None = None,
-        clock: Clock = time.time,
-    ) -> None:
-        self.target, options = split_url(url)
-        given = {
-            "table": table,
-            "create_table": create_table,
-            "purge_batch_size": purge_batch_size,
-            "pre_ping": pre_ping,
-            "busy_timeout": busy_timeout,
-            "pool_size": pool_size,
-            "max_overflow": max_overflow,
-            "pool_timeout": pool_timeout,
-            "pool_recycle": pool_recycle,
-        }
-        options.update({name: value for name, value in given.items() if value is not None})
-        self.settings = Settings(**options)
-        if self.target.in_memory and self.settings.pool_options:
-            raise ConfigurationError(
-                f"{self.target.masked}: an in-memory SQLite database is one connection; "
-                f"{', '.join(sorted(self.settings.pool_options))} do not apply"
-            )
+    def __init__(self, url: str | URL, *, clock: Clock = time.time, **options: Any) -> None:
+        self.target, url_options = split_url(url)
+        self.settings = read_settings(self.target, url_options, options)
         self.table = session_table(self.settings.table)
+        statements = Statements(self.table, self.target.backend, self.settings.purge_batch_size)
+        self._ops = Operations(statements, clock)
         self._clock = clock
         self._engine: Engine | None = None
         self._start_lock = threading.Lock()
         # An in-memory SQLite database is a single connection: one operation at a time.
         self._serial = threading.Lock() if self.target.in_memory else None
+        # libpq blocks on a frozen server whatever its timeouts say (see the watchdog).
+        self._watchdog = Watchdog() if self.target.backend == "postgresql" else None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.target.masked!r})"
 
     # -- the Store protocol
 
     def get(self, sid: str) -> bytes | None:
-        if not is_valid_session_id(sid):
-            return None
-        params = {"sid": sid, "now": now_ms(self._clock)}
-        data = self._execute(self._statements().get, params, read_scalar)
-        return None if data is None else bytes(data)
+        return self._run(self._ops.get(sid))
 
     def set(self, sid: str, data: bytes, ttl: int) -> None:
-        params = row_params(sid, data, ttl, now_ms(self._clock))
-        self._execute(self._statements().set, params, read_rowcount)
+        self._run(self._ops.set(sid, data, ttl))
 
     def add(self, sid: str, data: bytes, ttl: int) -> bool:
         """Create ``sid``; an expired row of that id counts as absent and is taken over."""
-        params = row_params(sid, data, ttl, now_ms(self._clock))
-        add = self._statements().add
-        if add is not None:
-            return self._execute(add, params, read_rowcount) == 1
-        try:
-            self._execute(self._statements().insert, params, read_rowcount)
-            return True
-        except IntegrityError as exc:
-            if not is_duplicate_key(exc.orig):
-                raise
-        return self._execute(self._statements().take_over, params, read_rowcount) == 1
+        return self._run(self._ops.add(sid, data, ttl))
 
     def replace(self, sid: str, data: bytes, ttl: int) -> bool:
-        params = row_params(sid, data, ttl, now_ms(self._clock))
-        return self._execute(self._statements().replace, params, read_rowcount) == 1
+        return self._run(self._ops.replace(sid, data, ttl))
 
-    def delete(self, sid: str) -> None:
-        if not is_valid_session_id(sid):
-            return
-        self._execute(self._statements().delete, {"sid": sid}, read_rowcount)
+    def delete(self, sid: str) -> bool:
+        return self._run(self._ops.delete(sid))
 
     def touch(self, sid: str, ttl: int) -> bool:
-        check_ttl(ttl)
-        if not is_valid_session_id(sid):
-            return False
-        now = now_ms(self._clock)
-        params = {"sid": sid, "now": now, "expires": now + ttl * 1000}
-        return self._execute(self._statements().touch, params, read_rowcount) == 1
+        return self._run(self._ops.touch(sid, ttl))
 
     def close(self) -> None:
         """Close the pooled connections."""
         if self._engine is not None:
             self._engine.dispose()
 
-    # -- optional capabilities
+    # -- versions and the per-user index
+
+    def get_versioned(self, sid: str) -> Entry | None:
+        return self._run(self._ops.get_versioned(sid))
+
+    def replace_versioned(self, sid: str, data: bytes, ttl: int, version: Version) -> Swap:
+        return self._run(self._ops.replace_versioned(sid, data, ttl, version))
+
+    def bind_user(self, user_id: str, sid: str, ttl: int) -> None:
+        self._run(self._ops.bind_user(user_id, sid, ttl))
+
+    def user_sessions(self, user_id: str) -> dict[str, bytes]:
+        return self._run(self._ops.user_sessions(user_id))
+
+    def delete_user_sessions(self, user_id: str, keep: str | None = None) -> int:
+        return self._run(self._ops.delete_user_sessions(user_id, keep))
+
+    # -- maintenance
 
     def initialize(self) -> None:
-        """Create the table and its expiry index if they are missing."""
-        self._create_table(self._engine or self._start())
+        """Create the table and its indexes if they are missing."""
+        if self._engine is None:
+            self._start(create=True)
+        else:
+            self._prepare(self._engine, create=True)
 
     def purge_expired(self) -> int:
         """Delete expired rows in batches of ``purge_batch_size``; return how many went."""
-        params = {"now": now_ms(self._clock)}
-        removed = 0
-        with self._connection() as conn:
-            while True:
-                batch = self._run(conn, self._sql.purge, params).rowcount
-                removed += batch
-                if batch < self._sql.purge_batch_size:
-                    return removed
+        return self._run(self._ops.purge_expired())
 
     def count(self) -> int:
         """How many sessions have not expired."""
-        with self._connection() as conn:
-            return int(self._run(conn, self._sql.count, {"now": now_ms(self._clock)}).scalar_one())
+        return self._run(self._ops.count())
 
     def clear(self) -> None:
         """Delete every row of this store's table."""
-        with self._connection() as conn:
-            self._run(conn, self._sql.clear)
+        self._run(self._ops.clear())
 
-    # -- internals
+    # -- running the steps of an operation
 
-    def _start(self) -> Engine:
+    def _run(self, steps: Steps[T]) -> T:
+        try:
+            step = next(steps)
+            started = time.monotonic()
+            while True:
+                step = steps.send(self._execute(step, started))
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+
+    def _execute(self, step: Step, started: float) -> Any:
+        """Run one step on a pooled connection and read its result.
+
+        A pooled connection that turns out to be dead (the server restarted while it sat idle)
+        is replaced and the statement run once more on a fresh one, if the operation has used
+        less than half its ``timeout``; otherwise, or when no connection can be made, the store
+        is unavailable. Every other database error becomes a sessionkit error.
+        """
+        try:
+            try:
+                return self._execute_once(step, started + self.settings.timeout)
+            except StaleConnection:
+                if time.monotonic() - started >= self.settings.timeout / 2:
+                    raise unavailable(self.target, "the connection was lost") from None
+                return self._execute_once(step, started + self.settings.timeout)
+        except IntegrityError as exc:
+            if step.duplicate and is_duplicate_key(exc.orig):
+                return DUPLICATE
+            raise translate(self.target, exc) from exc
+        except SQLAlchemyError as exc:
+            raise translate(self.target, exc) from exc
+        except OSError as exc:
+            raise unavailable(self.target, exc) from exc
+
+    def _execute_once(self, step: Step, deadline: float) -> Any:
+        engine = self._engine or self._start()
+        if self._serial is not None:
+            self._serial.acquire()
+        try:
+            with engine.connect() as conn:
+                watch = None
+                if self._watchdog is not None:
+                    fileno = conn.connection.dbapi_connection.fileno()  # type: ignore[union-attr]
+                    watch = self._watchdog.watch(fileno, deadline)
+                try:
+                    return step.read(_run_statement(conn, step))
+                except DBAPIError as exc:
+                    if watch is not None and watch.fired:
+                        timeout = self.settings.timeout
+                        raise unavailable(self.target, f"no answer within {timeout:g} s") from exc
+                    if exc.connection_invalidated:
+                        raise StaleConnection from exc
+                    raise
+                finally:
+                    if watch is not None:
+                        self._watchdog.release(watch)  # type: ignore[union-attr]
+        finally:
+            if self._serial is not None:
+                self._serial.release()
+
+    # -- starting
+
+    def _start(self, *, create: bool | None = None) -> Engine:
         """Create the engine (and, unless told not to, the table) on first use."""
+        if create is None:
+            create = self.settings.create_table
         with self._start_lock:
             if self._engine is None:
+                database = self.target.sync_url.database
+                if (
+                    self.target.backend == "sqlite"
+                    and not self.target.in_memory
+                    and not create
+                    and database
+                    and not Path(database).exists()
+                ):
+                    raise ConfigurationError(
+                        f"{self.target.masked}: the database file does not exist "
+                        "(create_table=false: sessionkit creates nothing)"
+                    )
                 engine = sync_engine(self.target, self.settings)
-                self._sql = Statements(
-                    self.table, engine.dialect.name, self.settings.purge_batch_size
-                )
-                if self.settings.create_table:
-                    try:
-                        self._create_table(engine)
-                    except BaseException:
-                        engine.dispose()
-                        raise
+                try:
+                    self._prepare(engine, create=create)
+                except BaseException:
+                    engine.dispose()
+                    raise
                 self._engine = engine
             return self._engine
 
-    def _create_table(self, engine: Engine) -> None:
-        with _Checkout(self.target, engine, None, retryable=False) as conn:
-            try:
-                self.table.metadata.create_all(conn, checkfirst=True)
-            except DBAPIError:
-                # Another process may have created it between the check and the CREATE.
-                if not inspect(conn).has_table(self.table.name):
-                    raise
-
-    def _statements(self) -> Statements:
-        if self._engine is None:
-            self._start()
-        return self._sql
-
-    def _execute(
-        self,
-        statement: Executable,
-        params: dict[str, Any],
-        read: Callable[[CursorResult[Any]], T],
-    ) -> T:
-        """Run one statement on a pooled connection and ``read`` its result.
-
-        A pooled connection that turns out to be dead (the server restarted while it sat idle)
-        is replaced and the statement run once more on a fresh one; only when that fails too,
-        or no connection can be made, is the store unavailable.
-        """
+    def _prepare(self, engine: Engine, *, create: bool) -> None:
         try:
-            with self._connection(retryable=True) as conn:
-                return read(self._run(conn, statement, params))
-        except StaleConnection:
-            with self._connection() as conn:
-                return read(self._run(conn, statement, params))
-
-    def _run(
-        self, conn: Connection, statement: Executable, params: dict[str, Any] | None = None
-    ) -> CursorResult[Any]:
-        """Execute ``statement``, again if the server rolled it back to break a deadlock."""
-        attempt = 1
-        while True:
-            try:
-                return conn.execute(statement, params)
-            except DBAPIError as exc:
-                if attempt == DEADLOCK_ATTEMPTS or not is_deadlock(exc):
-                    raise
-                attempt += 1
-
-    def _connection(self, *, retryable: bool = False) -> _Checkout:
-        return _Checkout(self.target, self._engine or self._start(), self._serial, retryable)
+            with engine.connect() as conn:
+                prepare_table(conn, self.table, self.target.masked, create=create)
+        except SQLAlchemyError as exc:
+            raise translate(self.target, exc) from exc
 
 
-class _Checkout:
-    """``with _Checkout(...) as conn``: a pooled connection for one operation (under ``lock``
-    when one is given), back in the pool afterwards. A lost connection becomes
-    :class:`StaleConnection` when ``retryable``, the store's ``StoreUnavailableError``
-    otherwise; other database errors pass unchanged. (A class rather than a generator-based
-    context manager: it is entered on every store operation.)
-    """
-
-    __slots__ = ("_conn", "_lock", "_retryable", "_target")
-
-    def __init__(
-        self, target: Target, engine: Engine, lock: threading.Lock | None, retryable: bool
-    ) -> None:
-        self._target = target
-        self._lock = lock
-        self._retryable = retryable
-        if lock is not None:
-            lock.acquire()
+def _run_statement(conn: Connection, step: Step) -> CursorResult[Any]:
+    """Execute ``step``'s statement, again if the server rolled it back to break a deadlock."""
+    attempt = 1
+    while True:
         try:
-            self._conn = engine.connect()
-        except BaseException as exc:
-            if lock is not None:
-                lock.release()
-            if isinstance(exc, DBAPIError):
-                raise unavailable(target, exc) from exc
-            raise
-
-    def __enter__(self) -> Connection:
-        return self._conn
-
-    def __exit__(self, kind: object, error: BaseException | None, traceback: object) -> None:
-        try:
-            self._conn.close()
-        finally:
-            if self._lock is not None:
-                self._lock.release()
-        if isinstance(error, DBAPIError):
-            replacement = connection_lost(self._target, error, retry=self._retryable)
-            if replacement is not None:
-                raise replacement from error
+            return conn.execute(step.statement, step.params)
+        except DBAPIError as exc:
+            if attempt == DEADLOCK_ATTEMPTS or not is_deadlock(exc):
+                raise
+            attempt += 1
 
 
 class AsyncCapableSQLStore(SQLStore):
@@ -295,4 +257,4 @@ class AsyncCapableSQLStore(SQLStore):
         """
         from .aio import AsyncSQLStore
 
-        return AsyncSQLStore(self.target, self.settings, self.table, self._clock)
+        return AsyncSQLStore(self.target, self.settings, self.table, self._ops)

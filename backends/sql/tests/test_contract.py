@@ -16,6 +16,7 @@ from sessionkit.testing import StoreContract
 class SQLContract(StoreContract):
     database: ClassVar[str]  # the fixture giving the database's URL
     native_async: ClassVar[bool] = False
+    frozen_clock = True  # expiry is decided on the store's clock, not the server's
 
     url: ClassVar[str]
 
@@ -25,7 +26,7 @@ class SQLContract(StoreContract):
         cls.url = class_table(request.getfixturevalue(cls.database))
 
     def create_store(self) -> Store:
-        store = sessionkit.open_store(self.url)
+        store = sessionkit.open_store(self.url, clock=self.clock)
         assert isinstance(store, HasNativeAsync) is self.native_async
         return store
 

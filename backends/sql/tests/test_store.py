@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from sessionkit_sql import SQLStore
 from sqlalchemy import event
-from sqlalchemy.exc import DBAPIError
 
+from sessionkit.errors import ConfigurationError
 from sessionkit.ids import new_session_id
 from sessionkit.testing import FrozenClock
 
@@ -103,7 +103,7 @@ def test_without_create_table_a_missing_table_is_an_error_not_a_miss(
 ) -> None:
     store = SQLStore(new_table(database_url), create_table=False)
     try:
-        with pytest.raises(DBAPIError):
+        with pytest.raises(ConfigurationError, match="does not exist"):
             store.get(new_session_id())
         store.initialize()
         store.initialize()  # a second time is harmless

@@ -1,10 +1,11 @@
 """Lost and refused connections become StoreUnavailableError (password masked); the pool
-recovers once the server is back; every other database error is raised as it is."""
+recovers once the server is back; every other database error becomes a sessionkit error."""
 
 from __future__ import annotations
 
 import asyncio
 import socket
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import closing, suppress
@@ -17,7 +18,7 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
-from sessionkit.errors import StoreUnavailableError
+from sessionkit.errors import ConfigurationError, StoreUnavailableError
 from sessionkit.ids import new_session_id
 from sessionkit.store import as_async
 from sessionkit.testing import free_port
@@ -136,7 +137,9 @@ def test_mariadb_connections_the_server_dropped_are_replaced(
     with closing(SQLStore(url)) as creator:
         creator.initialize()
     store = SQLStore(url, create_table=False)
-    ids = _record_connection_ids(store._start())
+    engine = store._start()
+    engine.dispose()  # the connection that checked the table: from now on, each one is seen
+    ids = _record_connection_ids(engine)
     sid = new_session_id()
     store.set(sid, b"x", 60)
     _kill_mariadb_connections(mariadb_url, ids)
@@ -292,25 +295,35 @@ def test_a_server_that_went_away_makes_the_async_twin_unavailable_until_it_is_ba
     store.close()
 
 
-def test_other_database_errors_are_raised_not_hidden(tmp_path: Path) -> None:
-    store = SQLStore(f"sqlite:///{tmp_path}/s.db", create_table=False)
-    with pytest.raises(Exception) as caught:
-        store.set(new_session_id(), b"x", 60)
-    assert not isinstance(caught.value, StoreUnavailableError)
-    assert "no such table" in str(caught.value)
+def _drop_table(path: Path, name: str) -> None:
+    with sqlite3.connect(path) as conn:
+        conn.execute(f"DROP TABLE {name}")
+    conn.close()
 
 
-def test_the_async_twin_raises_other_database_errors_as_they_are(tmp_path: Path) -> None:
-    store = SQLStore.from_url(f"sqlite+aiosqlite:///{tmp_path}/s.db", create_table=False)
+def test_other_database_errors_become_sessionkit_errors(tmp_path: Path) -> None:
+    store = SQLStore(f"sqlite:///{tmp_path}/s.db")
+    sid = new_session_id()
+    store.set(sid, b"x", 60)
+    _drop_table(tmp_path / "s.db", store.table.name)
+    with pytest.raises(ConfigurationError, match="no such table") as caught:
+        store.get(sid)
+    assert sid not in str(caught.value)
+    store.close()
+
+
+def test_the_async_twin_turns_database_errors_into_sessionkit_errors(tmp_path: Path) -> None:
+    store = SQLStore.from_url(f"sqlite+aiosqlite:///{tmp_path}/s.db")
 
     async def scenario() -> None:
         astore = as_async(store)
         try:
-            with pytest.raises(Exception) as caught:
+            await astore.set(new_session_id(), b"x", 60)
+            _drop_table(tmp_path / "s.db", store.table.name)
+            with pytest.raises(ConfigurationError, match="no such table"):
                 await astore.set(new_session_id(), b"x", 60)
-            assert not isinstance(caught.value, StoreUnavailableError)
-            assert "no such table" in str(caught.value)
         finally:
             await astore.close()
 
     asyncio.run(scenario())
+    store.close()

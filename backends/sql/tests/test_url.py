@@ -14,12 +14,12 @@ from sessionkit.store import HasNativeAsync
 
 
 def test_sessionkit_options_are_taken_out_of_the_url(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path}/s.db?table=mine&purge_batch_size=7&busy_timeout=2&timeout=3"
+    url = f"sqlite:///{tmp_path}/s.db?table=mine&purge_batch_size=7&timeout=2.5&detect_types=1"
     store = sessionkit.open_store(url)
     assert isinstance(store, SQLStore)
     assert store.table.name == "mine"
-    assert (store.settings.purge_batch_size, store.settings.busy_timeout) == (7, 2.0)
-    assert dict(store.target.sync_url.query) == {"timeout": "3"}  # the driver's own option
+    assert (store.settings.purge_batch_size, store.settings.timeout) == (7, 2.5)
+    assert dict(store.target.sync_url.query) == {"detect_types": "1"}  # the driver's own
 
 
 def test_keyword_options_take_precedence_over_the_url(tmp_path: Path) -> None:
