@@ -40,10 +40,6 @@ OPERATIONS: dict[str, Operation] = {
     "delete": lambda store, sid: store.delete(sid),
     "touch": lambda store, sid: store.touch(sid, 60),
 }
-VERSIONED: dict[str, Operation] = {
-    "get_versioned": lambda store, sid: store.get_versioned(sid),  # type: ignore[attr-defined]
-    "replace_versioned": lambda store, sid: store.replace_versioned(sid, b"y", 60, b"x"),  # type: ignore[attr-defined]
-}
 
 
 class FaultContract:
@@ -56,6 +52,7 @@ class FaultContract:
     slack = 1.0
     #: Seconds the store may take to work again after the server is back.
     recovery = 10.0
+    version: object = None
 
     def server_address(self) -> tuple[str, int]:
         """The real server's ``(host, port)``."""
@@ -83,9 +80,16 @@ class FaultContract:
             relay.close()
 
     def operations(self, store: Store) -> dict[str, Operation]:
-        if isinstance(store, SupportsVersions):
-            return {**OPERATIONS, **VERSIONED}
-        return OPERATIONS
+        if not isinstance(store, SupportsVersions):
+            return OPERATIONS
+        version = self.version  # one the store handed out while it was up (see warm_up)
+        return {
+            **OPERATIONS,
+            "get_versioned": lambda store, sid: store.get_versioned(sid),  # type: ignore[attr-defined]
+            "replace_versioned": lambda store, sid: store.replace_versioned(  # type: ignore[attr-defined]
+                sid, b"y", 60, version
+            ),
+        }
 
     def assert_unavailable(self, store: Store, name: str, operation: Operation) -> None:
         sid = new_session_id()
@@ -98,9 +102,14 @@ class FaultContract:
         assert elapsed <= limit, f"{name} took {elapsed:.2f} s, over {limit:.2f} s"
 
     def warm_up(self, store: Store) -> None:
-        """Open the store's connections first, so that the fault meets pooled ones."""
+        """Open the store's connections first, so that the fault meets pooled ones (and keep
+        a version of the store's making for the versioned calls)."""
         sid = new_session_id()
         store.set(sid, b"warm", 60)
+        if isinstance(store, SupportsVersions):
+            entry = store.get_versioned(sid)
+            assert entry is not None
+            self.version = entry.version
         store.delete(sid)
 
     def test_a_dead_server_makes_every_call_unavailable_at_once(

@@ -129,32 +129,42 @@ class AsyncSQLStore:
             raise unavailable(self.target, exc) from exc
 
     async def _execute_once(self, step: Step, started: float) -> Any:
-        if not self._deadline:
-            return await self._statement(step)
-        left = started + self.settings.timeout - time.monotonic()
+        """One try on a pooled connection. On a network database, a connection still busy
+        at the deadline is closed under the statement (as the synchronous store's watchdog
+        does): the statement fails at once, with no polite close to wait for."""
+        deadline = started + self.settings.timeout
+        connect = self._engine.connect()
         try:
-            return await asyncio.wait_for(self._statement(step), max(left, 0.001))
+            conn = await (
+                asyncio.wait_for(connect, deadline - time.monotonic())
+                if self._deadline
+                else connect
+            )
         except asyncio.TimeoutError:
-            timeout = self.settings.timeout
-            raise unavailable(self.target, f"no answer within {timeout:g} s") from None
-
-    async def _statement(self, step: Step) -> Any:
-        conn = await self._engine.connect()
+            raise self._timed_out() from None
+        alarm: asyncio.TimerHandle | None = None
+        fired: list[bool] = []
+        if self._deadline:
+            raw = conn.sync_connection.connection.driver_connection  # type: ignore[union-attr]
+            delay = deadline - time.monotonic()
+            alarm = asyncio.get_running_loop().call_later(delay, _abort, raw, fired)
         try:
             if not self._prepared:
                 await conn.run_sync(self._prepare)
             return step.read(await _run_statement(conn, step))
-        except asyncio.CancelledError:
-            # Past the deadline: drop the connection without a word to the server.
-            _abort(conn)
-            await conn.invalidate()
-            raise
         except DBAPIError as exc:
+            if fired:
+                raise self._timed_out() from exc
             if exc.connection_invalidated:
                 raise StaleConnection from exc
             raise
         finally:
+            if alarm is not None:
+                alarm.cancel()
             await conn.close()
+
+    def _timed_out(self) -> Exception:
+        return unavailable(self.target, f"no answer within {self.settings.timeout:g} s")
 
     def _prepare(self, conn: Connection) -> None:
         create = self.settings.create_table
@@ -174,9 +184,9 @@ async def _run_statement(conn: AsyncConnection, step: Step) -> CursorResult[Any]
             attempt += 1
 
 
-def _abort(conn: AsyncConnection) -> None:
-    """Close the driver's connection at once, with no exchange with the server: asyncpg's
+def _abort(raw: Any, fired: list[bool]) -> None:
+    """Close a driver's connection at once, with no exchange with the server: asyncpg's
     ``terminate()``, aiomysql's and asyncmy's (synchronous) ``close()``."""
-    raw: Any = conn.sync_connection.connection.driver_connection  # type: ignore[union-attr]
+    fired.append(True)
     terminate = getattr(raw, "terminate", None)
     (terminate or raw.close)()
