@@ -97,6 +97,7 @@ class FaultContract:
         with pytest.raises(StoreUnavailableError) as caught:
             operation(store, sid)
         assert sid not in str(caught.value), f"{name}: the error message holds the session id"
+        assert str(caught.value).count("is unavailable") == 1, f"{name}: {caught.value}"
         elapsed = time.monotonic() - started
         limit = self.timeout + self.slack
         assert elapsed <= limit, f"{name} took {elapsed:.2f} s, over {limit:.2f} s"

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, CursorResult, Table
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from sessionkit.errors import SessionKitError
 from sessionkit.store import Entry, Swap, Version
 
 from .config import Settings, Target
@@ -125,6 +126,8 @@ class AsyncSQLStore:
             raise translate(self.target, exc) from exc
         except SQLAlchemyError as exc:
             raise translate(self.target, exc) from exc
+        except SessionKitError:
+            raise  # (a StoreUnavailableError is an OSError too)
         except OSError as exc:  # asyncpg's connect raises the socket's own errors
             raise unavailable(self.target, exc) from exc
 

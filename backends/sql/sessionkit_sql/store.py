@@ -18,7 +18,7 @@ from sqlalchemy import Connection, CursorResult, Engine
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
-from sessionkit.errors import ConfigurationError
+from sessionkit.errors import ConfigurationError, SessionKitError
 from sessionkit.store import AsyncStore, Entry, Swap, Version
 
 from .config import read_settings, split_url
@@ -168,6 +168,8 @@ class SQLStore:
             raise translate(self.target, exc) from exc
         except SQLAlchemyError as exc:
             raise translate(self.target, exc) from exc
+        except SessionKitError:
+            raise  # (a StoreUnavailableError is an OSError too)
         except OSError as exc:
             raise unavailable(self.target, exc) from exc
 
