@@ -78,7 +78,7 @@ def pytest_terminal_summary(
 ) -> None:
     shots = config.stash.get(SCREENSHOTS, None)
     if shots is not None and shots.saved:
-        terminalreporter.write_line(f"demo screenshots ({len(shots.saved)}) in {shots.directory}")
+        terminalreporter.write_line(f"screenshots ({len(shots.saved)}) in {shots.directory}")
 
 
 @pytest.fixture
