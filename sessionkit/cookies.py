@@ -73,6 +73,10 @@ class CookieOptions:
             raise ConfigurationError(
                 f"invalid cookie name {self.name!r}: letters, digits and !#$%&'*+-.^_`|~ only"
             )
+        if self.name.startswith("$"):
+            # RFC 2109 attribute names ($Path, $Domain …): parsers such as http.cookies drop
+            # a cookie named so, and the session with it.
+            raise ConfigurationError(f"invalid cookie name {self.name!r}: it starts with '$'")
         if not isinstance(self.path, str) or not _PATH.fullmatch(self.path):
             raise ConfigurationError(
                 f"invalid cookie path {self.path!r}: a URL path (percent-encode anything "

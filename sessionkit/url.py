@@ -17,7 +17,7 @@ from .errors import ConfigurationError
 _PASSWORD_IN_URL = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^:/?#]*:).*(?=@)", re.S)
 # Option names that say the value is a credential (sentinel_password, auth_token, ...): their
 # values are masked in URLs and never echoed in errors.
-_CREDENTIAL = "password|passwd|secret|token"
+_CREDENTIAL = "password|passwd|pass|secret|token"
 _CREDENTIAL_NAME = re.compile(_CREDENTIAL, re.I)
 _SECRET_OPTION = re.compile(rf"(?P<head>[?&][^=&#]*(?:{_CREDENTIAL})[^=&#]*=)[^&]*", re.I)
 _TRUE = frozenset({"1", "true", "yes", "on"})
@@ -26,7 +26,7 @@ _FALSE = frozenset({"0", "false", "no", "off"})
 
 def mask_url(url: str) -> str:
     """Return ``url`` with its password, and the value of every query option whose name
-    contains ``password``, ``passwd``, ``secret`` or ``token``, replaced by ``***``.
+    contains ``password``, ``passwd``, ``pass``, ``secret`` or ``token``, replaced by ``***``.
 
     The password is everything from the ``:`` after the user name to the last ``@``, so one
     holding a raw ``@``, ``/``, ``?`` or ``#`` is masked whole. A URL without a password but
@@ -34,6 +34,23 @@ def mask_url(url: str) -> str:
     masked from that ``:``: showing too little beats showing a password.
     """
     return _SECRET_OPTION.sub(r"\g<head>***", _PASSWORD_IN_URL.sub(r"\g<head>***", url))
+
+
+def check_userinfo(url: str) -> None:
+    """Raise :class:`ConfigurationError` for a URL whose password holds a raw ``@`` followed
+    by a ``/``, ``?`` or ``#``: a URL parser ends the host at that character, so part of the
+    password would be taken for the host (and shown, and connected to). The message asks
+    for the password to be percent-encoded and shows the URL masked."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return  # not a URL at all: the caller's parser says so
+    after_host = url.partition("://")[2][len(parts.netloc) :]
+    if "@" in parts.netloc and "@" in after_host:
+        raise ConfigurationError(
+            f"store URL {mask_url(url)!r}: percent-encode '@', '/', '?' and '#' in the user "
+            "name and password (e.g. with urllib.parse.quote(password, safe=''))"
+        )
 
 
 def redact(text: str, url: str) -> str:
@@ -85,6 +102,7 @@ class StoreURL:
             parts = urlsplit(url)
         except ValueError as exc:  # "Invalid IPv6 URL": an unbalanced "[" or "]"
             raise ConfigurationError(f"bad store URL {mask_url(url)!r}: {exc}") from None
+        check_userinfo(url)
         netloc = parts.netloc
         userinfo, _, hostlist = netloc.rpartition("@")
         username = password = None

@@ -158,7 +158,9 @@ def test_a_bad_path_is_a_configuration_error_that_echoes_no_line_break(bad: Any)
     assert "\n" not in str(caught.value)
 
 
-@pytest.mark.parametrize("bad", ["", "a b", "a;b", "a=b", "a,b", 'a"b', "a\x00", "sé", "a(b)"])
+@pytest.mark.parametrize(
+    "bad", ["", "a b", "a;b", "a=b", "a,b", 'a"b', "a\x00", "sé", "a(b)", "$", "$Path"]
+)
 def test_a_name_that_is_not_a_token_is_a_configuration_error(bad: str) -> None:
     with pytest.raises(ConfigurationError, match="invalid cookie name"):
         CookieOptions(name=bad)

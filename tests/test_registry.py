@@ -138,6 +138,22 @@ def test_mask_url_masks_a_password_holding_a_raw_delimiter_whole(url: str, maske
     assert mask_url(url) == masked
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "redis://:top@secret#x@127.0.0.1:6379/0",
+        "redis://user:a@evilhost/xyz@127.0.0.1:6379/0",
+        "memcached://u:p@ss?w@127.0.0.1:11211",
+        "postgresql://postgres:ab@pwfrag/c@127.0.0.1:5432/test",
+    ],
+)
+def test_a_password_whose_raw_at_would_end_the_host_early_is_refused(url: str) -> None:
+    with pytest.raises(ConfigurationError, match="percent-encode") as caught:
+        sessionkit.open_store(url)
+    for fragment in ("secret", "evilhost", "ss?w", "pwfrag"):
+        assert fragment not in str(caught.value)
+
+
 def test_redact_masks_the_url_and_its_secrets_wherever_they_appear() -> None:
     url = "redis://u:p%40ss+w@h/0?sentinel_password=s3cr3t&prefix=a:"
     text = f"cannot reach {url}: auth as u with p@ss w / p@ss+w / p%40ss+w failed (s3cr3t)"

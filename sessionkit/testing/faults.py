@@ -85,10 +85,8 @@ class FaultContract:
         version = self.version  # one the store handed out while it was up (see warm_up)
         return {
             **OPERATIONS,
-            "get_versioned": lambda store, sid: store.get_versioned(sid),  # type: ignore[attr-defined]
-            "replace_versioned": lambda store, sid: store.replace_versioned(  # type: ignore[attr-defined]
-                sid, b"y", 60, version
-            ),
+            "get_versioned": lambda store, sid: store.get_versioned(sid),
+            "replace_versioned": lambda store, sid: store.replace_versioned(sid, b"y", 60, version),
         }
 
     def assert_unavailable(self, store: Store, name: str, operation: Operation) -> None:

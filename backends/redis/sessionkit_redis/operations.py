@@ -9,7 +9,8 @@ neither knows a command.
 
 Round trips: every session operation takes one. The user index, a Redis set of session ids
 under ``prefix + ":user:" + user id`` (:mod:`sessionkit_redis.keys`), takes: ``bind_user``
-1, plus 1 to check the user's other sessions and 1 more to drop those that are gone;
+1 (the id added, the index counted), plus, when the index reaches 32 ids and each time it
+has doubled since, 1 to read it, 1 to check the other sessions and 1 to drop those that are gone;
 ``user_sessions`` 2 (the ids, then the sessions), plus 1 to drop ids whose session is gone;
 ``delete_user_sessions`` 2 (the ids, then the deletes). On a Redis Cluster the index and the
 sessions live in different slots: each round trip after the first sends every node its
@@ -29,6 +30,8 @@ from .keys import KeySpace
 from .requests import Answer, Batch, Command, CompareAndSet, Request, entry
 
 T = TypeVar("T")
+#: The size of a user's index at which a login first drops the ids of ended sessions.
+PRUNE_FROM = 32
 Steps = Generator["Request[Any]", Any, T]
 #: An operation of one round trip, or of none when its arguments settle it.
 Single = Request[T] | Answer[T]
@@ -115,9 +118,11 @@ class Operations:
         index = self.keys.index(check_user_id(user_id))
         check_session_id(sid)
         check_ttl(ttl)  # unused: the index has no TTL, since touch outlasts any given here
-        _, members = yield Batch((Command(("SADD", index, sid)), Command(("SMEMBERS", index))))
-        bound = sid.encode()
-        others, dead = _session_ids(member for member in members if member != bound)
+        _, size = yield Batch((Command(("SADD", index, sid)), Command(("SCARD", index))))
+        if not _prune_at(size):
+            return
+        members = yield Command(("SMEMBERS", index))
+        others, dead = _session_ids(member for member in members if member != sid.encode())
         if others:
             found = yield Batch(tuple(Command(("EXISTS", self.keys.session(o))) for o in others))
             dead += [
@@ -155,6 +160,14 @@ class Operations:
 
 def _nothing(reply: Any) -> None:
     return None
+
+
+def _prune_at(size: int) -> bool:
+    """Whether a login that leaves a user's index at ``size`` ids drops those of ended
+    sessions: at 32 ids, then each time the index has doubled since (64, 128 …). A login
+    thus costs one round trip, and pruning, whose cost grows with the index, is paid once per
+    doubling: a constant share per login however many sessions the user has."""
+    return size >= PRUNE_FROM and size & (size - 1) == 0
 
 
 def _session_ids(members: Iterable[bytes]) -> tuple[list[str], list[bytes]]:

@@ -151,23 +151,42 @@ def test_malformed_ids_cost_no_round_trip(store: Store, server: Any) -> None:
 
 def test_the_user_index_round_trips(store: Store, server: Any) -> None:
     index: SupportsUserIndex = store  # type: ignore[assignment]
-    user = "ada"
+    user = f"ada-{new_session_id()}"
     sids = [new_session_id() for _ in range(3)]
     for sid in sids:
         store.set(sid, b"x", 60)
 
     first = server[1].during(lambda: index.bind_user(user, sids[0], 60))
-    assert first == Seen(1, ["SADD", "SMEMBERS"])  # one pipeline
+    assert first == Seen(1, ["SADD", "SCARD"])  # one pipeline
     index.bind_user(user, sids[1], 60)
     store.delete(sids[0])
     third = server[1].during(lambda: index.bind_user(user, sids[2], 60))
-    # the others' liveness, then the dead one dropped
-    assert third == Seen(3, ["SADD", "SMEMBERS", "EXISTS", "EXISTS", "SREM"])
+    assert third == Seen(1, ["SADD", "SCARD"])  # however many sessions the user has
 
     listing = server[1].during(lambda: index.user_sessions(user))
-    assert listing == Seen(2, ["SMEMBERS", "GET", "GET"])
+    assert listing == Seen(3, ["SMEMBERS", "GET", "GET", "GET", "SREM"])  # the ended one dropped
     ending = server[1].during(lambda: index.delete_user_sessions(user, keep=sids[2]))
     assert ending == Seen(2, ["SMEMBERS", "DEL", "SREM"])
+
+
+def test_logins_prune_the_index_once_per_doubling(store: Store, server: Any) -> None:
+    index: SupportsUserIndex = store  # type: ignore[assignment]
+    user = f"many-{new_session_id()}"
+    sids = [new_session_id() for _ in range(64)]
+    for sid in sids:
+        store.set(sid, b"x", 60)
+    for sid in sids[:31]:
+        index.bind_user(user, sid, 60)
+    for sid in sids[:20]:
+        store.delete(sid)  # ended without the index hearing of it
+    pruning = server[1].during(lambda: index.bind_user(user, sids[31], 60))
+    assert pruning.round_trips == 4  # the 32nd id: add, read, check 31 others, drop 20
+    assert pruning.commands[:3] == ["SADD", "SCARD", "SMEMBERS"]
+    assert pruning.commands[-1] == "SREM"
+    after = server[1].during(lambda: index.bind_user(user, sids[32], 60))
+    assert after == Seen(1, ["SADD", "SCARD"])  # 13 ids now: the next pruning is at 32
+    assert sorted(index.user_sessions(user)) == sorted(sids[20:33])
+    index.delete_user_sessions(user)
 
 
 # -- through SessionManager

@@ -20,7 +20,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from sessionkit.errors import ConfigurationError
-from sessionkit.url import StoreOptions, StoreURL
+from sessionkit.url import StoreOptions, StoreURL, check_userinfo
 
 DEFAULT_TABLE = "sessionkit_sessions"
 _TABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,47}")
@@ -144,6 +144,8 @@ class Target:
 def split_url(url: str | URL) -> tuple[Target, dict[str, str]]:
     """Return where to connect and sessionkit's options, as text, taken from the query."""
     masked = _mask(url)
+    if isinstance(url, str):
+        check_userinfo(url)
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
