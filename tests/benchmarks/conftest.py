@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from sessionkit.netutil import wait_for_port
 from sessionkit.testing import free_port, require_server
 
 from .targets import BACKENDS, SERVERS, Target
@@ -95,15 +94,7 @@ class Targets:
         user = ["-u", "root"] if os.geteuid() == 0 else []
         command = [binary, *user, "-l", "127.0.0.1", "-p", str(port), "-U", "0", "-m", "256"]
         self.memcached = subprocess.Popen(command)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.02)
+        wait_for_port("127.0.0.1", port, 10, process=self.memcached)
         self.memcached_address = ("127.0.0.1", port)
         return self.memcached_address
 

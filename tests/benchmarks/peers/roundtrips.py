@@ -1,6 +1,7 @@
 """Store round trips, counted where they land rather than inferred from the code.
 
-- redis: ``INFO commandstats`` of the run's own server, every command but ``INFO`` itself;
+- redis: the commands clients send to the run's own server, seen through ``MONITOR``
+  (not those a script runs: an ``EVALSHA`` is one round trip);
 - memcached: the ``stats`` of the run's own server, ``cmd_get + cmd_set + cmd_touch`` plus
   deletes (``cmd_set`` covers set, add, replace and cas; a multi-get counts each key);
 - sqlite: SQL statements executed, through SQLAlchemy's ``before_cursor_execute`` event on
@@ -17,8 +18,10 @@ hook, once added, stays for the life of the process).
 
 from __future__ import annotations
 
+import itertools
 import os
 import sys
+import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
@@ -35,15 +38,42 @@ _MEMCACHED_COMMANDS = (
 
 
 def redis_counter(servers: Servers) -> Counter:
+    """Commands clients sent, seen through ``MONITOR``: a script's own ``redis.call``s (which
+    ``INFO`` counts as commands too) are left out, so an ``EVALSHA`` is one round trip."""
     import redis
 
     client = redis.Redis.from_url(servers.redis_url)
+    monitor = redis.Redis.from_url(servers.redis_url).monitor()
+    monitor.__enter__()
+    seen = [0]
+    marks: set[str] = set()
+    arrived = threading.Condition()
+    numbers = itertools.count()
+
+    def watch() -> None:
+        for command in monitor.listen():
+            text = command["command"]
+            with arrived:
+                if text.startswith(_MARK):
+                    marks.add(text.removeprefix("ECHO "))
+                    arrived.notify_all()
+                elif command["client_type"] != "lua":
+                    seen[0] += 1
+
+    threading.Thread(target=watch, daemon=True).start()
 
     def count() -> int:
-        stats: dict[str, Any] = client.info("commandstats")
-        return sum(v["calls"] for k, v in stats.items() if k != "cmdstat_info")
+        mark = f"{_MARK.removeprefix('ECHO ')}{next(numbers)}"
+        client.echo(mark)  # MONITOR shows commands in order: once it shows this, all are in
+        with arrived:
+            if not arrived.wait_for(lambda: mark in marks, timeout=10):
+                raise RuntimeError("MONITOR did not show the counter's mark")
+            return seen[0]
 
     return count
+
+
+_MARK = "ECHO roundtrips-mark-"
 
 
 def memcached_counter(servers: Servers) -> Counter:

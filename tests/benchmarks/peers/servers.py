@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from sessionkit.testing import free_port
+from sessionkit.netutil import free_port, wait_for_port
 
 
 @dataclass(frozen=True)
@@ -33,18 +31,6 @@ class Servers:
     @property
     def memcached_address(self) -> tuple[str, int]:
         return ("127.0.0.1", self.memcached_port)
-
-
-def _wait_for(port: int, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"server on port {port} did not start") from None
-            time.sleep(0.02)
 
 
 def _binary(name: str) -> str:
@@ -83,7 +69,7 @@ class ServerProcesses:
     def start(self, command: list[str], port: int) -> None:
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
         self.processes.append(process)
-        _wait_for(port, process)
+        wait_for_port("127.0.0.1", port, 10, process=process)
 
     def stop(self) -> None:
         for process in self.processes:
