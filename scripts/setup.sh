@@ -10,7 +10,7 @@ if [ ! -x .venv/bin/python ]; then
   .venv/bin/python -m pip install --quiet --upgrade pip
 fi
 
-packages=(-e ".[all,test,lint]")
+packages=(-e ".[all,dev]")  # dev: the test tools, ruff, mypy and tox
 for backend in backends/*/; do
   if [ -f "$backend/pyproject.toml" ]; then packages+=(-e "${backend%/}[test]"); fi
 done
