@@ -31,6 +31,7 @@ SHARED_URL = os.environ.get("SESSIONKIT_REDIS_URL", "redis://127.0.0.1:6379/0")
 REDIS_SERVER = os.environ.get("REDIS_SERVER", "/usr/bin/redis-server")
 OPENSSL = shutil.which("openssl")
 STARTUP_DEADLINE = 10.0
+BIND_ATTEMPTS = 5  # tries with fresh ports when another process took the chosen one
 CLUSTER_SLOTS = 16384
 
 
@@ -117,6 +118,10 @@ class RedisServer:
             *extra,
         ]
         self.config.write_text("\n".join(lines) + "\n")
+        #: The cluster bus port, when ``extra`` sets one.
+        self.bus_port = next(
+            (int(line.split()[1]) for line in extra if line.startswith("cluster-port ")), None
+        )
         self.sentinel = sentinel
         self.password = password
         self.tls = tls
@@ -149,11 +154,37 @@ class RedisServer:
         command = [REDIS_SERVER, str(self.config)]
         if self.sentinel:
             command.append("--sentinel")
-        log = open(self.directory / "server.log", "ab")  # noqa: SIM115 - handed to the process
-        with log:
-            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-        wait_for_port("127.0.0.1", self.port, STARTUP_DEADLINE, process=self.process)
-        return self
+        attempt = 1
+        while True:
+            log_path = self.directory / "server.log"
+            log = open(log_path, "ab")  # noqa: SIM115 - handed to the process
+            with log:
+                self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+            try:
+                wait_for_port("127.0.0.1", self.port, STARTUP_DEADLINE, process=self.process)
+                return self
+            except RuntimeError:
+                # free_port's port is free when chosen, not when the server binds it: on a
+                # busy machine an outgoing connection may take it first. Choose again.
+                taken = b"Address already in use" in log_path.read_bytes()
+                if not taken or attempt == BIND_ATTEMPTS:
+                    raise
+                attempt += 1
+                self._choose_ports()
+
+    def _choose_ports(self) -> None:
+        """New free ports for the server (and its cluster bus), written into its config."""
+        old_port, self.port = self.port, free_port()
+        lines = []
+        for line in self.config.read_text().splitlines():
+            key, _, value = line.partition(" ")
+            if key in ("port", "tls-port") and value == str(old_port):
+                line = f"{key} {self.port}"
+            elif key == "cluster-port":
+                self.bus_port = free_port()
+                line = f"cluster-port {self.bus_port}"
+            lines.append(line)
+        self.config.write_text("\n".join(lines) + "\n")
 
     def freeze(self) -> None:
         """Stop the process (SIGSTOP): connections stay open and nothing answers."""
@@ -282,8 +313,8 @@ def start_cluster(make: Callable[..., RedisServer], node_timeout_ms: int = 2000)
         last = CLUSTER_SLOTS - 1 if index == len(nodes) - 1 else (index + 1) * share - 1
         client.execute_command("CLUSTER ADDSLOTSRANGE", index * share, last)
         client.execute_command("CLUSTER SET-CONFIG-EPOCH", index + 1)
-    for node, bus_port in zip(nodes[1:], bus_ports[1:], strict=True):
-        clients[0].execute_command("CLUSTER MEET", "127.0.0.1", node.port, bus_port)
+    for node in nodes[1:]:
+        clients[0].execute_command("CLUSTER MEET", "127.0.0.1", node.port, node.bus_port)
 
     def ready() -> bool:
         for client in clients:
