@@ -20,6 +20,7 @@ import pytest
 
 from sessionkit.netutil import free_port, wait_for_port
 
+BIND_ATTEMPTS = 5  # first starts, with fresh ports when another process took the chosen one
 STARTUP_DEADLINE = 10.0
 
 
@@ -41,12 +42,29 @@ class MemcachedServer:
         self.socket_path = socket_path
         self.extra = extra
         self.process: subprocess.Popen[bytes] | None = None
+        self._started = False
 
     @property
     def address(self) -> str:
         return f"127.0.0.1:{self.port}"
 
     def start(self) -> MemcachedServer:
+        """Start memcached. On a first start whose port another process took in the meantime
+        (free_port's port is free when chosen, not when bound), try again on fresh ports."""
+        first_start, attempt = not self._started, 1
+        while True:
+            try:
+                self._start_once()
+            except RuntimeError:  # it exited at once: with a TCP port, most likely taken
+                if not first_start or self.socket_path is not None or attempt == BIND_ATTEMPTS:
+                    raise
+                attempt += 1
+                self.port = free_port()
+                continue
+            self._started = True
+            return self
+
+    def _start_once(self) -> None:
         command = [memcached_binary()]
         if os.geteuid() == 0:
             command += ["-u", "root"]  # memcached refuses to run as root without -u
@@ -63,7 +81,6 @@ class MemcachedServer:
         except BaseException:
             self.stop()
             raise
-        return self
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
