@@ -15,8 +15,14 @@ from .store import SupportsPurge
 log = logging.getLogger("sessionkit")
 
 
+#: The most sessions one background run removes; the next run goes on where it stopped, so a
+#: backlog (after a long pause, or a first start on a big table) never makes one long run.
+RUN_LIMIT = 10_000
+
+
 class Purger:
-    """Calls ``store.purge_expired()`` every ``interval`` seconds in a daemon thread.
+    """Calls ``store.purge_expired(limit=RUN_LIMIT)`` every ``interval`` seconds in a daemon
+    thread.
 
     The first run comes after a random part of the interval, so that the workers of one
     server do not all purge at once. A failure is logged once, and once more when purging
@@ -49,7 +55,7 @@ class Purger:
 
     def purge_once(self) -> None:
         try:
-            removed = self.store.purge_expired()
+            removed = self.store.purge_expired(limit=RUN_LIMIT)
         except (SessionKitError, OSError) as error:
             if not self._failing:
                 log.warning("purging session store %s failed: %s", self.name, error)

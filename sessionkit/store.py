@@ -160,8 +160,9 @@ class AsyncSupportsUserIndex(Protocol):
 class SupportsPurge(Protocol):
     """A store whose expired entries must be removed by a call (file, SQL)."""
 
-    def purge_expired(self) -> int:
-        """Remove every expired entry and return how many were removed."""
+    def purge_expired(self, limit: int | None = None) -> int:
+        """Remove expired entries, at most ``limit`` of them (None: every one); return how
+        many were removed."""
 
 
 @runtime_checkable

@@ -216,8 +216,9 @@ class FileStore:
 
     # -- optional capabilities
 
-    def purge_expired(self) -> int:
-        """Remove expired session files; return how many were removed.
+    def purge_expired(self, limit: int | None = None) -> int:
+        """Remove expired session files, at most ``limit`` of them (None: every one); return
+        how many were removed.
 
         Temporary files of writers that died mid-write go too (they are not counted). A
         missing directory is a :class:`~sessionkit.ConfigurationError` (a mistyped path).
@@ -226,6 +227,8 @@ class FileStore:
         self._remove_dead_temporaries()
         removed = 0
         for path in self._session_files():
+            if limit is not None and removed >= limit:
+                break
             if self._expiry(path) is None:
                 with self._locked(path.parent, create=False):
                     if self._expiry(path) is None:

@@ -227,6 +227,18 @@ class BasicContract(ContractBase):
         assert purged.purge_expired() == 0
         assert store.get(live) == b"new"
 
+    def test_purge_expired_at_most_a_limit(self, store: Store) -> None:
+        self.require(SupportsPurge)
+        purged: SupportsPurge = self.base_store  # type: ignore[assignment]
+        stale = [self.sid() for _ in range(5)]
+        for sid in stale:
+            store.set(sid, b"old", 1)
+        assert self.let_expire(lambda: all(store.get(sid) is None for sid in stale))
+        assert purged.purge_expired(limit=2) == 2
+        assert purged.purge_expired(limit=2) == 2
+        assert purged.purge_expired(limit=2) == 1
+        assert purged.purge_expired(limit=2) == 0
+
 
 def _dict_model_machine(store: Store, ids: list[str]) -> type[RuleBasedStateMachine]:
     """A state machine that drives ``store`` and a dict side by side over a few ids."""

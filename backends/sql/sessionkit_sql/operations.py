@@ -156,12 +156,17 @@ class Operations:
     def clear(self) -> Steps[None]:
         yield Step(self.sql.clear, {}, _rowcount)
 
-    def purge_expired(self) -> Steps[int]:
-        """Delete expired rows in batches of ``purge_batch_size``; return how many went."""
+    def purge_expired(self, limit: int | None = None) -> Steps[int]:
+        """Delete expired rows in batches of ``purge_batch_size``, at most ``limit`` rows in
+        all (None: every one); return how many went."""
         params = {"now": self.now()}
         removed = 0
-        while True:
-            batch: int = yield Step(self.sql.purge, params, _rowcount)
+        while limit is None or removed < limit:
+            size = self.sql.purge_batch_size
+            if limit is not None:
+                size = min(size, limit - removed)
+            batch: int = yield Step(self.sql.purge_at_most(size), params, _rowcount)
             removed += batch
-            if batch < self.sql.purge_batch_size:
-                return removed
+            if batch < size:
+                break
+        return removed

@@ -12,6 +12,7 @@ bound to, or NULL; indexed). Every statement takes its values as bound parameter
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import (
@@ -158,6 +159,7 @@ class Statements:
         # add: one statement where the dialect can say "inserted, or took over an expired row";
         # None where it needs insert-then-take-over (see the add operation).
         self.add: Insert | None
+        self._purge: Callable[[int], Delete]
         if dialect in ("postgresql", "sqlite"):
             make = postgresql.insert if dialect == "postgresql" else sqlite.insert
             upsert = make(table).values(new_row)
@@ -169,8 +171,8 @@ class Statements:
             self.add = upsert.on_conflict_do_update(
                 index_elements=[t.id], set_={**written, "user_id": null()}, where=expired
             ).execution_options(preserve_rowcount=True)
-            self.purge: Delete = delete(table).where(
-                t.id.in_(select(t.id).where(expired).limit(purge_batch_size))
+            self._purge = lambda size: delete(table).where(
+                t.id.in_(select(t.id).where(expired).limit(size))
             )
         elif dialect in MYSQL_DIALECTS:
             upsert_my = mysql.insert(table).values(new_row)
@@ -187,11 +189,19 @@ class Statements:
             )
             # MySQL's affected-row count cannot tell "inserted" from "left alone".
             self.add = None
-            self.purge = (
+            self._purge = lambda size: (
                 delete(table)
                 .where(expired)
-                .with_dialect_options(mysql_limit=purge_batch_size, mariadb_limit=purge_batch_size)
+                .with_dialect_options(mysql_limit=size, mariadb_limit=size)
             )
         else:
             raise ConfigurationError(f"sessionkit-sql does not support the {dialect} dialect")
         self.purge_batch_size = purge_batch_size
+        self._purges: dict[int, Delete] = {}
+
+    def purge_at_most(self, size: int) -> Delete:
+        """The statement that deletes at most ``size`` expired rows (made once per size)."""
+        statement = self._purges.get(size)
+        if statement is None:
+            statement = self._purges[size] = self._purge(size)
+        return statement

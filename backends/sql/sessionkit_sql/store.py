@@ -124,9 +124,10 @@ class SQLStore:
         else:
             self._prepare(self._engine, create=True)
 
-    def purge_expired(self) -> int:
-        """Delete expired rows in batches of ``purge_batch_size``; return how many went."""
-        return self._run(self._ops.purge_expired())
+    def purge_expired(self, limit: int | None = None) -> int:
+        """Delete expired rows in batches of ``purge_batch_size``, at most ``limit`` in all
+        (None: every one); return how many went."""
+        return self._run(self._ops.purge_expired(limit))
 
     def count(self) -> int:
         """How many sessions have not expired."""
