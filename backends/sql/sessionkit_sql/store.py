@@ -142,6 +142,8 @@ class SQLStore:
     def _run(self, steps: Steps[T]) -> T:
         try:
             step = next(steps)
+            if self._engine is None:
+                self._start()  # creating the table is no part of the operation's timeout
             started = time.monotonic()
             while True:
                 step = steps.send(self._execute(step, started))
