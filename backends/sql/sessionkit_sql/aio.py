@@ -15,10 +15,9 @@ import time
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, CursorResult, Table
-from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from sessionkit.errors import SessionKitError
 from sessionkit.store import Entry, Swap, Version
 
 from .config import Settings, Target
@@ -27,12 +26,11 @@ from .engine import (
     StaleConnection,
     engine_options,
     is_deadlock,
-    is_duplicate_key,
-    translate,
+    settle,
     tune_sqlite,
     unavailable,
 )
-from .operations import DUPLICATE, Operations, Step, Steps
+from .operations import Operations, Step, Steps
 from .schema import prepare_table
 
 T = TypeVar("T")
@@ -120,16 +118,8 @@ class AsyncSQLStore:
                 if time.monotonic() - started >= self.settings.timeout / 2:
                     raise unavailable(self.target, "the connection was lost") from None
                 return await self._execute_once(step, started)
-        except IntegrityError as exc:
-            if step.duplicate and is_duplicate_key(exc.orig):
-                return DUPLICATE
-            raise translate(self.target, exc) from exc
-        except SQLAlchemyError as exc:
-            raise translate(self.target, exc) from exc
-        except SessionKitError:
-            raise  # (a StoreUnavailableError is an OSError too)
-        except OSError as exc:  # asyncpg's connect raises the socket's own errors
-            raise unavailable(self.target, exc) from exc
+        except (SQLAlchemyError, OSError) as exc:
+            return settle(self.target, step.duplicate, exc)
 
     async def _execute_once(self, step: Step, started: float) -> Any:
         """One try on a pooled connection. On a network database, a connection still busy

@@ -20,7 +20,13 @@ import math
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
+from sqlalchemy.exc import (
+    DBAPIError,
+    IntegrityError,
+    OperationalError,
+    ProgrammingError,
+    SQLAlchemyError,
+)
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.pool import StaticPool
 
@@ -139,6 +145,23 @@ def translate(target: Target, error: Exception) -> SessionKitError:
             f"session store {target.masked}: the database refused a statement: {reason}"
         )
     return SessionKitError(f"session store {target.masked}: {reason}")
+
+
+#: What a step that allows a duplicate key yields back when the key was taken.
+DUPLICATE = object()
+
+
+def settle(target: Target, step_allows_duplicate: bool, error: Exception) -> object:
+    """What a step that raised ``error`` comes to: :data:`DUPLICATE` when the step allows a
+    duplicate key and that is what it met; otherwise this raises the sessionkit error for
+    ``error`` (from it). Called by the store and its async twin alike."""
+    if isinstance(error, IntegrityError) and step_allows_duplicate and is_duplicate_key(error.orig):
+        return DUPLICATE
+    if isinstance(error, SessionKitError):
+        raise error  # a StoreUnavailableError is an OSError too: already translated
+    if isinstance(error, SQLAlchemyError):
+        raise translate(target, error) from error
+    raise unavailable(target, error) from error  # a socket error asyncpg raised as it was
 
 
 def is_duplicate_key(error: BaseException | None) -> bool:

@@ -20,6 +20,7 @@ from sqlalchemy import CursorResult, Executable
 from sessionkit.ids import check_session_id, check_ttl, check_user_id, is_valid_session_id
 from sessionkit.store import GONE, Entry, Swap, Version
 
+from .engine import DUPLICATE
 from .schema import Statements, new_version
 
 T = TypeVar("T")
@@ -29,16 +30,13 @@ Clock = Callable[[], float]
 class Step(NamedTuple):
     """One statement of an operation; ``read`` turns its result into what the step yields
     back. With ``duplicate`` set, a duplicate-key error is no error: the step yields
-    :data:`DUPLICATE` instead."""
+    :data:`~sessionkit_sql.engine.DUPLICATE` instead."""
 
     statement: Executable
     params: dict[str, Any]
     read: Callable[[CursorResult[Any]], Any]
     duplicate: bool = False
 
-
-#: What a :attr:`Step.duplicate` step yields back when the key was taken.
-DUPLICATE = object()
 
 Steps = Generator[Step, Any, T]
 

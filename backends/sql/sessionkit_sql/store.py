@@ -16,9 +16,9 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, CursorResult, Engine
 from sqlalchemy.engine import URL
-from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from sessionkit.errors import ConfigurationError, SessionKitError
+from sessionkit.errors import ConfigurationError
 from sessionkit.store import AsyncStore, Entry, Swap, Version
 
 from .config import read_settings, split_url
@@ -26,12 +26,12 @@ from .engine import (
     DEADLOCK_ATTEMPTS,
     StaleConnection,
     is_deadlock,
-    is_duplicate_key,
+    settle,
     sync_engine,
     translate,
     unavailable,
 )
-from .operations import DUPLICATE, Clock, Operations, Step, Steps
+from .operations import Clock, Operations, Step, Steps
 from .schema import Statements, prepare_table, session_table
 from .watchdog import Watchdog
 
@@ -165,16 +165,8 @@ class SQLStore:
                 if time.monotonic() - started >= self.settings.timeout / 2:
                     raise unavailable(self.target, "the connection was lost") from None
                 return self._execute_once(step, started + self.settings.timeout)
-        except IntegrityError as exc:
-            if step.duplicate and is_duplicate_key(exc.orig):
-                return DUPLICATE
-            raise translate(self.target, exc) from exc
-        except SQLAlchemyError as exc:
-            raise translate(self.target, exc) from exc
-        except SessionKitError:
-            raise  # (a StoreUnavailableError is an OSError too)
-        except OSError as exc:
-            raise unavailable(self.target, exc) from exc
+        except (SQLAlchemyError, OSError) as exc:
+            return settle(self.target, step.duplicate, exc)
 
     def _execute_once(self, step: Step, deadline: float) -> Any:
         engine = self._engine or self._start()
