@@ -63,7 +63,9 @@ class Settings:
     pool: Mapping[str, Any]
 
 
-def read_settings(target: Target, url_options: dict[str, str], keywords: Any) -> Settings:
+def read_settings(
+    target: Target, url_options: dict[str, str], keywords: Mapping[str, Any]
+) -> Settings:
     """The settings from the URL's options and the keyword options (which win)."""
     parsed = StoreURL(target.masked, "", None, None, (), "", url_options)
     options = StoreOptions(parsed, keywords, OPTION_DEFAULTS)

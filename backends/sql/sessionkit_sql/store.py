@@ -61,7 +61,6 @@ class SQLStore:
         self.table = session_table(self.settings.table)
         statements = Statements(self.table, self.target.backend, self.settings.purge_batch_size)
         self._ops = Operations(statements, clock)
-        self._clock = clock
         self._engine: Engine | None = None
         self._start_lock = threading.Lock()
         # An in-memory SQLite database is a single connection: one operation at a time.
