@@ -26,6 +26,7 @@ class AsyncRedisStore(RedisTwin[AsyncClient]):
     """
 
     flavour = ASYNC
+    is_async = True
 
     async def get(self, sid: str) -> bytes | None:
         return await self._send(self._ops.get(sid))

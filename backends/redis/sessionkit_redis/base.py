@@ -1,4 +1,4 @@
-"""What the sync store and its async twin share: the settings, a client with its scripts, the
+"""What the sync store and its async twin share: the settings, a client, the
 steps of every operation, and what a failed try leads to. Each twin adds only its runner:
 the loop that sends a request and waits for the reply, blocking or awaiting."""
 
@@ -13,7 +13,6 @@ from .clients import Flavour, build
 from .errors import CLIENT_ERRORS, translate
 from .keys import KeySpace
 from .operations import Operations
-from .requests import SCRIPTS
 from .settings import RedisSettings
 
 C = TypeVar("C")
@@ -23,6 +22,7 @@ class RedisTwin(Generic[C]):
     """A client of ``flavour`` (``C``) for ``settings``, and the store's operations on it."""
 
     flavour: ClassVar[Flavour]
+    is_async: ClassVar[bool]
 
     def __init__(self, settings: RedisSettings) -> None:
         self.settings = settings
@@ -32,8 +32,6 @@ class RedisTwin(Generic[C]):
             raise self._error(exc) from exc
         #: The underlying redis-py client.
         self.client: C = client
-        #: The Lua scripts registered with the client, by their source.
-        self.scripts = {source: client.register_script(source) for source in SCRIPTS}
         self._keys = KeySpace(settings.prefix)
         self._ops = Operations(self._keys)
 

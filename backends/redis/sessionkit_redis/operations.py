@@ -110,7 +110,7 @@ class Operations:
         check_ttl(ttl)
         if not isinstance(version, bytes):
             raise TypeError("a Redis store's version is the bytes its get_versioned returned")
-        return CompareAndSet((key,), (version, data, ttl))
+        return CompareAndSet(key, (version, data, ttl))
 
     # -- the per-user index
 

@@ -34,6 +34,7 @@ class RedisStore(RedisTwin[SyncClient]):
     """
 
     flavour = SYNC
+    is_async = False
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> RedisStore:

@@ -122,14 +122,17 @@ def test_a_save_is_one_evalsha_raced_or_not(
     assert swaps[0].entry.data == (b"w" if stored else b"read")
 
 
-def test_a_script_the_server_lost_is_loaded_again(store: Store, server: Any) -> None:
+def test_a_script_the_server_lost_is_sent_whole_once(store: Store, server: Any) -> None:
     versioned: SupportsVersions = store  # type: ignore[assignment]
     sid = new_session_id()
     store.set(sid, b"read", 60)
     server[1].client.script_flush()  # what a restart or a failover to a fresh replica does
     seen = server[1].during(lambda: versioned.replace_versioned(sid, b"w", 60, b"read"))
-    assert seen == Seen(3, ["EVALSHA", "SCRIPT", "EVALSHA"])  # NOSCRIPT, SCRIPT LOAD, again
+    assert seen == Seen(2, ["EVALSHA", "EVAL"])  # NOSCRIPT, then the script itself
     assert store.get(sid) == b"w"
+    seen = server[1].during(lambda: versioned.replace_versioned(sid, b"v", 60, b"w"))
+    assert seen == Seen(1, ["EVALSHA"])  # EVAL cached it again
+    assert store.get(sid) == b"v"
 
 
 def test_delete_is_one_del(store: Store, server: Any) -> None:
