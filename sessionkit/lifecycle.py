@@ -19,7 +19,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 
-from .codec import NO_META, Meta
+from .codec import NO_META, Meta, make_meta
 from .errors import (
     SessionConflictError,
     SessionKitError,
@@ -107,7 +107,7 @@ def apply_entry(manager: SessionManager, state: SessionState, entry: Entry | Non
             # The base keeps the bad bytes, so the first change the app makes replaces them.
             log.warning("unusable session data (%s); starting an empty session", exc)
             meta, body, data = NO_META, entry.data, {}
-        if not _expired(manager, meta):
+        if not (manager.absolute_timeout and _expired(manager, meta)):
             state.loaded(data, body, meta, entry.version)
             return
         state.doom(state.id)  # past its absolute timeout: removed at commit
@@ -138,7 +138,7 @@ def encode(manager: SessionManager, state: SessionState, payload: bytes) -> byte
     info = meta.info
     if state.info is not None:
         info = manager.serializer.dumps(state.info) if state.info else b""
-    meta = state.meta = Meta(meta.created or now, now, meta.user_id, info)
+    meta = state.meta = make_meta(Meta, (meta.created or now, now, meta.user_id, info))
     stored = manager.codec.pack(state.id, meta, payload)
     if len(stored) > manager.max_size:
         raise SessionTooLargeError(len(stored), manager.max_size)

@@ -310,7 +310,7 @@ class SessionManager:
         """Save what needs saving; return the Set-Cookie header value, or None for none."""
         if self._purge_pending:
             self._start_purging()
-        outcome = self._run(lifecycle.commit(self, session._state, self._sync_store))
+        outcome = _drive(lifecycle.commit(self, session._state, self._sync_store))
         return self._set_cookie(session._state, outcome, https)
 
     async def acommit(self, session: Session, *, https: bool = False) -> str | None:

