@@ -51,7 +51,8 @@ def _drive(coroutine: Coroutine[Any, Any, T]) -> T:
     try:
         coroutine.send(None)
     except StopIteration as done:
-        return cast(T, done.value)
+        result: T = done.value
+        return result
     coroutine.close()
     raise RuntimeError("a synchronous store call suspended")
 
