@@ -81,10 +81,10 @@ class SessionManager:
     :param on_conflict: when both requests changed the same value: ``"ours"`` (default),
         ``"theirs"``, ``"raise"`` (:class:`~sessionkit.errors.SessionConflictError`, which the
         adapters answer with 409) or a callable; see :mod:`sessionkit.merge`.
-    :param protect: what protects the bytes in the store: ``"sign"`` (default: an HMAC
-        bound to the session id, so nobody with write access to the store can plant or move
-        a session), ``"encrypt"`` (AES-256-GCM: nobody with read access can read one either;
-        ``pip install 'sessionkit[encrypt]'``) or None; see :mod:`sessionkit.protect`.
+    :param protect: what protects the bytes in the store: ``"sign"`` (default: a MAC bound
+        to the session id, so nobody with write access to the store can plant or move a
+        session), ``"encrypt"`` (AES-256-GCM: nobody with read access can read one either)
+        or None; see :mod:`sessionkit.protect`.
     :param purge_interval: for stores that keep expired sessions until purged (file, SQL):
         purge them every this many seconds in a background thread of each process, so that
         no cron job is needed (None: ``sessionkit purge URL`` is up to you).

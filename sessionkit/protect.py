@@ -1,17 +1,21 @@
 """Protecting what the store holds, so that whoever can read or write the store can neither
 read sessions (``encrypt``) nor plant one (``sign`` and ``encrypt``).
 
-- ``sign``: a MAC over the session id and the stored bytes: keyed BLAKE2b-256 (RFC 7693's
-  keyed mode, a PRF like HMAC, at a third of HMAC-SHA256's cost per byte in instructions);
-  bytes moved from one id to another, changed, truncated or planted fail to verify.
-- ``encrypt``: AES-256-GCM (from the ``cryptography`` package) under a key of the session's
-  own (keyed BLAKE2b of the session id under the master key), with a random 96-bit nonce per
-  write and the id as associated data. A key per session keeps the writes under one key far
-  below the 2**32 that random 96-bit nonces allow, however busy the site.
+Both modes use AES-256-GCM (from the ``cryptography`` package) under a key of the session's
+own: keyed BLAKE2b of the session id under a master key. A key per session binds the bytes to
+their id (bytes moved to another id do not open) and keeps the writes under one key far below
+the 2**32 that random 96-bit nonces allow, however busy the site.
+
+- ``sign``: GCM's tag over the stored bytes, given as associated data with nothing to encrypt
+  (GMAC), under a random 96-bit nonce per write. Bytes changed, truncated, planted or moved
+  from one id to another fail to verify. GHASH runs on the CPU's carry-less multiply: at 4 KB
+  the tag costs a fifth of a keyed BLAKE2b's instructions, at 60 KB a sixteenth of its time.
+- ``encrypt``: the same cipher encrypting the bytes, with the id as associated data.
 
 The master keys derive from the manager's secrets with HKDF-SHA256 (RFC 5869), under contexts
 apart from the cookie's, so one rotation list rotates both: the newest secret protects every
-write, each secret still opens what it protected.
+write, each secret still opens what it protected. A session's cipher is kept for its next use
+(a request opens its session, then seals it again) among the last :data:`CIPHERS_KEPT`.
 """
 
 from __future__ import annotations
@@ -27,11 +31,13 @@ Mode = Literal["sign", "encrypt"]
 
 _SIGNED = b"\x02"
 _ENCRYPTED = b"\x03"
-_MAC_SIZE = 32
 _NONCE_SIZE = 12
 _TAG_SIZE = 16
-SIGN_CONTEXT = b"sessionkit/store/sign/v1"
+_TAG_END = 1 + _NONCE_SIZE + _TAG_SIZE  # a signed entry: tag byte, nonce, tag, then the bytes
+SIGN_CONTEXT = b"sessionkit/store/sign/v2"
 ENCRYPT_CONTEXT = b"sessionkit/store/encrypt/v1"
+#: Per-session ciphers kept, per master key, for the same session's next seal or open.
+CIPHERS_KEPT = 1024
 
 
 def hkdf_sha256(secret: bytes, info: bytes, length: int = 32, salt: bytes = b"") -> bytes:
@@ -55,35 +61,62 @@ class Protection(Protocol):
         with one of the secrets."""
 
 
-def _keyed(secret: bytes, context: bytes) -> hashlib.blake2b:
-    """A keyed BLAKE2b-256 under the master key HKDF derives from ``secret`` for ``context``:
-    copied, then fed a message, it gives that message's MAC."""
-    return hashlib.blake2b(key=hkdf_sha256(secret, context), digest_size=32)
+class _SessionKeys:
+    """AES-256-GCM ciphers under per-session keys, for each secret's master key."""
+
+    def __init__(self, secrets: list[bytes], context: bytes, mode: str) -> None:
+        try:
+            from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+        except ImportError:
+            raise ConfigurationError(
+                f"protect={mode!r} needs the cryptography package (a dependency of "
+                "sessionkit): pip install cryptography"
+            ) from None
+        self._aesgcm = AESGCM
+        self._masters = [
+            hashlib.blake2b(key=hkdf_sha256(secret, context), digest_size=32) for secret in secrets
+        ]
+        self._kept: list[dict[str, Any]] = [{} for _ in secrets]
+        self.count = len(secrets)
+
+    def cipher(self, index: int, sid: str) -> Any:
+        """The cipher of session ``sid`` under secret number ``index`` (0: the newest)."""
+        kept = self._kept[index]
+        cipher = kept.get(sid)
+        if cipher is None:
+            derive = self._masters[index].copy()
+            derive.update(sid.encode())
+            cipher = kept[sid] = self._aesgcm(derive.digest())
+            if len(kept) > CIPHERS_KEPT:
+                kept.pop(next(iter(kept)), None)  # the oldest kept
+        return cipher
 
 
 class Signed:
-    """A keyed BLAKE2b MAC over the session id and the data; see the module docstring."""
+    """GMAC under a per-session key; see the module docstring."""
 
     def __init__(self, secrets: list[bytes]) -> None:
-        self._macs = [_keyed(secret, SIGN_CONTEXT) for secret in secrets]
-
-    def _mac(self, index: int, sid: str, plain: bytes) -> bytes:
-        mac = self._macs[index].copy()
-        mac.update(sid.encode())
-        mac.update(b"\x00")  # ids never hold a NUL: the two parts cannot be confused
-        mac.update(plain)
-        return mac.digest()
+        self._keys = _SessionKeys(secrets, SIGN_CONTEXT, "sign")
 
     def seal(self, sid: str, plain: bytes) -> bytes:
-        return b"".join((_SIGNED, self._mac(0, sid, plain), plain))
+        nonce = os.urandom(_NONCE_SIZE)
+        tag: bytes = self._keys.cipher(0, sid).encrypt(nonce, b"", plain)
+        return b"".join((_SIGNED, nonce, tag, plain))
 
     def open(self, sid: str, sealed: bytes) -> bytes:
-        if sealed[:1] != _SIGNED or len(sealed) < 1 + _MAC_SIZE:
+        if sealed[:1] != _SIGNED or len(sealed) < _TAG_END:
             raise ValueError("the stored session is not signed")
-        given, plain = sealed[1 : 1 + _MAC_SIZE], sealed[1 + _MAC_SIZE :]
-        for index in range(len(self._macs)):
-            if hmac.compare_digest(self._mac(index, sid, plain), given):
-                return plain
+        nonce, tag, plain = (
+            sealed[1 : 1 + _NONCE_SIZE],
+            sealed[1 + _NONCE_SIZE : _TAG_END],
+            sealed[_TAG_END:],
+        )
+        for index in range(self._keys.count):
+            try:
+                self._keys.cipher(index, sid).decrypt(nonce, tag, plain)
+            except Exception:  # noqa: BLE001, S112 - cryptography's InvalidTag: try the next key
+                continue
+            return plain
         raise ValueError("the stored session's signature does not verify")
 
 
@@ -91,33 +124,20 @@ class Encrypted:
     """AES-256-GCM under a per-session key; see the module docstring."""
 
     def __init__(self, secrets: list[bytes]) -> None:
-        try:
-            from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-        except ImportError:
-            raise ConfigurationError(
-                "protect='encrypt' needs the cryptography package: "
-                "pip install 'sessionkit[encrypt]'"
-            ) from None
-        self._aesgcm = AESGCM
-        self._masters = [_keyed(secret, ENCRYPT_CONTEXT) for secret in secrets]
-
-    def _cipher(self, index: int, sid: str) -> Any:
-        derive = self._masters[index].copy()
-        derive.update(sid.encode())
-        return self._aesgcm(derive.digest())
+        self._keys = _SessionKeys(secrets, ENCRYPT_CONTEXT, "encrypt")
 
     def seal(self, sid: str, plain: bytes) -> bytes:
         nonce = os.urandom(_NONCE_SIZE)
-        sealed: bytes = self._cipher(0, sid).encrypt(nonce, plain, sid.encode())
+        sealed: bytes = self._keys.cipher(0, sid).encrypt(nonce, plain, sid.encode())
         return b"".join((_ENCRYPTED, nonce, sealed))
 
     def open(self, sid: str, sealed: bytes) -> bytes:
-        if sealed[:1] != _ENCRYPTED or len(sealed) < 1 + _NONCE_SIZE + _TAG_SIZE:
+        if sealed[:1] != _ENCRYPTED or len(sealed) < _TAG_END:
             raise ValueError("the stored session is not encrypted")
         nonce, body = sealed[1 : 1 + _NONCE_SIZE], sealed[1 + _NONCE_SIZE :]
-        for index in range(len(self._masters)):
+        for index in range(self._keys.count):
             try:
-                plain: bytes = self._cipher(index, sid).decrypt(nonce, body, sid.encode())
+                plain: bytes = self._keys.cipher(index, sid).decrypt(nonce, body, sid.encode())
             except Exception:  # noqa: BLE001, S112 - cryptography's InvalidTag: try the next key
                 continue
             return plain

@@ -7,7 +7,7 @@ import pytest
 
 from sessionkit import SessionManager
 from sessionkit.errors import ConfigurationError
-from sessionkit.protect import Encrypted, Signed, hkdf_sha256, protection
+from sessionkit.protect import CIPHERS_KEPT, Encrypted, Signed, hkdf_sha256, protection
 from sessionkit.stores.memory import MemoryStore
 
 SECRET = b"a-secret-for-the-protection-tests-0123"
@@ -25,8 +25,6 @@ def test_hkdf_matches_rfc_5869_test_case_1() -> None:
 
 @pytest.mark.parametrize("kind", [Signed, Encrypted])
 def test_sealed_bytes_open_only_for_their_id_and_keys(kind: type[Signed | Encrypted]) -> None:
-    if kind is Encrypted:
-        pytest.importorskip("cryptography")
     sid, other = "a" * 43, "b" * 43
     sealed = kind([SECRET]).seal(sid, b"payload")
     assert kind([SECRET]).open(sid, sealed) == b"payload"
@@ -43,12 +41,34 @@ def test_sealed_bytes_open_only_for_their_id_and_keys(kind: type[Signed | Encryp
 
 
 def test_encryption_hides_the_data_and_never_repeats_itself() -> None:
-    pytest.importorskip("cryptography")
     sid = "a" * 43
     box = Encrypted([SECRET])
     first, second = box.seal(sid, b"card=4111"), box.seal(sid, b"card=4111")
     assert b"4111" not in first
     assert first != second
+
+
+@pytest.mark.parametrize("kind", [Signed, Encrypted])
+def test_a_session_cipher_is_kept_for_its_next_use_and_the_kept_are_bounded(
+    kind: type[Signed | Encrypted],
+) -> None:
+    box = kind([SECRET])
+    sids = [f"{n:043d}" for n in range(CIPHERS_KEPT + 10)]
+    sealed = {sid: box.seal(sid, sid.encode()) for sid in sids}
+    assert len(box._keys._kept[0]) == CIPHERS_KEPT  # the oldest ten were let go
+    for sid in reversed(sids):  # kept or derived again, each opens its own bytes
+        assert box.open(sid, sealed[sid]) == sid.encode()
+    assert len(box._keys._kept[0]) == CIPHERS_KEPT
+    with pytest.raises(ValueError):
+        box.open(sids[1], sealed[sids[0]])  # a kept cipher never opens another id's bytes
+
+
+def test_signing_leaves_the_bytes_readable_and_never_repeats_itself() -> None:
+    sid = "a" * 43
+    box = Signed([SECRET])
+    first, second = box.seal(sid, b"card=4111"), box.seal(sid, b"card=4111")
+    assert first.endswith(b"card=4111")
+    assert first != second  # a fresh nonce per write
 
 
 def test_the_sign_and_encrypt_keys_differ_from_the_cookie_key() -> None:
