@@ -102,7 +102,7 @@ def apply_entry(manager: SessionManager, state: SessionState, entry: Entry | Non
     if entry is not None:
         try:
             meta, body = manager.codec.unpack(state.id, entry.data)
-            data = manager.serializer.loads(body)
+            data = manager.loads_stored(body)
         except Exception as exc:  # noqa: BLE001 - stored data is untrusted
             # The base keeps the bad bytes, so the first change the app makes replaces them.
             log.warning("unusable session data (%s); starting an empty session", exc)
@@ -123,7 +123,7 @@ def _expired(manager: SessionManager, meta: Meta) -> bool:
 
 def info_of(manager: SessionManager, state: SessionState) -> dict[str, Any]:
     if state.info is None:
-        info = manager.serializer.loads(state.meta.info) if state.meta.info else {}
+        info = manager.loads_stored(state.meta.info) if state.meta.info else {}
         state.info = info
     return state.info
 
@@ -233,11 +233,11 @@ def merge_onto(manager: SessionManager, state: SessionState, entry: Entry) -> by
     serializer = manager.serializer
     try:
         meta, body = manager.codec.unpack(state.id, entry.data)
-        theirs = serializer.loads(body)
+        theirs = manager.loads_stored(body)
     except Exception as exc:  # noqa: BLE001 - stored data is untrusted: ours replaces it
         log.warning("unusable session data (%s) found at a save; replacing it", exc)
         meta, body, theirs = NO_META, entry.data, {}
-    base = serializer.loads(state.base) if state.base else {}
+    base = manager.loads_stored(state.base) if state.base else {}
     ours = cast(SessionData, state.data)
     merged = merge(base, ours, theirs, manager.on_conflict)
     ours.clear()
@@ -284,7 +284,7 @@ async def _drop_carried(
     manager: SessionManager, state: SessionState, store: AsyncStore, carried: bytes | None
 ) -> None:
     """A login raced a logout: keep only what this request set after ``regenerate``."""
-    before = manager.serializer.loads(carried) if carried else {}
+    before = manager.loads_stored(carried) if carried else {}
     state.data = merge(before, cast(SessionData, state.data), {}, "ours")
     state.exposed = True
     if not state.stored:
@@ -404,7 +404,7 @@ async def user_sessions(
     for sid, raw in found.items():
         try:
             meta, _ = manager.codec.unpack(sid, raw)
-            info = manager.serializer.loads(meta.info) if meta.info else {}
+            info = manager.loads_stored(meta.info) if meta.info else {}
         except Exception:  # noqa: BLE001, S112 - stored data is untrusted; skip what is bad
             continue
         if meta.user_id != user_id or _expired(manager, meta):

@@ -129,3 +129,25 @@ def test_orjson_refuses_nesting_deeper_than_it_can_write_back() -> None:
         else:
             with pytest.raises(ValueError, match="cannot be written back"):
                 serializer.loads(raw)
+
+
+DEEP = b'{"a":' + b"[" * 300 + b"]" * 300 + b"}"  # reads, but orjson cannot write it back
+
+
+def test_trusted_bytes_skip_only_the_write_back_check() -> None:
+    serializer = JSONSerializer()
+    with pytest.raises(ValueError, match="cannot be written back"):
+        serializer.loads(DEEP)
+    assert serializer.loads_trusted(DEEP)["a"]  # what the store protection vouched for
+    for raw in (b"[1]", b"not json", b'{"a":NaN}'):  # never what no JSON reader accepts
+        with pytest.raises(ValueError):
+            serializer.loads_trusted(raw)
+
+
+def test_unprotected_stored_bytes_are_still_checked(caplog: pytest.LogCaptureFixture) -> None:
+    manager = SessionManager("memory://", secret="s-0123456789abcdefghijklmnopqrstuv", protect=None)
+    sid = new_session_id()
+    manager.store.set(sid, manager.codec.pack(sid, Meta(), DEEP), 60)  # planted: no seal
+    with caplog.at_level("WARNING", logger="sessionkit"):
+        assert dict(manager.open(f"session={manager.signer.sign(sid)}")) == {}
+    assert "cannot be written back" in caplog.text

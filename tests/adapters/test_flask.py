@@ -441,6 +441,10 @@ class CountingSerializer(TaggedJSONSerializer):
         self.loaded += 1
         return super().loads(raw)
 
+    def loads_trusted(self, raw: bytes) -> SessionData:
+        self.loaded += 1
+        return super().loads_trusted(raw)
+
 
 @pytest.mark.parametrize("permanent", [False, True])
 def test_a_changed_session_is_serialised_once_an_untouched_one_never(permanent: bool) -> None:
