@@ -55,6 +55,7 @@ from django.contrib.sessions.middleware import (  # type: ignore[import-untyped]
     SessionMiddleware as DjangoSessionMiddleware,
 )
 from django.core.exceptions import ImproperlyConfigured  # type: ignore[import-untyped]
+from django.core.signals import setting_changed  # type: ignore[import-untyped]
 from django.http import HttpRequest, HttpResponse  # type: ignore[import-untyped]
 
 from ..codec import NO_META, Meta, SessionCodec
@@ -112,16 +113,46 @@ class Engine:
 
 _engines: dict[tuple[Any, ...], Engine] = {}
 _lock = threading.Lock()
+# The engine for the settings as they are: reading a setting per request costs a Python call,
+# and one the project lacks an exception too, so they are read again only when they change.
+_current: Engine | None = None
+ENGINE_SETTINGS = frozenset(
+    {
+        "SESSIONKIT_STORE",
+        "SESSIONKIT_STORE_OPTIONS",
+        "SESSIONKIT_SERIALIZER",
+        "SESSIONKIT_PROTECT",
+        "SECRET_KEY",
+        "SECRET_KEY_FALLBACKS",
+    }
+)
 
 
 def get_engine() -> Engine:
     """The engine for the current settings, made once per configuration."""
-    key = Engine.key()
-    with _lock:
+    global _current
+    engine = _current
+    if engine is not None:
+        return engine
+    with _lock:  # the settings are read under the lock that _settings_changed takes
+        key = Engine.key()
         engine = _engines.get(key)
         if engine is None:
             engine = _engines[key] = Engine()
+        _current = engine
         return engine
+
+
+def _settings_changed(*, setting: str, **_: Any) -> None:
+    """Forget the current engine when ``override_settings`` (or pytest-django's ``settings``)
+    changes a setting it is made from, as Django's own caches and storages do."""
+    global _current
+    if setting in ENGINE_SETTINGS:
+        with _lock:
+            _current = None
+
+
+setting_changed.connect(_settings_changed)
 
 
 _capabilities: dict[type, tuple[bool, bool]] = {}

@@ -314,3 +314,20 @@ def test_the_middleware_answers_503_while_the_store_is_down() -> None:
         pytest.raises(StoreUnavailableError),
     ):
         Client().get("/")
+
+
+def test_the_engine_follows_overridden_settings() -> None:
+    first, second = (f"memory://django-settings-{uuid.uuid4().hex}" for _ in range(2))
+    with override_settings(SESSIONKIT_STORE=first):
+        session = SessionStore()
+        session["a"] = 1
+        session.save()
+        key = session.session_key
+        with override_settings(SESSIONKIT_STORE=second):
+            assert not SessionStore().exists(key)
+        assert SessionStore(key)["a"] == 1
+        with override_settings(SECRET_KEY="another-secret-key-for-this-test-only"):
+            assert SessionStore(key).load() == {}  # sealed with the other key
+        with override_settings(SESSIONKIT_PROTECT=None):
+            assert SessionStore(key).load() == {}
+        assert SessionStore(key)["a"] == 1
