@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from django.contrib.sessions.backends.base import CreateError, UpdateError
+from django.contrib.sessions.backends.base import CreateError, SessionBase, UpdateError
 from django.test import Client, override_settings
+from django.utils import timezone
 
 from sessionkit import StoreUnavailableError, available_backends
 from sessionkit.adapters.django import SessionStore, destroy_user_sessions, user_sessions
@@ -156,6 +158,19 @@ def test_set_expiry_zero_and_default_ages(engine: type[SessionStore]) -> None:
     assert session.get_expiry_age() == 1209600
     session.set_expiry(None)
     assert not session.get_expire_at_browser_close()
+
+
+def test_expiry_ages_are_sessionbases(engine: type[SessionStore]) -> None:
+    session = engine()
+    now = timezone.now()
+    for value in (None, 0, 60, timedelta(seconds=90), now + timedelta(days=2)):
+        session.set_expiry(value)
+        assert session.get_expiry_age(modification=now) == SessionBase.get_expiry_age(
+            session, modification=now
+        )
+        if not isinstance(value, timedelta | datetime):
+            assert session.get_expiry_age() == SessionBase.get_expiry_age(session)
+    assert session.get_expiry_age(expiry=30) == 30
 
 
 def test_a_session_saved_already_expired_is_gone(engine: type[SessionStore]) -> None:
