@@ -6,6 +6,7 @@ backend mixin are written out here against this engine.
 
 from __future__ import annotations
 
+import ast
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from django.contrib.sessions.backends.base import CreateError, SessionBase, UpdateError
+from django.contrib.sessions.serializers import JSONSerializer
 from django.test import Client, override_settings
 from django.utils import timezone
 
@@ -51,6 +53,27 @@ def test_new_keys_are_sessionkit_ids(engine: type[SessionStore]) -> None:
     session.save()
     assert is_valid_session_id(session.session_key)
     assert engine().exists(session.session_key)
+
+
+def test_a_new_session_has_what_sessionbase_init_gives(engine: type[SessionStore]) -> None:
+    # The engine's __init__ does SessionBase's work but for importing SESSION_SERIALIZER:
+    # a Django version that sets up more there fails this test.
+    key = new_session_id()
+    assert set(vars(SessionBase(key))) - {"serializer"} <= set(vars(engine(key)))
+    session = engine(key)
+    assert (session.session_key, session.accessed, session.modified) == (key, False, False)
+    assert session.serializer is JSONSerializer
+    with override_settings(SESSION_SERIALIZER="tests.adapters.test_django.ReprSerializer"):
+        assert engine().serializer is ReprSerializer
+        assert engine().decode(engine().encode({"a": 1})) == {"a": 1}
+
+
+class ReprSerializer:
+    def dumps(self, obj: object) -> bytes:
+        return repr(obj).encode()
+
+    def loads(self, data: bytes) -> object:
+        return ast.literal_eval(data.decode())
 
 
 def test_save_and_load(engine: type[SessionStore]) -> None:
