@@ -60,7 +60,7 @@ from django.core.signals import setting_changed  # type: ignore[import-untyped]
 from django.http import HttpRequest, HttpResponse  # type: ignore[import-untyped]
 from django.utils.module_loading import import_string  # type: ignore[import-untyped]
 
-from ..codec import NO_META, Meta, SessionCodec
+from ..codec import NO_META, Meta, SessionCodec, make_meta
 from ..errors import (
     SessionConflictError,
     SessionKitError,
@@ -295,7 +295,8 @@ class SessionStore(SessionBase):  # type: ignore[misc]
         now = int(self._clock())
         created = self._base[2].created if self._base is not None else 0
         user = data.get(AUTH_USER_KEY)
-        self._meta = Meta(created or now, now, None if user is None else str(user), b"")
+        user_id = None if user is None else str(user)
+        self._meta = make_meta(Meta, (created or now, now, user_id, b""))
         return self.engine.codec.pack(key, self._meta, payload)
 
     def _create(self, key: str, data: dict[str, Any], ttl: int) -> None:
