@@ -185,7 +185,7 @@ class SessionStore(SessionBase):  # type: ignore[misc]
 
     def __init__(self, session_key: str | None = None) -> None:
         # What SessionBase.__init__ does, but for importing SESSION_SERIALIZER on every
-        # request (8,000 instructions): only encode() and decode() use it, see serializer.
+        # request (11,000 instructions): only encode() and decode() use it, see serializer.
         self._session_key = session_key
         self.accessed = False
         self.modified = False
