@@ -6,13 +6,17 @@ backend mixin are written out here against this engine.
 
 from __future__ import annotations
 
+import ast
 import uuid
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from django.contrib.sessions.backends.base import CreateError, UpdateError
+from django.contrib.sessions.backends.base import CreateError, SessionBase, UpdateError
+from django.contrib.sessions.serializers import JSONSerializer
 from django.test import Client, override_settings
+from django.utils import timezone
 
 from sessionkit import StoreUnavailableError, available_backends
 from sessionkit.adapters.django import SessionStore, destroy_user_sessions, user_sessions
@@ -49,6 +53,27 @@ def test_new_keys_are_sessionkit_ids(engine: type[SessionStore]) -> None:
     session.save()
     assert is_valid_session_id(session.session_key)
     assert engine().exists(session.session_key)
+
+
+def test_a_new_session_has_what_sessionbase_init_gives(engine: type[SessionStore]) -> None:
+    # The engine's __init__ does SessionBase's work but for importing SESSION_SERIALIZER:
+    # a Django version that sets up more there fails this test.
+    key = new_session_id()
+    assert set(vars(SessionBase(key))) - {"serializer"} <= set(vars(engine(key)))
+    session = engine(key)
+    assert (session.session_key, session.accessed, session.modified) == (key, False, False)
+    assert session.serializer is JSONSerializer
+    with override_settings(SESSION_SERIALIZER="tests.adapters.test_django.ReprSerializer"):
+        assert engine().serializer is ReprSerializer
+        assert engine().decode(engine().encode({"a": 1})) == {"a": 1}
+
+
+class ReprSerializer:
+    def dumps(self, obj: object) -> bytes:
+        return repr(obj).encode()
+
+    def loads(self, data: bytes) -> object:
+        return ast.literal_eval(data.decode())
 
 
 def test_save_and_load(engine: type[SessionStore]) -> None:
@@ -156,6 +181,19 @@ def test_set_expiry_zero_and_default_ages(engine: type[SessionStore]) -> None:
     assert session.get_expiry_age() == 1209600
     session.set_expiry(None)
     assert not session.get_expire_at_browser_close()
+
+
+def test_expiry_ages_are_sessionbases(engine: type[SessionStore]) -> None:
+    session = engine()
+    now = timezone.now()
+    for value in (None, 0, 60, timedelta(seconds=90), now + timedelta(days=2)):
+        session.set_expiry(value)
+        assert session.get_expiry_age(modification=now) == SessionBase.get_expiry_age(
+            session, modification=now
+        )
+        if not isinstance(value, timedelta | datetime):
+            assert session.get_expiry_age() == SessionBase.get_expiry_age(session)
+    assert session.get_expiry_age(expiry=30) == 30
 
 
 def test_a_session_saved_already_expired_is_gone(engine: type[SessionStore]) -> None:
@@ -314,3 +352,20 @@ def test_the_middleware_answers_503_while_the_store_is_down() -> None:
         pytest.raises(StoreUnavailableError),
     ):
         Client().get("/")
+
+
+def test_the_engine_follows_overridden_settings() -> None:
+    first, second = (f"memory://django-settings-{uuid.uuid4().hex}" for _ in range(2))
+    with override_settings(SESSIONKIT_STORE=first):
+        session = SessionStore()
+        session["a"] = 1
+        session.save()
+        key = session.session_key
+        with override_settings(SESSIONKIT_STORE=second):
+            assert not SessionStore().exists(key)
+        assert SessionStore(key)["a"] == 1
+        with override_settings(SECRET_KEY="another-secret-key-for-this-test-only"):
+            assert SessionStore(key).load() == {}  # sealed with the other key
+        with override_settings(SESSIONKIT_PROTECT=None):
+            assert SessionStore(key).load() == {}
+        assert SessionStore(key)["a"] == 1
