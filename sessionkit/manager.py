@@ -20,7 +20,7 @@ from .merge import Policy, check_policy
 from .protect import Mode, protection
 from .purger import Purger
 from .registry import open_store
-from .serializers import LoadsTrusted, Serializer, get_serializer
+from .serializers import Serializer, get_serializer, stored_reader
 from .session import Session
 from .signing import CookieSigner, Secrets, normalise_secrets
 from .state import SessionState
@@ -155,14 +155,8 @@ class SessionManager:
             raise ConfigurationError("max_size must be a positive number of bytes")
         self.max_size = max_size
         self.serializer = get_serializer(serializer)
-        #: Reads the serialised data of a stored session: bytes the store protection verified
-        #: were written by a sessionkit holding the secret, so by a serializer like this one,
-        #: skip the checks for foreign bytes (:class:`~sessionkit.serializers.LoadsTrusted`).
-        self.loads_stored: Callable[[bytes], dict[str, Any]] = (
-            self.serializer.loads_trusted
-            if protect is not None and isinstance(self.serializer, LoadsTrusted)
-            else self.serializer.loads
-        )
+        #: Reads the serialised data of a stored session (``serializers.stored_reader``).
+        self.loads_stored = stored_reader(self.serializer, protected=protect is not None)
         self.empty = self.serializer.dumps({})
         if concurrency not in ("merge", "last_write_wins"):
             raise ConfigurationError("concurrency must be 'merge' or 'last_write_wins'")

@@ -297,6 +297,16 @@ class TaggedJSONSerializer:
         return data
 
 
+def stored_reader(serializer: Serializer, *, protected: bool) -> Callable[[bytes], SessionData]:
+    """How to read the serialised data of a stored session: with ``loads_trusted`` when the
+    store protection verified that a sessionkit holding the secret wrote the bytes (so a
+    serializer like this one) and the serializer has it (:class:`LoadsTrusted`), else with
+    ``loads``."""
+    if protected and isinstance(serializer, LoadsTrusted):
+        return serializer.loads_trusted
+    return serializer.loads
+
+
 # "orjson" names the same serializer, for configurations written when it was a separate one.
 SERIALIZERS: dict[str, type[Serializer]] = {
     "json": JSONSerializer,

@@ -71,7 +71,7 @@ from ..ids import is_valid_session_id, new_session_id
 from ..merge import merge
 from ..protect import Mode, protection
 from ..registry import open_store
-from ..serializers import Serializer, get_serializer
+from ..serializers import Serializer, get_serializer, stored_reader
 from ..signing import normalise_secrets
 from ..store import Store, SupportsPurge, SupportsUserIndex, SupportsVersions, Version
 from ..users import EPOCH, SessionInfo, when
@@ -100,6 +100,7 @@ class Engine:
         secrets = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", ())]
         mode: Mode | None = getattr(settings, "SESSIONKIT_PROTECT", "sign")
         self.codec = SessionCodec(protection(mode, normalise_secrets(secrets, allow_short=True)))
+        self.loads_stored = stored_reader(self.serializer, protected=mode is not None)
 
     @staticmethod
     def key() -> tuple[Any, ...]:
@@ -242,7 +243,7 @@ class SessionStore(SessionBase):  # type: ignore[misc]
             return {}
         try:
             meta, body = self.engine.codec.unpack(key, entry[0])
-            data: dict[str, Any] = self.engine.serializer.loads(body)
+            data: dict[str, Any] = self.engine.loads_stored(body)
         except Exception as exc:  # noqa: BLE001 - stored data is untrusted
             security_log.warning("unusable session data (%s); starting an empty session", exc)
             self._session_key = None
@@ -328,10 +329,10 @@ class SessionStore(SessionBase):  # type: ignore[misc]
                 raise UpdateError
             try:
                 theirs_meta, theirs_body = self.engine.codec.unpack(key, entry[0])
-                theirs = serializer.loads(theirs_body)
+                theirs = self.engine.loads_stored(theirs_body)
             except Exception:  # noqa: BLE001 - unusable stored data: ours replaces it
                 theirs_meta, theirs_body, theirs = NO_META, entry[0], {}
-            merged = merge(serializer.loads(body), data, theirs, "ours")
+            merged = merge(self.engine.loads_stored(body), data, theirs, "ours")
             data.clear()
             data.update(merged)
             body, version = theirs_body, entry[1]
