@@ -34,7 +34,7 @@ class _Table:
 
 
 _named_tables: dict[str, _Table] = {}
-_make_entry = tuple.__new__  # Entry(...) runs Python code; this does not
+_make_entry = tuple.__new__  # Entry(...) and Swap(...) run Python code; this does not
 _named_lock = threading.Lock()
 
 
@@ -136,10 +136,11 @@ class MemoryStore:
             if entry is None:
                 return GONE
             if entry[1] != version:
-                return Swap(False, Entry(entry[1], entry[1]))
+                return _make_entry(Swap, (False, _make_entry(Entry, (entry[1], entry[1]))))
             data = bytes(data)
             self._put(sid, data, ttl)
-            return Swap(True, Entry(data, data))
+            swapped: Swap = _make_entry(Swap, (True, _make_entry(Entry, (data, data))))
+            return swapped
 
     # -- the per-user index
 
