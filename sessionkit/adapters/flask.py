@@ -430,13 +430,15 @@ def vary_on_cookie(response: Response) -> None:
 
 def secret_keys(app: Flask) -> tuple[Secret, ...] | None:
     """The application's signing keys, newest first; None if it has none."""
-    secret = app.config.get("SESSIONKIT_SECRET")
+    config = app.config
+    secret = config.get("SESSIONKIT_SECRET")
     if secret is not None:
         return (secret,) if isinstance(secret, (str, bytes)) else tuple(secret)
-    key = app.config["SECRET_KEY"]  # app.secret_key, without its descriptor
-    if key:
-        return (key, *(app.config.get("SECRET_KEY_FALLBACKS") or ()))
-    return None
+    key = config["SECRET_KEY"]  # app.secret_key, without its descriptor
+    if not key:
+        return None
+    fallbacks = config.get("SECRET_KEY_FALLBACKS")
+    return (key, *fallbacks) if fallbacks else (key,)
 
 
 def make_manager(app: Flask) -> SessionManager:
