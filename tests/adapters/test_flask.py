@@ -190,6 +190,21 @@ def test_vary_cookie_when_the_session_is_used() -> None:
     assert client.get("/read").headers["Vary"] == "Cookie"
 
 
+@pytest.mark.parametrize(
+    ("own", "expected"),
+    [("Accept-Encoding", "Accept-Encoding, Cookie"), ("origin, cookie", "origin, cookie")],
+)
+def test_vary_cookie_joins_the_apps_own_vary_header_as_in_flask(own: str, expected: str) -> None:
+    app = make_app()
+
+    @app.get("/negotiated")
+    def negotiated() -> tuple[str, dict[str, str]]:
+        return str(session.get("views")), {"Vary": own}
+
+    response = app.test_client().get("/negotiated")
+    assert response.headers.getlist("Vary") == [expected]
+
+
 def test_writing_an_equal_value_resends_the_cookie_and_refreshes_without_a_rewrite() -> None:
     app, store = counting_app()
     client = app.test_client()
