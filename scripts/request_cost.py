@@ -12,6 +12,7 @@ Usage::
 
     python scripts/request_cost.py redis [--serializer orjson] [--protect none|sign|encrypt]
     python scripts/request_cost.py redis --parts lookup,save --calls 2000
+    python scripts/request_cost.py redis --protect sign --size 4KB --fresh-cipher
     python scripts/request_cost.py memcached --memcached 127.0.0.1:11211
 
 Backends are those of the benchmark suite (``tests/benchmarks/targets.py``), on the same servers.
@@ -107,9 +108,23 @@ def calls(backend: str, serializer: str, memcached: str) -> tuple[Parts, Any]:
     return parts, target
 
 
-def child(part: str, count: int, backend: str, serializer: str, memcached: str) -> None:
+def child(
+    part: str, count: int, backend: str, serializer: str, memcached: str, fresh: bool
+) -> None:
     parts, target = calls(backend, serializer, memcached)
     call = parts[part]
+    protection = target.manager.codec.protection
+    if fresh and protection is not None:
+        # As for a session not used lately: its cipher is derived again at its lookup (and
+        # kept for its save), instead of kept from the previous call.
+        kept = protection._keys._kept  # type: ignore[attr-defined]  # sign and encrypt have it
+        measured = call
+
+        def call() -> Any:
+            for ciphers in kept:
+                ciphers.clear()
+            return measured()
+
     for _ in range(50):  # warm caches, pools and lazily made objects
         call()
     callgrind.before()
@@ -126,6 +141,7 @@ def instructions(args: argparse.Namespace, part: str) -> float:
         sys.executable, __file__, "--child", part, str(args.calls), args.backend,
         "--serializer", args.serializer, "--memcached", args.memcached,
         "--protect", args.protect, "--size", args.size, "--options", args.options,
+        *(["--fresh-cipher"] if args.fresh_cipher else []),
     ]  # fmt: skip
     try:
         return callgrind.per_call(argv, args.calls)
@@ -147,19 +163,29 @@ def main() -> None:
     parser.add_argument(
         "--options", default="{}", help="more manager options as JSON, e.g. '{\"rolling\": true}'"
     )
+    parser.add_argument(
+        "--fresh-cipher",
+        action="store_true",
+        help="with sign or encrypt: derive the session's cipher again for each call, as for a "
+        "session not used among the last CIPHERS_KEPT (default: kept from the previous call)",
+    )
     parser.add_argument("--child", nargs=2, metavar=("PART", "COUNT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     os.environ["BENCH_PROTECT"] = args.protect
     os.environ["BENCH_SIZE"] = args.size
     os.environ["BENCH_MANAGER_OPTIONS"] = args.options
     if args.child:
-        child(args.child[0], int(args.child[1]), args.backend, args.serializer, args.memcached)
+        child(
+            args.child[0], int(args.child[1]), args.backend, args.serializer, args.memcached,
+            args.fresh_cipher,
+        )  # fmt: skip
         return
     chosen = args.parts.split(",") if args.parts else list(PARTS)
     cost = {part: instructions(args, part) for part in chosen}
     print(
         f"{args.backend}, {args.size} session, serializer {args.serializer}, "
-        f"protect {args.protect}: instructions per call"
+        f"protect {args.protect}{', fresh cipher' if args.fresh_cipher else ''}: "
+        "instructions per call"
     )
     print("| part | instructions | what |\n| --- | ---: | --- |")
     for part in chosen:
