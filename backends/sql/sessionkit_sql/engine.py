@@ -33,6 +33,7 @@ from sqlalchemy.pool import StaticPool
 from sessionkit.errors import ConfigurationError, SessionKitError, StoreUnavailableError
 
 from .config import Settings, Target
+from .connecting import Deadline, bound_connects
 
 DEADLOCK_ATTEMPTS = 5
 _MYSQL_DUPLICATE_KEY = 1062
@@ -41,12 +42,16 @@ _RETRYABLE_SQLSTATES = frozenset({"40P01"})  # PostgreSQL deadlock_detected
 _SQLITE_REFUSALS = ("no such table", "no such column", "table ", "attempt to write a readonly")
 
 
-def sync_engine(target: Target, settings: Settings) -> Engine:
+def sync_engine(target: Target, settings: Settings, deadline: Deadline) -> Engine:
+    """The store's engine; a new network connection is made within ``connect_timeout`` and
+    within ``deadline``, the end of the operation under way on the calling thread."""
     options = engine_options(target, settings, target.sync_url.get_driver_name())
     if target.in_memory:
         options.update(poolclass=StaticPool, connect_args={"check_same_thread": False})
     engine = create_engine(target.sync_url, **options)
-    if target.backend == "sqlite" and not target.in_memory:
+    if target.backend != "sqlite":
+        bound_connects(engine, deadline, settings, target.masked)
+    elif not target.in_memory:
         tune_sqlite(engine, settings.timeout)
     return engine
 

@@ -22,6 +22,7 @@ from sessionkit.errors import ConfigurationError
 from sessionkit.store import AsyncStore, Entry, Swap, Version
 
 from .config import read_settings, split_url
+from .connecting import Deadline
 from .engine import (
     DEADLOCK_ATTEMPTS,
     StaleConnection,
@@ -63,8 +64,13 @@ class SQLStore:
         self._ops = Operations(statements, clock)
         self._engine: Engine | None = None
         self._start_lock = threading.Lock()
-        # An in-memory SQLite database is a single connection: one operation at a time.
-        self._serial = threading.Lock() if self.target.in_memory else None
+        # One slot per connection the pool may hold (an in-memory SQLite database is a single
+        # one): an operation waits for a slot, not in the pool, so that its deadline bounds it.
+        pool = self.settings.pool
+        slots = pool["pool_size"] + pool["max_overflow"] if pool else 1
+        self._slots = threading.BoundedSemaphore(slots)
+        self._slot_wait: float = pool.get("pool_timeout", self.settings.timeout)
+        self._deadline = Deadline()
         # libpq blocks on a frozen server whatever its timeouts say (see the watchdog).
         self._watchdog = Watchdog() if self.target.backend == "postgresql" else None
 
@@ -169,10 +175,14 @@ class SQLStore:
 
     def _execute_once(self, step: Step, deadline: float) -> Any:
         engine = self._engine or self._start()
-        if self._serial is not None:
-            self._serial.acquire()
+        self._take_slot(deadline)
         try:
-            with engine.connect() as conn:
+            self._deadline.at = deadline  # for a connection opened now (see connecting)
+            try:
+                connection = engine.connect()
+            finally:
+                self._deadline.at = None
+            with connection as conn:
                 watch = None
                 if self._watchdog is not None:
                     fileno = conn.connection.dbapi_connection.fileno()  # type: ignore[union-attr]
@@ -190,8 +200,16 @@ class SQLStore:
                     if watch is not None:
                         self._watchdog.release(watch)  # type: ignore[union-attr]
         finally:
-            if self._serial is not None:
-                self._serial.release()
+            self._slots.release()
+
+    def _take_slot(self, deadline: float) -> None:
+        """Wait for a free connection until ``pool_timeout`` or ``deadline``, if earlier."""
+        left = deadline - time.monotonic()
+        if self._slots.acquire(timeout=max(0.0, min(left, self._slot_wait))):
+            return
+        if left <= self._slot_wait:
+            raise unavailable(self.target, f"no answer within {self.settings.timeout:g} s")
+        raise unavailable(self.target, f"no free connection within {self._slot_wait:g} s")
 
     # -- starting
 
@@ -213,7 +231,7 @@ class SQLStore:
                         f"{self.target.masked}: the database file does not exist "
                         "(create_table=false: sessionkit creates nothing)"
                     )
-                engine = sync_engine(self.target, self.settings)
+                engine = sync_engine(self.target, self.settings, self._deadline)
                 try:
                     self._prepare(engine, create=create)
                 except BaseException:
