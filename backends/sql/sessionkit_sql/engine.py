@@ -48,11 +48,16 @@ def sync_engine(target: Target, settings: Settings, deadline: Deadline) -> Engin
     options = engine_options(target, settings, target.sync_url.get_driver_name())
     if target.in_memory:
         options.update(poolclass=StaticPool, connect_args={"check_same_thread": False})
+    if target.backend == "sqlite":
+        engine = create_engine(target.sync_url, **options)
+        if not target.in_memory:
+            tune_sqlite(engine, settings.timeout)
+        return engine
+    # The store pings a connection itself, under its watchdog: a ping made by the pool as it
+    # hands the connection out would wait for a frozen server with nothing to bound it.
+    options["pool_pre_ping"] = False
     engine = create_engine(target.sync_url, **options)
-    if target.backend != "sqlite":
-        bound_connects(engine, deadline, settings, target.masked)
-    elif not target.in_memory:
-        tune_sqlite(engine, settings.timeout)
+    bound_connects(engine, deadline, settings, target.masked)
     return engine
 
 

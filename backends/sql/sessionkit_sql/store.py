@@ -34,7 +34,7 @@ from .engine import (
 )
 from .operations import Clock, Operations, Step, Steps
 from .schema import Statements, prepare_table, session_table
-from .watchdog import Watchdog
+from .watchdog import Watch, Watchdog, socket_of
 
 T = TypeVar("T")
 
@@ -71,8 +71,11 @@ class SQLStore:
         self._slots = threading.BoundedSemaphore(slots)
         self._slot_wait: float = pool.get("pool_timeout", self.settings.timeout)
         self._deadline = Deadline()
-        # libpq blocks on a frozen server whatever its timeouts say (see the watchdog).
-        self._watchdog = Watchdog() if self.target.backend == "postgresql" else None
+        # A frozen server answers nothing; libpq would wait for it forever (see the watchdog).
+        network = self.target.backend != "sqlite"
+        self._watchdog = Watchdog() if network else None
+        # Pinged here, under the watchdog, not by the pool (see engine.sync_engine).
+        self._pre_ping = network and self.settings.pre_ping
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.target.masked!r})"
@@ -183,11 +186,10 @@ class SQLStore:
             finally:
                 self._deadline.at = None
             with connection as conn:
-                watch = None
-                if self._watchdog is not None:
-                    fileno = conn.connection.dbapi_connection.fileno()  # type: ignore[union-attr]
-                    watch = self._watchdog.watch(fileno, deadline)
+                watch = self._watch(conn, deadline)
                 try:
+                    if self._pre_ping:
+                        conn.exec_driver_sql("SELECT 1")
                     return step.read(_run_statement(conn, step))
                 except DBAPIError as exc:
                     if watch is not None and watch.fired:
@@ -201,6 +203,13 @@ class SQLStore:
                         self._watchdog.release(watch)  # type: ignore[union-attr]
         finally:
             self._slots.release()
+
+    def _watch(self, conn: Connection, deadline: float) -> Watch | None:
+        """Have the watchdog shut ``conn``'s socket at ``deadline``, if that socket is known."""
+        if self._watchdog is None:
+            return None
+        fileno = socket_of(conn.connection.dbapi_connection)
+        return None if fileno is None else self._watchdog.watch(fileno, deadline)
 
     def _take_slot(self, deadline: float) -> None:
         """Wait for a free connection until ``pool_timeout`` or ``deadline``, if earlier."""
