@@ -9,9 +9,11 @@ shared connection.
 
 The timeouts reach each driver as its own options: libpq's ``connect_timeout`` (whole
 seconds, at least 2) and the server's ``statement_timeout``; PyMySQL's connect, read and write
-timeouts; asyncpg's ``timeout``; aiomysql's and asyncmy's ``connect_timeout``. A frozen
-PostgreSQL server answers nothing, not even the statement timeout: the synchronous store's
-:class:`~sessionkit_sql.watchdog.Watchdog` and the async twin's own deadline cover that.
+timeouts; asyncpg's ``timeout``; aiomysql's and asyncmy's ``connect_timeout``. They do not
+add up to one bound per operation, and a frozen server answers nothing, not even the
+statement timeout: the synchronous store opens connections within its operations' deadlines
+(:mod:`~sessionkit_sql.connecting`) and its :class:`~sessionkit_sql.watchdog.Watchdog` ends
+statements at them; the async twin has its own deadline.
 """
 
 from __future__ import annotations
