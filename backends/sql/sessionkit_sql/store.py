@@ -9,6 +9,7 @@ by that much, which is small against session lifetimes.
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
 from pathlib import Path
@@ -67,8 +68,9 @@ class SQLStore:
         # One slot per connection the pool may hold (an in-memory SQLite database is a single
         # one): an operation waits for a slot, not in the pool, so that its deadline bounds it.
         pool = self.settings.pool
-        slots = pool["pool_size"] + pool["max_overflow"] if pool else 1
-        self._slots = threading.BoundedSemaphore(slots)
+        self._slots: queue.SimpleQueue[None] = queue.SimpleQueue()  # cheaper than a semaphore
+        for _ in range(pool["pool_size"] + pool["max_overflow"] if pool else 1):
+            self._slots.put(None)
         self._slot_wait: float = pool.get("pool_timeout", self.settings.timeout)
         self._deadline = Deadline()
         # A frozen server answers nothing; libpq would wait for it forever (see the watchdog).
@@ -202,7 +204,7 @@ class SQLStore:
                     if watch is not None:
                         self._watchdog.release(watch)  # type: ignore[union-attr]
         finally:
-            self._slots.release()
+            self._slots.put(None)
 
     def _watch(self, conn: Connection, deadline: float) -> Watch | None:
         """Have the watchdog shut ``conn``'s socket at ``deadline``, if that socket is known."""
@@ -214,11 +216,14 @@ class SQLStore:
     def _take_slot(self, deadline: float) -> None:
         """Wait for a free connection until ``pool_timeout`` or ``deadline``, if earlier."""
         left = deadline - time.monotonic()
-        if self._slots.acquire(timeout=max(0.0, min(left, self._slot_wait))):
-            return
-        if left <= self._slot_wait:
-            raise unavailable(self.target, f"no answer within {self.settings.timeout:g} s")
-        raise unavailable(self.target, f"no free connection within {self._slot_wait:g} s")
+        try:
+            self._slots.get(timeout=max(0.0, min(left, self._slot_wait)))
+        except queue.Empty:
+            if left <= self._slot_wait:
+                reason = f"no answer within {self.settings.timeout:g} s"
+            else:
+                reason = f"no free connection within {self._slot_wait:g} s"
+            raise unavailable(self.target, reason) from None
 
     # -- starting
 
