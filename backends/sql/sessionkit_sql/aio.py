@@ -3,9 +3,10 @@
 Made by :meth:`~sessionkit_sql.store.AsyncCapableSQLStore.async_store` when the URL names an
 async driver (``postgresql+asyncpg``, ``sqlite+aiosqlite`` …). It runs the same operations
 (:mod:`sessionkit_sql.operations`) on the same table with the same clock, and handles lost
-connections and errors the same way. On a network database each statement has the
-operation's ``timeout`` as a deadline: past it, the connection is dropped at once (a frozen
-server would not answer a polite close) and the store is unavailable.
+connections and errors the same way. On a network database each operation has its
+``timeout`` as a deadline, its wait for a pooled connection and a new connection included:
+past it, the connection is dropped at once (a frozen server would not answer a polite close)
+and the store is unavailable.
 """
 
 from __future__ import annotations

@@ -9,9 +9,11 @@ shared connection.
 
 The timeouts reach each driver as its own options: libpq's ``connect_timeout`` (whole
 seconds, at least 2) and the server's ``statement_timeout``; PyMySQL's connect, read and write
-timeouts; asyncpg's ``timeout``; aiomysql's and asyncmy's ``connect_timeout``. A frozen
-PostgreSQL server answers nothing, not even the statement timeout: the synchronous store's
-:class:`~sessionkit_sql.watchdog.Watchdog` and the async twin's own deadline cover that.
+timeouts; asyncpg's ``timeout``; aiomysql's and asyncmy's ``connect_timeout``. They do not
+add up to one bound per operation, and a frozen server answers nothing, not even the
+statement timeout: the synchronous store opens connections within its operations' deadlines
+(:mod:`~sessionkit_sql.connecting`) and its :class:`~sessionkit_sql.watchdog.Watchdog` ends
+statements at them; the async twin has its own deadline.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from sqlalchemy.pool import StaticPool
 from sessionkit.errors import ConfigurationError, SessionKitError, StoreUnavailableError
 
 from .config import Settings, Target
+from .connecting import Deadline, bound_connects
 
 DEADLOCK_ATTEMPTS = 5
 _MYSQL_DUPLICATE_KEY = 1062
@@ -41,13 +44,22 @@ _RETRYABLE_SQLSTATES = frozenset({"40P01"})  # PostgreSQL deadlock_detected
 _SQLITE_REFUSALS = ("no such table", "no such column", "table ", "attempt to write a readonly")
 
 
-def sync_engine(target: Target, settings: Settings) -> Engine:
+def sync_engine(target: Target, settings: Settings, deadline: Deadline) -> Engine:
+    """The store's engine; a new network connection is made within ``connect_timeout`` and
+    within ``deadline``, the end of the operation under way on the calling thread."""
     options = engine_options(target, settings, target.sync_url.get_driver_name())
     if target.in_memory:
         options.update(poolclass=StaticPool, connect_args={"check_same_thread": False})
+    if target.backend == "sqlite":
+        engine = create_engine(target.sync_url, **options)
+        if not target.in_memory:
+            tune_sqlite(engine, settings.timeout)
+        return engine
+    # The store pings a connection itself, under its watchdog: a ping made by the pool as it
+    # hands the connection out would wait for a frozen server with nothing to bound it.
+    options["pool_pre_ping"] = False
     engine = create_engine(target.sync_url, **options)
-    if target.backend == "sqlite" and not target.in_memory:
-        tune_sqlite(engine, settings.timeout)
+    bound_connects(engine, deadline, settings, target.masked)
     return engine
 
 

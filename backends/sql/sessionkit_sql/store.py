@@ -9,6 +9,7 @@ by that much, which is small against session lifetimes.
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
 from pathlib import Path
@@ -22,6 +23,7 @@ from sessionkit.errors import ConfigurationError
 from sessionkit.store import AsyncStore, Entry, Swap, Version
 
 from .config import read_settings, split_url
+from .connecting import Deadline
 from .engine import (
     DEADLOCK_ATTEMPTS,
     StaleConnection,
@@ -33,7 +35,7 @@ from .engine import (
 )
 from .operations import Clock, Operations, Step, Steps
 from .schema import Statements, prepare_table, session_table
-from .watchdog import Watchdog
+from .watchdog import Watch, Watchdog, socket_of
 
 T = TypeVar("T")
 
@@ -63,10 +65,19 @@ class SQLStore:
         self._ops = Operations(statements, clock)
         self._engine: Engine | None = None
         self._start_lock = threading.Lock()
-        # An in-memory SQLite database is a single connection: one operation at a time.
-        self._serial = threading.Lock() if self.target.in_memory else None
-        # libpq blocks on a frozen server whatever its timeouts say (see the watchdog).
-        self._watchdog = Watchdog() if self.target.backend == "postgresql" else None
+        # One slot per connection the pool may hold (an in-memory SQLite database is a single
+        # one): an operation waits for a slot, not in the pool, so that its deadline bounds it.
+        pool = self.settings.pool
+        self._slots: queue.SimpleQueue[None] = queue.SimpleQueue()  # cheaper than a semaphore
+        for _ in range(pool["pool_size"] + pool["max_overflow"] if pool else 1):
+            self._slots.put(None)
+        self._slot_wait: float = pool.get("pool_timeout", self.settings.timeout)
+        self._deadline = Deadline()
+        # A frozen server answers nothing; libpq would wait for it forever (see the watchdog).
+        network = self.target.backend != "sqlite"
+        self._watchdog = Watchdog() if network else None
+        # Pinged here, under the watchdog, not by the pool (see engine.sync_engine).
+        self._pre_ping = network and self.settings.pre_ping
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.target.masked!r})"
@@ -169,15 +180,18 @@ class SQLStore:
 
     def _execute_once(self, step: Step, deadline: float) -> Any:
         engine = self._engine or self._start()
-        if self._serial is not None:
-            self._serial.acquire()
+        self._take_slot(deadline)
         try:
-            with engine.connect() as conn:
-                watch = None
-                if self._watchdog is not None:
-                    fileno = conn.connection.dbapi_connection.fileno()  # type: ignore[union-attr]
-                    watch = self._watchdog.watch(fileno, deadline)
+            self._deadline.at = deadline  # for a connection opened now (see connecting)
+            try:
+                connection = engine.connect()
+            finally:
+                self._deadline.at = None
+            with connection as conn:
+                watch = self._watch(conn, deadline)
                 try:
+                    if self._pre_ping:
+                        conn.exec_driver_sql("SELECT 1")
                     return step.read(_run_statement(conn, step))
                 except DBAPIError as exc:
                     if watch is not None and watch.fired:
@@ -190,8 +204,30 @@ class SQLStore:
                     if watch is not None:
                         self._watchdog.release(watch)  # type: ignore[union-attr]
         finally:
-            if self._serial is not None:
-                self._serial.release()
+            self._slots.put(None)
+
+    def _watch(self, conn: Connection, deadline: float) -> Watch | None:
+        """Have the watchdog shut ``conn``'s socket at ``deadline``, if that socket is known."""
+        if self._watchdog is None:
+            return None
+        fileno = socket_of(conn.connection.dbapi_connection)
+        return None if fileno is None else self._watchdog.watch(fileno, deadline)
+
+    def _take_slot(self, deadline: float) -> None:
+        """Wait for a free connection until ``pool_timeout`` or ``deadline``, if earlier."""
+        try:
+            return self._slots.get_nowait()  # the usual case: no clock, no wait
+        except queue.Empty:
+            pass
+        left = deadline - time.monotonic()
+        try:
+            self._slots.get(timeout=max(0.0, min(left, self._slot_wait)))
+        except queue.Empty:
+            if left <= self._slot_wait:
+                reason = f"no answer within {self.settings.timeout:g} s"
+            else:
+                reason = f"no free connection within {self._slot_wait:g} s"
+            raise unavailable(self.target, reason) from None
 
     # -- starting
 
@@ -213,7 +249,7 @@ class SQLStore:
                         f"{self.target.masked}: the database file does not exist "
                         "(create_table=false: sessionkit creates nothing)"
                     )
-                engine = sync_engine(self.target, self.settings)
+                engine = sync_engine(self.target, self.settings, self._deadline)
                 try:
                     self._prepare(engine, create=create)
                 except BaseException:

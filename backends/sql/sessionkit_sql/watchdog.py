@@ -2,9 +2,11 @@
 
 A frozen PostgreSQL server (stopped, or cut off behind a stateful firewall) keeps the client's
 socket open and answers nothing: libpq then waits forever, and the server-side
-``statement_timeout`` never fires. The :class:`Watchdog` is one thread per store that shuts
-down the socket of any statement still running at its deadline; the blocked call then fails
-at once as a lost connection, and the store reports the timeout.
+``statement_timeout`` never fires. PyMySQL's read timeout does fire, but counts from the
+statement, not from the start of an operation that first waited for a pooled connection. The
+:class:`Watchdog` is one thread per store that shuts down the socket of any statement still
+running at its operation's deadline; the blocked call then fails at once as a lost
+connection, and the store reports the timeout.
 """
 
 from __future__ import annotations
@@ -15,6 +17,18 @@ import os
 import socket
 import threading
 import time
+from typing import Any
+
+
+def socket_of(dbapi_connection: Any) -> int | None:
+    """The file descriptor of a driver connection's socket, if it is known: psycopg's
+    ``fileno()``, or the socket PyMySQL keeps in ``_sock`` (it has no public name for it;
+    ``test_the_watchdog_finds_pymysql_sockets`` pins the attribute)."""
+    fileno = getattr(dbapi_connection, "fileno", None)
+    if fileno is not None:
+        return int(fileno())
+    sock = getattr(dbapi_connection, "_sock", None)
+    return None if sock is None else int(sock.fileno())
 
 
 class Watch:

@@ -327,3 +327,30 @@ def test_the_async_twin_turns_database_errors_into_sessionkit_errors(tmp_path: P
 
     asyncio.run(scenario())
     store.close()
+
+
+def test_a_full_pool_is_unavailable_after_pool_timeout(tmp_path: Path) -> None:
+    store = SQLStore(
+        f"sqlite:///{tmp_path}/s.db", pool_size=1, max_overflow=0, pool_timeout=0.05, timeout=5
+    )
+    store.initialize()
+    holding, release = threading.Event(), threading.Event()
+    main = threading.current_thread()
+
+    def hold(*_: Any) -> None:  # the other thread keeps the only connection until released
+        if threading.current_thread() is not main:
+            holding.set()
+            release.wait(5)
+
+    event.listen(store._engine, "checkout", hold)
+    holder = threading.Thread(target=store.get, args=(new_session_id(),))
+    holder.start()
+    try:
+        assert holding.wait(5)
+        with pytest.raises(StoreUnavailableError, match=r"no free connection within 0\.05 s"):
+            store.get(new_session_id())
+    finally:
+        release.set()
+        holder.join()
+    assert store.get(new_session_id()) is None
+    store.close()
