@@ -57,7 +57,8 @@ autodoc_default_options = {"members": True, "undoc-members": True, "show-inherit
 # library, redis-py, Flask …) are not linked: the build runs offline, without intersphinx.
 nitpicky = True
 EXTERNAL_ROOTS = (
-    "collections|datetime|enum|hmac|os|subprocess|typing|WSGIApplication|WSGIEnvironment"
+    "collections|datetime|enum|hmac|os|subprocess|threading|_thread|typing|WSGIApplication"
+    "|WSGIEnvironment"
     "|_pytest|pytest|hypothesis|itsdangerous|redis|sqlalchemy"
     "|aiohttp|django|falcon|flask|litestar|pyramid|quart|starlette|webob|werkzeug"
 )
