@@ -104,6 +104,8 @@ def refused(relay: TCPRelay) -> bool:
         socket.create_connection(relay.address, timeout=5).close()
     except ConnectionRefusedError:
         return True
+    except ConnectionResetError:
+        return False  # accepted into the backlog just as the cut closed the port: ask again
     return False
 
 
