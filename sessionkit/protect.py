@@ -91,6 +91,22 @@ class _SessionKeys:
                 kept.pop(next(iter(kept)), None)  # the oldest kept
         return cipher
 
+    def seal(self, sid: str, plain: bytes, aad: bytes) -> tuple[bytes, bytes]:
+        """``(nonce, ciphertext and tag)`` of ``plain`` under the newest secret's key."""
+        nonce = os.urandom(_NONCE_SIZE)
+        return nonce, self.cipher(0, sid).encrypt(nonce, plain, aad)
+
+    def open(self, sid: str, nonce: bytes, sealed: bytes, aad: bytes) -> bytes | None:
+        """The plain bytes of what :meth:`seal` made under any secret's key; None if none
+        opens it."""
+        for index in range(self.count):
+            try:
+                plain: bytes = self.cipher(index, sid).decrypt(nonce, sealed, aad)
+            except Exception:  # noqa: BLE001, S112 - cryptography's InvalidTag: try the next key
+                continue
+            return plain
+        return None
+
 
 class Signed:
     """GMAC under a per-session key; see the module docstring."""
@@ -99,8 +115,7 @@ class Signed:
         self._keys = _SessionKeys(secrets, SIGN_CONTEXT, "sign")
 
     def seal(self, sid: str, plain: bytes) -> bytes:
-        nonce = os.urandom(_NONCE_SIZE)
-        tag: bytes = self._keys.cipher(0, sid).encrypt(nonce, b"", plain)
+        nonce, tag = self._keys.seal(sid, b"", plain)
         return b"".join((_SIGNED, nonce, tag, plain))
 
     def open(self, sid: str, sealed: bytes) -> bytes:
@@ -111,13 +126,9 @@ class Signed:
             sealed[1 + _NONCE_SIZE : _TAG_END],
             sealed[_TAG_END:],
         )
-        for index in range(self._keys.count):
-            try:
-                self._keys.cipher(index, sid).decrypt(nonce, tag, plain)
-            except Exception:  # noqa: BLE001, S112 - cryptography's InvalidTag: try the next key
-                continue
-            return plain
-        raise ValueError("the stored session's signature does not verify")
+        if self._keys.open(sid, nonce, tag, plain) is None:
+            raise ValueError("the stored session's signature does not verify")
+        return plain
 
 
 class Encrypted:
@@ -127,21 +138,17 @@ class Encrypted:
         self._keys = _SessionKeys(secrets, ENCRYPT_CONTEXT, "encrypt")
 
     def seal(self, sid: str, plain: bytes) -> bytes:
-        nonce = os.urandom(_NONCE_SIZE)
-        sealed: bytes = self._keys.cipher(0, sid).encrypt(nonce, plain, sid.encode())
+        nonce, sealed = self._keys.seal(sid, plain, sid.encode())
         return b"".join((_ENCRYPTED, nonce, sealed))
 
     def open(self, sid: str, sealed: bytes) -> bytes:
         if sealed[:1] != _ENCRYPTED or len(sealed) < _TAG_END:
             raise ValueError("the stored session is not encrypted")
         nonce, body = sealed[1 : 1 + _NONCE_SIZE], sealed[1 + _NONCE_SIZE :]
-        for index in range(self._keys.count):
-            try:
-                plain: bytes = self._keys.cipher(index, sid).decrypt(nonce, body, sid.encode())
-            except Exception:  # noqa: BLE001, S112 - cryptography's InvalidTag: try the next key
-                continue
-            return plain
-        raise ValueError("the stored session does not decrypt")
+        plain = self._keys.open(sid, nonce, body, sid.encode())
+        if plain is None:
+            raise ValueError("the stored session does not decrypt")
+        return plain
 
 
 def protection(mode: Mode | None, secrets: list[bytes]) -> Protection | None:

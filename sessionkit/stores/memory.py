@@ -139,8 +139,7 @@ class MemoryStore:
                 return _make_entry(Swap, (False, _make_entry(Entry, (entry[1], entry[1]))))
             data = bytes(data)
             self._put(sid, data, ttl)
-            swapped: Swap = _make_entry(Swap, (True, _make_entry(Entry, (data, data))))
-            return swapped
+            return _make_entry(Swap, (True, _make_entry(Entry, (data, data))))
 
     # -- the per-user index
 
