@@ -216,7 +216,8 @@ class SQLStore:
     def _take_slot(self, deadline: float) -> None:
         """Wait for a free connection until ``pool_timeout`` or ``deadline``, if earlier."""
         try:
-            return self._slots.get_nowait()  # the usual case: no clock, no wait
+            self._slots.get_nowait()  # the usual case: no clock, no wait
+            return
         except queue.Empty:
             pass
         left = deadline - time.monotonic()
