@@ -48,13 +48,23 @@ MERGE_ATTEMPTS = 32
 
 
 async def call(
-    manager: SessionManager, method: Callable[P, Awaitable[T]], *args: P.args, **kwargs: P.kwargs
+    manager: SessionManager,
+    store: object,
+    method: Callable[P, Awaitable[T]],
+    *args: P.args,
+    **kwargs: P.kwargs,
 ) -> T:
-    """Call a store method through the manager's circuit breaker."""
+    """Call a method of ``store`` (or of a function given it) through the manager's circuit
+    breaker."""
     breaker = manager.breaker
     if breaker is None:
         return await method(*args, **kwargs)
-    breaker.before_call()
+    probe = breaker.before_call()
+    if probe is not None:
+        if store is manager.inline_store:  # a synchronous call: the thread waits
+            breaker.wait(probe)
+        else:
+            await breaker.await_probe(probe)
     try:
         result = await method(*args, **kwargs)
     except StoreUnavailableError as error:
@@ -76,8 +86,8 @@ async def call(
 def read(manager: SessionManager, store: AsyncStore, sid: str) -> Awaitable[Entry | None]:
     """The stored entry with its version (None: unknown, for stores without versions)."""
     if manager.versioned:
-        return call(manager, cast(AsyncSupportsVersions, store).get_versioned, sid)
-    return call(manager, _read_unversioned, store, sid)
+        return call(manager, store, cast(AsyncSupportsVersions, store).get_versioned, sid)
+    return call(manager, store, _read_unversioned, store, sid)
 
 
 async def _read_unversioned(store: AsyncStore, sid: str) -> Entry | None:
@@ -173,7 +183,7 @@ async def write(
     user_id = state.meta.user_id
     if bind and user_id is not None and state.stored and manager.user_index:
         index = cast(AsyncSupportsUserIndex, store)
-        await call(manager, index.bind_user, user_id, state.id, ttl_of(manager, state))
+        await call(manager, index, index.bind_user, user_id, state.id, ttl_of(manager, state))
     return send
 
 
@@ -182,7 +192,7 @@ async def _create(
 ) -> None:
     for _ in range(ADD_ATTEMPTS):
         stored = encode(manager, state, payload)  # protection binds the bytes to the id
-        if await call(manager, store.add, state.id, stored, ttl_of(manager, state)):
+        if await call(manager, store, store.add, state.id, stored, ttl_of(manager, state)):
             state.written(payload, None)
             return
         state.id = manager.new_id()
@@ -194,7 +204,9 @@ async def _update(
 ) -> bool:
     ttl = ttl_of(manager, state)
     if not manager.versioned:
-        if await call(manager, store.replace, state.id, encode(manager, state, payload), ttl):
+        if await call(
+            manager, store, store.replace, state.id, encode(manager, state, payload), ttl
+        ):
             state.written(payload, None)
             return resend_on_refresh(manager, state)
         return _found_gone(state)
@@ -206,7 +218,7 @@ async def _update(
         else:
             stored = encode(manager, state, payload)
             swap = await call(
-                manager, versioned.replace_versioned, state.id, stored, ttl, state.version
+                manager, store, versioned.replace_versioned, state.id, stored, ttl, state.version
             )
         if swap.stored:
             assert swap.entry is not None
@@ -268,7 +280,7 @@ async def delete_doomed(manager: SessionManager, state: SessionState, store: Asy
     while state.doomed:
         sid, state.doomed = state.doomed[-1], state.doomed[:-1]
         try:
-            removed = await call(manager, store.delete, sid)
+            removed = await call(manager, store, store.delete, sid)
         except StoreUnavailableError as error:
             if not (state.stored and state.id != sid):
                 raise
@@ -292,7 +304,7 @@ async def _drop_carried(
     # The new id is this request's alone (its cookie has not been sent): a plain replace.
     payload = manager.serializer.dumps(state.data)
     stored = encode(manager, state, payload)
-    if await call(manager, store.replace, state.id, stored, ttl_of(manager, state)):
+    if await call(manager, store, store.replace, state.id, stored, ttl_of(manager, state)):
         state.written(payload, None)
 
 
@@ -377,7 +389,7 @@ async def refresh(manager: SessionManager, state: SessionState, store: AsyncStor
     """Touch an unchanged stored session if rolling, touch() or a new max-age asks for it."""
     if not (manager.rolling or state.touch or state.max_age_changed):
         return False
-    if await call(manager, store.touch, state.id, ttl_of(manager, state)):
+    if await call(manager, store, store.touch, state.id, ttl_of(manager, state)):
         return resend_on_refresh(manager, state)
     state.found_gone()
     return False
@@ -399,7 +411,7 @@ async def user_sessions(
     manager: SessionManager, user_id: str, store: AsyncStore
 ) -> list[SessionInfo]:
     index = _index(manager, store)
-    found = await call(manager, index.user_sessions, check_user_id(user_id))
+    found = await call(manager, index, index.user_sessions, check_user_id(user_id))
     listed = []
     for sid, raw in found.items():
         try:
@@ -419,4 +431,4 @@ async def destroy_user_sessions(
 ) -> int:
     index = _index(manager, store)
     kept = keep if isinstance(keep, str) or keep is None else keep._state.id
-    return await call(manager, index.delete_user_sessions, check_user_id(user_id), kept)
+    return await call(manager, index, index.delete_user_sessions, check_user_id(user_id), kept)

@@ -184,7 +184,7 @@ class SessionManager:
             if isinstance(self.store, SupportsPurge):
                 self.purger = Purger(self.store, float(purge_interval), self.store_name)
         self._purge_pending = self.purger is not None
-        self._sync_store = InlineAsyncStore(self.store)  # drives the logic synchronously
+        self.inline_store = InlineAsyncStore(self.store)  # drives the logic synchronously
         self._get_entry: Callable[[str], Entry | None] = (
             cast(SupportsVersions, self.store).get_versioned if self.versioned else self._get_plain
         )
@@ -313,7 +313,7 @@ class SessionManager:
         """Save what needs saving; return the Set-Cookie header value, or None for none."""
         if self._purge_pending:
             self._start_purging()
-        outcome = _drive(lifecycle.commit(self, session._state, self._sync_store))
+        outcome = _drive(lifecycle.commit(self, session._state, self.inline_store))
         return self._set_cookie(session._state, outcome, https)
 
     async def acommit(self, session: Session, *, https: bool = False) -> str | None:
@@ -329,7 +329,7 @@ class SessionManager:
         nothing changed."""
         if self._purge_pending:
             self._start_purging()
-        outcome = self._run(lifecycle.commit(self, session._state, self._sync_store))
+        outcome = self._run(lifecycle.commit(self, session._state, self.inline_store))
         return self._token(session._state, outcome)
 
     async def acommit_token(self, session: Session) -> str | None:
@@ -358,13 +358,13 @@ class SessionManager:
             session._state.failure = error  # raised at the session's first use
 
     def reload_session(self, session: Session) -> None:
-        self._run(lifecycle.reload(self, session._state, self._sync_store))
+        self._run(lifecycle.reload(self, session._state, self.inline_store))
 
     async def areload_session(self, session: Session) -> None:
         await self._arun(lifecycle.reload(self, session._state, self.async_store))
 
     def save_session(self, session: Session) -> None:
-        self._run(lifecycle.save(self, session._state, self._sync_store))
+        self._run(lifecycle.save(self, session._state, self.inline_store))
 
     async def asave_session(self, session: Session) -> None:
         await self._arun(lifecycle.save(self, session._state, self.async_store))
@@ -378,7 +378,7 @@ class SessionManager:
         """The live sessions bound to ``user_id`` (see :attr:`Session.user_id`), most
         recently active first. Raises :class:`~sessionkit.errors.UnsupportedOperationError` if the
         store keeps no per-user index (memcached)."""
-        return self._run(lifecycle.user_sessions(self, user_id, self._sync_store))
+        return self._run(lifecycle.user_sessions(self, user_id, self.inline_store))
 
     async def auser_sessions(self, user_id: str) -> list[SessionInfo]:
         """:meth:`user_sessions` for async code."""
@@ -388,7 +388,7 @@ class SessionManager:
         """End every session bound to ``user_id`` but ``keep`` (a session or an id):
         "log out everywhere", or "log out other devices" with ``keep=session``. Returns how
         many were ended; requests still running on them cannot bring them back."""
-        return self._run(lifecycle.destroy_user_sessions(self, user_id, keep, self._sync_store))
+        return self._run(lifecycle.destroy_user_sessions(self, user_id, keep, self.inline_store))
 
     async def adestroy_user_sessions(
         self, user_id: str, *, keep: Session | str | None = None
@@ -417,7 +417,9 @@ class SessionManager:
         breaker = self.breaker
         if breaker is None:
             return call(*args, **kwargs)
-        breaker.before_call()
+        probe = breaker.before_call()
+        if probe is not None:
+            breaker.wait(probe)
         try:
             result = call(*args, **kwargs)
         except StoreUnavailableError as error:

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 
 from sessionkit import SessionManager, StoreUnavailableError
-from sessionkit.breaker import CircuitBreaker
+from sessionkit.breaker import CircuitBreaker, Probe
 from sessionkit.errors import UnsupportedOperationError
 from sessionkit.stores.file import FileStore
 from sessionkit.stores.memory import MemoryStore
@@ -241,23 +243,170 @@ def test_the_breaker_fails_fast_then_probes(
     assert "is available again after 10.0 s" in lines[1]
 
 
-def test_by_default_one_call_at_a_time_probes_without_pause(clock: FrozenClock) -> None:
-    breaker = CircuitBreaker(failures=2, clock=clock)
-    down = StoreUnavailableError("x://", "down")
+def open_breaker(**options: Any) -> CircuitBreaker:
+    breaker = CircuitBreaker(failures=2, **options)
     for _ in range(2):
-        breaker.before_call()
-        breaker.failed(down)
+        assert breaker.before_call() is None
+        breaker.failed(StoreUnavailableError("x://", "down"))
     assert breaker.is_open
-    breaker.before_call()  # the probe goes at once
+    return breaker
+
+
+def test_by_default_one_call_at_a_time_probes_without_pause(clock: FrozenClock) -> None:
+    breaker = open_breaker(probe_wait=0, clock=clock)
+    assert breaker.before_call() is None  # the probe goes at once
     with pytest.raises(StoreUnavailableError, match="failing fast"):
         breaker.before_call()  # everyone else fails fast meanwhile
-    breaker.failed(down)
-    breaker.before_call()  # and the next call probes again, at once
+    breaker.failed(StoreUnavailableError("x://", "down"))
+    assert breaker.before_call() is None  # and the next call probes again, at once
     breaker.released()  # that one was cancelled: no verdict, the next may probe
-    breaker.before_call()
+    assert breaker.before_call() is None
     breaker.succeeded()
     assert not breaker.is_open
-    breaker.before_call()
+    assert breaker.before_call() is None
+
+
+def test_a_call_during_a_probe_goes_on_when_the_probe_finds_the_store_back() -> None:
+    breaker = open_breaker(probe_wait=60)
+    assert breaker.before_call() is None  # the probe
+    probe = breaker.before_call()
+    assert probe is not None  # this call is to wait for it
+    threading.Timer(0.01, breaker.succeeded).start()
+    breaker.wait(probe)  # returns: the breaker closed
+    assert not breaker.is_open
+
+
+def test_a_call_during_a_probe_fails_as_soon_as_the_probe_does() -> None:
+    breaker = open_breaker(probe_wait=60)
+    assert breaker.before_call() is None
+    probe = breaker.before_call()
+    assert probe is not None
+    threading.Timer(0.01, breaker.failed, [StoreUnavailableError("x://", "down")]).start()
+    started = time.monotonic()
+    with pytest.raises(StoreUnavailableError, match="failing fast"):
+        breaker.wait(probe)
+    assert time.monotonic() - started < 30  # woken by the probe, not by probe_wait
+
+
+def test_a_call_waits_for_a_probe_probe_wait_seconds_at_most() -> None:
+    breaker = open_breaker(probe_wait=0.01)
+    assert breaker.before_call() is None  # a probe that hangs
+    probe = breaker.before_call()
+    assert probe is not None
+    started = time.monotonic()
+    with pytest.raises(StoreUnavailableError, match="failing fast"):
+        breaker.wait(probe)
+    assert time.monotonic() - started >= 0.01
+
+
+def test_coroutines_wait_for_a_probe_without_blocking_the_loop() -> None:
+    async def scenario() -> None:
+        breaker = open_breaker(probe_wait=60)
+        assert breaker.before_call() is None
+        probe = breaker.before_call()
+        assert probe is not None
+        waiting = asyncio.ensure_future(breaker.await_probe(probe))
+        await asyncio.sleep(0)
+        assert not waiting.done()
+        breaker.succeeded()  # the probe found the store back, on this loop
+        await waiting
+        hung = open_breaker(probe_wait=0.01)
+        assert hung.before_call() is None
+        probe = hung.before_call()
+        assert probe is not None
+        with pytest.raises(StoreUnavailableError, match="failing fast"):
+            await hung.await_probe(probe)
+
+    asyncio.run(scenario())
+
+
+class GatedStore(SwitchableStore):
+    """A switchable store whose reads wait, while ``gate`` is clear, in a worker thread."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = threading.Event()
+        self.gate.set()
+        self.reading = threading.Event()
+
+    def get_versioned(self, sid: str) -> Any:
+        self.reading.set()
+        self.gate.wait()
+        return super().get_versioned(sid)
+
+
+class TellingBreaker(CircuitBreaker):
+    """A breaker that says when a call starts waiting for a probe."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.waiting = threading.Event()
+
+    def wait(self, probe: Probe) -> None:
+        self.waiting.set()
+        super().wait(probe)
+
+    async def await_probe(self, probe: Probe) -> None:
+        self.waiting.set()
+        await super().await_probe(probe)
+
+
+def test_requests_during_the_probe_that_finds_the_store_back_are_served() -> None:
+    store = GatedStore()
+    breaker = TellingBreaker(probe_wait=60)
+    manager = SessionManager(store, SECRET, breaker=breaker)
+    cookie = start(manager, views=1)
+    store.up = False
+    for _ in range(3):
+        with pytest.raises(StoreUnavailableError, match="switched off"):
+            manager.open(cookie)["views"]
+    assert breaker.is_open
+    store.up, store.reading = True, threading.Event()
+    store.gate.clear()
+    with ThreadPoolExecutor(2) as pool:
+        probe = pool.submit(lambda: manager.open(cookie)["views"])
+        store.reading.wait()  # the probe is at the store
+        during = pool.submit(lambda: manager.open(cookie)["views"])
+        waited = breaker.waiting.wait(10)  # the second request waits for the probe
+        store.gate.set()
+        assert waited
+        assert probe.result() == 1
+        assert during.result() == 1
+
+
+def test_coroutines_during_the_probe_that_finds_the_store_back_are_served() -> None:
+    class ThreadedGatedStore(GatedStore):
+        def async_store(self) -> Any:
+            from sessionkit.store import ThreadedAsyncStore
+
+            return ThreadedAsyncStore(self)
+
+    store = ThreadedGatedStore()
+    breaker = TellingBreaker(probe_wait=60)
+    manager = SessionManager(store, SECRET, breaker=breaker)
+    cookie = start(manager, views=1)
+
+    async def views() -> Any:
+        return (await manager.aopen(cookie))["views"]
+
+    async def scenario() -> None:
+        store.up = False
+        for _ in range(3):
+            with pytest.raises(StoreUnavailableError, match="switched off"):
+                await views()
+        assert breaker.is_open
+        store.up, store.reading = True, threading.Event()
+        store.gate.clear()
+        probe = asyncio.ensure_future(views())
+        await asyncio.to_thread(store.reading.wait)  # the probe is at the store
+        during = asyncio.ensure_future(views())
+        waited = await asyncio.to_thread(breaker.waiting.wait, 10)
+        store.gate.set()
+        assert waited
+        assert await probe == 1
+        assert await during == 1
+
+    asyncio.run(scenario())
 
 
 def test_the_breaker_can_be_left_out(clock: FrozenClock) -> None:
@@ -275,6 +424,8 @@ def test_breaker_settings_are_checked() -> None:
         CircuitBreaker(failures=0)
     with pytest.raises(ValueError):
         CircuitBreaker(reset_after=-1)
+    with pytest.raises(ValueError):
+        CircuitBreaker(probe_wait=-0.1)
 
 
 # -- async: a failed load is deferred to the session's first use
