@@ -90,9 +90,9 @@ def prepare_table(conn: Connection, table: Table, masked_url: str, *, create: bo
     if create:
         try:
             table.metadata.create_all(conn, checkfirst=True)
-        except DBAPIError:
+        except DBAPIError as exc:
             # Another process may have created it between the check and the CREATE.
-            if not inspect(conn).has_table(table.name):
+            if exc.connection_invalidated or not inspect(conn).has_table(table.name):
                 raise
     try:
         columns = {column["name"] for column in inspect(conn).get_columns(table.name)}

@@ -19,7 +19,7 @@ from sqlalchemy import Connection, CursorResult, Engine
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from sessionkit.errors import ConfigurationError
+from sessionkit.errors import ConfigurationError, StoreUnavailableError
 from sessionkit.store import AsyncStore, Entry, Swap, Version
 
 from .config import read_settings, split_url
@@ -182,12 +182,7 @@ class SQLStore:
         engine = self._engine or self._start()
         self._take_slot(deadline)
         try:
-            self._deadline.at = deadline  # for a connection opened now (see connecting)
-            try:
-                connection = engine.connect()
-            finally:
-                self._deadline.at = None
-            with connection as conn:
+            with self._connect(engine, deadline) as conn:
                 watch = self._watch(conn, deadline)
                 try:
                     if self._pre_ping:
@@ -195,8 +190,7 @@ class SQLStore:
                     return step.read(_run_statement(conn, step))
                 except DBAPIError as exc:
                     if watch is not None and watch.fired:
-                        timeout = self.settings.timeout
-                        raise unavailable(self.target, f"no answer within {timeout:g} s") from exc
+                        raise self._timed_out() from exc
                     if exc.connection_invalidated:
                         raise StaleConnection from exc
                     raise
@@ -205,6 +199,17 @@ class SQLStore:
                         self._watchdog.release(watch)  # type: ignore[union-attr]
         finally:
             self._slots.put(None)
+
+    def _connect(self, engine: Engine, deadline: float) -> Connection:
+        """A connection from the pool, or a new one opened by ``deadline`` (see connecting)."""
+        self._deadline.at = deadline
+        try:
+            return engine.connect()
+        finally:
+            self._deadline.at = None
+
+    def _timed_out(self) -> StoreUnavailableError:
+        return unavailable(self.target, f"no answer within {self.settings.timeout:g} s")
 
     def _watch(self, conn: Connection, deadline: float) -> Watch | None:
         """Have the watchdog shut ``conn``'s socket at ``deadline``, if that socket is known."""
@@ -225,9 +230,8 @@ class SQLStore:
             self._slots.get(timeout=max(0.0, min(left, self._slot_wait)))
         except queue.Empty:
             if left <= self._slot_wait:
-                reason = f"no answer within {self.settings.timeout:g} s"
-            else:
-                reason = f"no free connection within {self._slot_wait:g} s"
+                raise self._timed_out() from None
+            reason = f"no free connection within {self._slot_wait:g} s"
             raise unavailable(self.target, reason) from None
 
     # -- starting
@@ -260,9 +264,20 @@ class SQLStore:
             return self._engine
 
     def _prepare(self, engine: Engine, *, create: bool) -> None:
+        """Check the table (creating it if told to) within a ``timeout`` of its own."""
+        deadline = time.monotonic() + self.settings.timeout
         try:
-            with engine.connect() as conn:
-                prepare_table(conn, self.table, self.target.masked, create=create)
+            with self._connect(engine, deadline) as conn:
+                watch = self._watch(conn, deadline)
+                try:
+                    prepare_table(conn, self.table, self.target.masked, create=create)
+                except DBAPIError as exc:
+                    if watch is not None and watch.fired:
+                        raise self._timed_out() from exc
+                    raise
+                finally:
+                    if watch is not None:
+                        self._watchdog.release(watch)  # type: ignore[union-attr]
         except SQLAlchemyError as exc:
             raise translate(self.target, exc) from exc
 

@@ -195,3 +195,40 @@ def test_the_watchdog_finds_pymysql_sockets(mariadb_url: str) -> None:
             assert sock.getpeername() == (parsed.host, parsed.port)
     finally:
         connection.close()
+
+
+@pytest.mark.parametrize(
+    "database", ["postgresql_url", "mariadb_url", "asyncpg_url", "aiomysql_url", "asyncmy_url"]
+)
+def test_a_server_that_freezes_while_the_table_is_checked_costs_at_most_the_timeout(
+    database: str, request: pytest.FixtureRequest, new_table: TableFactory
+) -> None:
+    """A store's first operation checks its table (and creates it if missing) on the first
+    connection it opens; a server that freezes right after that connection is made fails the
+    operation within the timeout too."""
+    url = new_table(request.getfixturevalue(database))
+    parsed = make_url(url)
+    with TCPRelay((parsed.host or "", parsed.port or 0)) as relay:
+        host, port = relay.address
+        relayed = parsed.set(host=host, port=port).render_as_string(hide_password=False)
+        store = SQLStore.from_url(relayed, **ONE_CONNECTION)
+        face: Store = store
+        if isinstance(store, AsyncCapableSQLStore):
+            face = facade_for(store.async_store)
+
+        def freeze(*_: object) -> None:
+            relay.hang()
+
+        event.listen(Engine, "engine_connect", freeze)
+        try:
+            with ThreadPoolExecutor(1) as pool:
+                first = pool.submit(assert_unavailable_in_time, lambda: face.get(new_session_id()))
+                try:
+                    first.result(timeout=10)
+                finally:
+                    relay.restore()
+        finally:
+            event.remove(Engine, "engine_connect", freeze)
+            if face is not store:
+                face.close()
+            store.close()
