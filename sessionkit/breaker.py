@@ -71,7 +71,7 @@ class CircuitBreaker:
         *,
         failures: int = 3,
         reset_after: float = 0.0,
-        probe_wait: float = 0.004,
+        probe_wait: float = 0.002,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if type(failures) is not int or failures < 1:
