@@ -10,7 +10,7 @@ from sessionkit.store import Entry, Swap, Version
 
 from .base import RedisTwin
 from .clients import ASYNC, AsyncClient
-from .errors import CLIENT_ERRORS
+from .errors import CLIENT_ERRORS, torn_connection
 from .operations import Running, Single, Steps
 from .requests import Answer
 
@@ -88,3 +88,9 @@ class AsyncRedisStore(RedisTwin[AsyncClient]):
             except CLIENT_ERRORS as exc:
                 retry += 1
                 await asyncio.sleep(self._retry_after(exc, retry, started))
+            except (AttributeError, TypeError) as exc:
+                broken = torn_connection(exc)
+                if broken is None:
+                    raise
+                retry += 1
+                await asyncio.sleep(self._retry_after(broken, retry, started))

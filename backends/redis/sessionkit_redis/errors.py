@@ -18,8 +18,11 @@ Messages name the server by its masked URL; no session id or key is ever in them
 
 from __future__ import annotations
 
+import asyncio
 import re
+from pathlib import Path
 
+import redis.asyncio
 from redis import exceptions
 
 from sessionkit.errors import ConfigurationError, SessionKitError, StoreUnavailableError
@@ -62,6 +65,34 @@ _QUOTED_ARGUMENTS = re.compile(r",? with args beginning with:.*", re.S)
 _CLIENT_REPR = re.compile(
     r"<redis\.(?:asyncio\.)?client\.Redis\(.*?,host=([^,]+),port=(\d+),.*?\)>\)>\)>"
 )
+
+
+# Where an AttributeError or TypeError means a connection closed under the asyncio client.
+_TRANSPORT_CODE = tuple(
+    str(Path(module.__file__).parent) for module in (asyncio, redis.asyncio) if module.__file__
+)
+
+
+def torn_connection(exc: Exception) -> exceptions.ConnectionError | None:
+    """The ``ConnectionError`` that an AttributeError or TypeError raised inside asyncio's
+    transports or redis-py's asyncio connection stands for, else None.
+
+    redis-py's asyncio client writes to a connection that was closed under it (by the peer,
+    or by another task) with ``'NoneType' object has no attribute 'writelines'`` or
+    ``'NoneType' object is not callable`` instead of a ``ConnectionError``
+    (redis/redis-py#3546, #4287): no error of the client's own, so none of its retries
+    apply. The same errors raised anywhere else are bugs, and stay as they are.
+    """
+    frames = exc.__traceback__
+    if frames is None:
+        return None
+    while frames.tb_next is not None:
+        frames = frames.tb_next
+    if not frames.tb_frame.f_code.co_filename.startswith(_TRANSPORT_CODE):
+        return None
+    broken = exceptions.ConnectionError(f"the connection broke under the client ({exc})")
+    broken.__cause__ = exc
+    return broken
 
 
 def is_retryable(exc: Exception) -> bool:

@@ -4,11 +4,14 @@ and never a session id."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+import redis.exceptions
 from sessionkit_redis import RedisStore
+from sessionkit_redis.errors import is_retryable, torn_connection
 
 from sessionkit.cli import main
 from sessionkit.errors import ConfigurationError, SessionKitError, StoreUnavailableError
@@ -170,3 +173,37 @@ def test_nothing_but_session_kit_errors_leave_the_store(make_server: Callable[..
     finally:
         twin.close()
         store.close()
+
+
+# -- errors of a connection closed under redis-py's asyncio client
+
+
+class _WriterWithoutTransport(asyncio.StreamWriter):
+    def __del__(self) -> None:
+        """asyncio's would fail on the missing transport too, after the test."""
+
+
+def test_a_transport_error_of_a_closed_connection_is_a_connection_error() -> None:
+    """What asyncio raises when redis-py writes through a connection already torn down
+    (its writer's transport gone) is taken for the ConnectionError it stands for."""
+
+    async def write_through_a_closed_connection() -> None:
+        loop = asyncio.get_running_loop()
+        reader = asyncio.StreamReader()
+        protocol = asyncio.StreamReaderProtocol(reader)
+        writer = _WriterWithoutTransport(None, protocol, reader, loop)  # type: ignore[arg-type]
+        writer.writelines([b"PING\r\n"])
+
+    with pytest.raises(AttributeError) as raised:
+        asyncio.run(write_through_a_closed_connection())
+    broken = torn_connection(raised.value)
+    assert isinstance(broken, redis.exceptions.ConnectionError)
+    assert broken.__cause__ is raised.value
+    assert is_retryable(broken)
+
+
+def test_the_same_errors_raised_elsewhere_are_left_alone() -> None:
+    with pytest.raises(AttributeError) as raised:
+        None.writelines([b"x"])  # type: ignore[attr-defined]
+    assert torn_connection(raised.value) is None
+    assert torn_connection(TypeError("never raised")) is None
