@@ -29,6 +29,7 @@ from .errors import (
 )
 from .ids import check_user_id
 from .merge import merge
+from .serializers import DEFERRED
 from .state import SessionData, SessionState
 from .store import AsyncStore, AsyncSupportsUserIndex, AsyncSupportsVersions, Entry, Swap
 from .users import EPOCH, SessionInfo, when
@@ -112,7 +113,7 @@ def apply_entry(manager: SessionManager, state: SessionState, entry: Entry | Non
     if entry is not None:
         try:
             meta, body = manager.codec.unpack(state.id, entry.data)
-            data = manager.loads_stored(body)
+            data = manager.loads_session(body)
         except Exception as exc:  # noqa: BLE001 - stored data is untrusted
             # The base keeps the bad bytes, so the first change the app makes replaces them.
             log.warning("unusable session data (%s); starting an empty session", exc)
@@ -239,6 +240,14 @@ def _found_gone(state: SessionState) -> bool:
     return False
 
 
+def read_all(manager: SessionManager, data: SessionData) -> SessionData:
+    """``data`` with every value of a lazily loaded session read, in place (for a merge)."""
+    for key, value in data.items():
+        if type(value) is DEFERRED:
+            data[key] = manager.load_value(value)
+    return data
+
+
 def merge_onto(manager: SessionManager, state: SessionState, entry: Entry) -> bytes | None:
     """Re-apply this request's changes onto ``entry``, another request's save; return the
     payload to store, or None if the stored entry already holds everything."""
@@ -250,7 +259,7 @@ def merge_onto(manager: SessionManager, state: SessionState, entry: Entry) -> by
         log.warning("unusable session data (%s) found at a save; replacing it", exc)
         meta, body, theirs = NO_META, entry.data, {}
     base = manager.loads_stored(state.base) if state.base else {}
-    ours = cast(SessionData, state.data)
+    ours = read_all(manager, cast(SessionData, state.data))
     merged = merge(base, ours, theirs, manager.on_conflict)
     ours.clear()
     ours.update(merged)  # in place: values the app holds stay those of its session
@@ -297,7 +306,7 @@ async def _drop_carried(
 ) -> None:
     """A login raced a logout: keep only what this request set after ``regenerate``."""
     before = manager.loads_stored(carried) if carried else {}
-    state.data = merge(before, cast(SessionData, state.data), {}, "ours")
+    state.data = merge(before, read_all(manager, cast(SessionData, state.data)), {}, "ours")
     state.exposed = True
     if not state.stored:
         return

@@ -20,7 +20,7 @@ from .merge import Policy, check_policy
 from .protect import Mode, protection
 from .purger import Purger
 from .registry import open_store
-from .serializers import Serializer, get_serializer, stored_reader
+from .serializers import LoadsLazily, Serializer, get_serializer, session_reader, stored_reader
 from .session import Session
 from .signing import CookieSigner, Secrets, normalise_secrets
 from .state import SessionState
@@ -157,6 +157,8 @@ class SessionManager:
         self.serializer = get_serializer(serializer)
         #: Reads the serialised data of a stored session (``serializers.stored_reader``).
         self.loads_stored = stored_reader(self.serializer, protected=protect is not None)
+        #: Reads it for a request: value by value where it can (``serializers.session_reader``).
+        self.loads_session = session_reader(self.serializer, protected=protect is not None)
         self.empty = self.serializer.dumps({})
         if concurrency not in ("merge", "last_write_wins"):
             raise ConfigurationError("concurrency must be 'merge' or 'last_write_wins'")
@@ -397,6 +399,16 @@ class SessionManager:
         return await self._arun(
             lifecycle.destroy_user_sessions(self, user_id, keep, self.async_store)
         )
+
+    def load_value(self, value: Any) -> Any:
+        """Read a value of a session that was loaded lazily (see ``loads_session``).
+
+        :raises SessionKitError: if it cannot be read (see ``LoadsLazily.load_value``).
+        """
+        try:
+            return cast(LoadsLazily, self.serializer).load_value(value)
+        except ValueError as exc:
+            raise SessionKitError(f"a value of the stored session cannot be read: {exc}") from None
 
     # -- running the logic
 

@@ -41,6 +41,31 @@ class LoadsTrusted(Protocol):
     def loads_trusted(self, raw: bytes) -> SessionData: ...
 
 
+@runtime_checkable
+class LoadsLazily(Protocol):
+    """A serializer that can read a stored session it wrote itself one top-level value at a
+    time. ``loads_lazy`` gives the session with every value still in its stored form (a
+    :data:`DEFERRED`), ``load_value`` reads one such value, and ``dumps`` writes the ones
+    never read back as they were stored. ``lazy`` says whether it can (its libraries are
+    installed)."""
+
+    lazy: bool
+
+    def loads_lazy(self, raw: bytes) -> SessionData: ...
+
+    def load_value(self, value: Any) -> Any: ...
+
+
+try:
+    from msgspec import Raw as _Raw
+    from msgspec.json import Decoder as _Decoder
+except ImportError:  # pragma: no cover - msgspec is a dependency on CPython
+    _Raw = _Decoder = None  # type: ignore[assignment,misc]
+
+#: The type of a stored value not read yet (``msgspec.Raw``), or None without msgspec.
+DEFERRED: type | None = _Raw
+
+
 # A \\u escape of a UTF-16 surrogate (D800-DFFF), in any case: JSON allows one, alone, but
 # Python cannot encode the string it decodes to.
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
@@ -83,6 +108,7 @@ class JSONSerializer:
             parse_constant=_refuse_constant, parse_float=_finite_float
         ).decode
         self._orjson_dumps = self._orjson_loads = None
+        self.lazy = False
         if fast:
             try:
                 import orjson
@@ -90,18 +116,47 @@ class JSONSerializer:
                 return
             self._orjson_dumps, self._orjson_loads = orjson.dumps, orjson.loads
             self._non_str_keys = orjson.OPT_NON_STR_KEYS
+            self._fragment = orjson.Fragment
+            if _Decoder is not None:
+                self._split = _Decoder(dict[str, _Raw]).decode
+                self.lazy = True
 
     def dumps(self, data: SessionData) -> bytes:
         if self._orjson_dumps is None:
             return self._encode(data).encode()
         try:
-            written: bytes = self._orjson_dumps(data)
+            written: bytes = self._orjson_dumps(data, default=self._write_deferred)
         except TypeError:
             # Keys that are not strings are written as the standard library writes them,
             # by an orjson option that costs half as much again, so only when needed;
             # anything else orjson refuses (an int beyond 64 bits) is refused.
-            written = self._orjson_dumps(data, option=self._non_str_keys)
+            written = self._orjson_dumps(
+                data, default=self._write_deferred, option=self._non_str_keys
+            )
         return written
+
+    def _write_deferred(self, value: Any) -> Any:
+        """A value never read since it was loaded lazily: its stored bytes, as they were."""
+        if type(value) is _Raw:
+            return self._fragment(bytes(value))
+        raise TypeError(f"Type is not JSON serializable: {type(value).__name__}")
+
+    def loads_lazy(self, raw: bytes) -> SessionData:
+        """The session object ``raw`` holds, with each value left as its stored bytes (a
+        :data:`DEFERRED`) until :meth:`load_value` reads it: a request pays for reading the
+        values it uses, not for the whole session (at 60 KB, finding the values costs a
+        quarter of reading them all). For bytes this serializer wrote only, as
+        :meth:`loads_trusted`."""
+        return self._split(raw)
+
+    def load_value(self, value: Any) -> Any:
+        """Read one value that :meth:`loads_lazy` left as it was stored.
+
+        :raises ValueError: for a number beyond a float's range (``1e400``), the one thing
+            that finding the values lets through and reading them does not; this serializer
+            never writes one.
+        """
+        return self._orjson_loads(memoryview(value))  # type: ignore[misc]
 
     def loads(self, raw: bytes) -> SessionData:
         data = self.loads_trusted(raw)
@@ -295,6 +350,16 @@ class TaggedJSONSerializer:
         if type(data) is not dict:
             raise ValueError("stored session data is not an object")
         return data
+
+
+def session_reader(serializer: Serializer, *, protected: bool) -> Callable[[bytes], SessionData]:
+    """How to read the data of a stored session for a request: value by value as the request
+    uses them (:class:`LoadsLazily`) when the store protection verified that a sessionkit
+    holding the secret wrote the bytes and the serializer can, else as
+    :func:`stored_reader` says."""
+    if protected and isinstance(serializer, LoadsLazily) and serializer.lazy:
+        return serializer.loads_lazy
+    return stored_reader(serializer, protected=protected)
 
 
 def stored_reader(serializer: Serializer, *, protected: bool) -> Callable[[bytes], SessionData]:

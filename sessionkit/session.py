@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from .ids import check_user_id
+from .serializers import DEFERRED
 from .state import SessionData, SessionState
 from .users import when
 
@@ -165,8 +166,13 @@ class Session(MutableMapping[str, Any]):
         return data
 
     def __getitem__(self, key: str) -> Any:
-        value = self._loaded()[key]
+        data = self._loaded()
+        value = data[key]
         if type(value) not in _IMMUTABLE:
+            if type(value) is DEFERRED:  # not read from its stored bytes yet
+                value = data[key] = self._manager.load_value(value)
+                if type(value) in _IMMUTABLE:
+                    return value
             self._state.exposed = True  # the caller may change it in place
         return value
 
@@ -188,10 +194,7 @@ class Session(MutableMapping[str, Any]):
         return key in self._loaded()
 
     def get(self, key: str, default: Any = None) -> Any:
-        value = self._loaded().get(key, default)
-        if type(value) not in _IMMUTABLE:
-            self._state.exposed = True
-        return value
+        return self[key] if key in self._loaded() else default
 
     def clear(self) -> None:
         self._loaded().clear()

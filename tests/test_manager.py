@@ -10,6 +10,7 @@ import pytest
 
 from sessionkit import JSONSerializer, SessionManager, SessionTooLargeError
 from sessionkit.ids import new_session_id
+from sessionkit.serializers import DEFERRED
 from tests.helpers import CountingStore, attributes_of, cookie_of
 
 MakeManager = Callable[..., SessionManager]
@@ -97,6 +98,32 @@ def test_modified_session_is_replaced_and_its_cookie_resent(
     assert store.calls == ["get_versioned", "replace_versioned"]
     assert cookie_of(set_cookie) == cookie
     assert dict(manager.open(cookie)) == {"views": 2}
+
+
+def test_a_request_reads_only_the_values_it_uses(
+    manager: SessionManager, store: CountingStore
+) -> None:
+    """A sealed session is read value by value: what a request never uses stays in its stored
+    form, costs nothing to read, and is written back as it was."""
+    history = [{"path": f"/item/{n}", "ms": n / 3} for n in range(200)]
+    cookie = start_session(manager, user={"id": 7}, views=1, history=history)
+    store.calls.clear()
+    session = manager.open(cookie)
+    assert session["user"]["id"] == 7  # a dict handed out: the app could change it
+    unread = session._state.data
+    assert unread is not None
+    assert type(unread["history"]) is DEFERRED
+    assert manager.commit(session) is None  # found unchanged without reading the rest
+    assert store.calls == ["get_versioned"]
+    session = manager.open(cookie)
+    session["views"] += 1
+    session["user"]["name"] = "ann"
+    manager.commit(session)
+    assert dict(manager.open(cookie)) == {
+        "user": {"id": 7, "name": "ann"},
+        "views": 2,
+        "history": history,
+    }
 
 
 def test_nested_mutation_is_saved(manager: SessionManager) -> None:

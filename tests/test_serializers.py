@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sessionkit import ConfigurationError, SessionManager
+from sessionkit import ConfigurationError, SessionKitError, SessionManager
 from sessionkit.codec import Meta
 from sessionkit.ids import new_session_id
 from sessionkit.serializers import JSONSerializer, Serializer, get_serializer
@@ -100,13 +100,17 @@ def test_escapes_that_decode_to_writable_text_are_accepted(serializer: Serialize
     assert serializer.loads(serializer.dumps(data)) == data
 
 
+@pytest.mark.parametrize("protect", [None, "sign"])
 @pytest.mark.parametrize("serializer", ["json", "orjson"])
-@pytest.mark.parametrize("raw", [UNWRITABLE[0], UNWRITABLE[3], UNWRITABLE[5]])
+@pytest.mark.parametrize("raw", [UNWRITABLE[0], UNWRITABLE[5]])
 def test_a_stored_session_that_could_not_be_written_back_starts_empty(
-    serializer: str, raw: bytes, caplog: pytest.LogCaptureFixture
+    serializer: str, raw: bytes, protect: str | None, caplog: pytest.LogCaptureFixture
 ) -> None:
     manager = SessionManager(
-        "memory://", secret="s-0123456789abcdefghijklmnopqrstuv", serializer=serializer
+        "memory://",
+        secret="s-0123456789abcdefghijklmnopqrstuv",
+        serializer=serializer,
+        protect=protect,  # type: ignore[arg-type]
     )
     sid = new_session_id()
     manager.store.set(sid, manager.codec.pack(sid, Meta(), raw), 60)  # sealed as ours
@@ -118,6 +122,63 @@ def test_a_stored_session_that_could_not_be_written_back_starts_empty(
     session["views"] = 1
     assert manager.commit(session) is not None
     assert dict(manager.open(cookie)) == {"views": 1}
+
+
+def test_a_number_too_large_for_a_float_in_a_sealed_session_is_an_error_when_read(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A sealed session is read value by value; a number beyond a float's range (which
+    sessionkit never writes: the seal says a holder of the secret did) passes the finding of
+    the values and fails its reading, with an error that says so. Unsealed, the whole
+    session is checked at load and starts empty."""
+    for protect in ("sign", None):
+        manager = SessionManager(
+            "memory://",
+            secret="s-0123456789abcdefghijklmnopqrstuv",
+            protect=protect,  # type: ignore[arg-type]
+        )
+        sid = new_session_id()
+        raw = b'{"ok":[1],"a":1e400}'
+        manager.store.set(sid, manager.codec.pack(sid, Meta(), raw), 60)
+        session = manager.open(f"session={manager.signer.sign(sid)}")
+        if protect is None:
+            assert dict(session) == {}
+            continue
+        assert session["ok"] == [1]
+        with pytest.raises(SessionKitError, match="cannot be read"):
+            session["a"]
+        session["ok"].append(2)
+        assert manager.commit(session) is not None
+        assert manager.store.get(sid) is not None
+        stored = manager.codec.unpack(sid, manager.store.get(sid))[1]
+        assert stored == b'{"ok":[1,2],"a":1e400}'  # the unread value kept as it was
+
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**63 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=5), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@given(st.dictionaries(st.text(max_size=8), JSON_VALUES, max_size=6), st.data())
+def test_a_session_read_value_by_value_is_written_back_as_it_was(
+    data: dict[str, Any], draw: st.DataObject
+) -> None:
+    serializer = JSONSerializer()
+    stored = serializer.dumps(data)
+    lazy = serializer.loads_lazy(stored)
+    assert list(lazy) == list(data)
+    for key in draw.draw(st.sets(st.sampled_from(list(data)))) if data else ():
+        lazy[key] = serializer.load_value(lazy[key])
+        assert lazy[key] == data[key]
+    assert serializer.dumps(lazy) == stored
 
 
 def test_orjson_refuses_nesting_deeper_than_it_can_write_back() -> None:

@@ -330,7 +330,7 @@ class SessionKitInterface(SessionInterface):
             session.destroy()  # emptied by this request: deleted, and so is its cookie
             return False
         else:
-            permanent = bool(data.get("_permanent"))
+            permanent = bool(session.get("_permanent"))
         state.max_age = lifetime if permanent else None
         if session._changed or permanent != was_permanent:
             # Flask sends the cookie of a session written to: the manager re-sends it, and

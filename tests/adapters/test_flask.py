@@ -243,18 +243,21 @@ def test_login_regenerates_the_id_and_keeps_the_data() -> None:
 # -- permanence and refresh
 
 
-def test_a_browser_session_cookie_unless_permanent() -> None:
-    client = make_app().test_client()
+@pytest.mark.parametrize("serializer", ["tagged", "json"])
+def test_a_browser_session_cookie_unless_permanent(serializer: str) -> None:
+    client = make_app(SESSIONKIT_SERIALIZER=serializer).test_client()
     cookie = session_cookie(client.get("/"))
     assert "Max-Age" not in cookie
     assert "Expires" not in cookie
     cookie = session_cookie(client.post("/remember"))
     assert "Max-Age=3600" in cookie
     assert cookie.startswith("session=p.")
+    assert "Max-Age=3600" in session_cookie(client.get("/"))  # still permanent when read
     cookie = session_cookie(client.post("/forget"))
     assert "Max-Age" not in cookie
     assert not cookie.startswith("session=p.")
-    assert client.get("/read").text == "1"
+    assert "Max-Age" not in session_cookie(client.get("/"))  # and no longer, when read
+    assert client.get("/read").text == "3"
 
 
 def test_a_permanent_session_is_refreshed_on_every_request_by_a_touch() -> None:
