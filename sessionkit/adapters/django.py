@@ -44,7 +44,7 @@ import threading
 import time
 from collections.abc import Callable
 from functools import cached_property
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings  # type: ignore[import-untyped]
 from django.contrib.sessions.backends.base import (  # type: ignore[import-untyped]
@@ -71,10 +71,11 @@ from ..ids import is_valid_session_id, new_session_id
 from ..merge import merge
 from ..protect import Mode, protection
 from ..registry import open_store
-from ..serializers import Serializer, get_serializer, stored_reader
+from ..serializers import LoadsLazily, Serializer, get_serializer, session_reader, stored_reader
 from ..signing import normalise_secrets
 from ..store import Store, SupportsPurge, SupportsUserIndex, SupportsVersions, Version
 from ..users import EPOCH, SessionInfo, when
+from ._django_data import DeferredValues
 from ._http import FailureLog, answer_for
 
 log = logging.getLogger("sessionkit")
@@ -101,6 +102,15 @@ class Engine:
         mode: Mode | None = getattr(settings, "SESSIONKIT_PROTECT", "sign")
         self.codec = SessionCodec(protection(mode, normalise_secrets(secrets, allow_short=True)))
         self.loads_stored = stored_reader(self.serializer, protected=mode is not None)
+        self.loads_session = session_reader(self.serializer, protected=mode is not None)
+        self.lazy = self.loads_session is not self.loads_stored
+
+    def load_value(self, value: Any) -> Any:
+        """Read a value that a lazy load left as stored (see ``SessionManager.load_value``)."""
+        try:
+            return cast(LoadsLazily, self.serializer).load_value(value)
+        except ValueError as exc:
+            raise SessionKitError(f"a value of the stored session cannot be read: {exc}") from None
 
     @staticmethod
     def key() -> tuple[Any, ...]:
@@ -243,13 +253,13 @@ class SessionStore(SessionBase):  # type: ignore[misc]
             return {}
         try:
             meta, body = self.engine.codec.unpack(key, entry[0])
-            data: dict[str, Any] = self.engine.loads_stored(body)
+            data: dict[str, Any] = self.engine.loads_session(body)
         except Exception as exc:  # noqa: BLE001 - stored data is untrusted
             security_log.warning("unusable session data (%s); starting an empty session", exc)
             self._session_key = None
             return {}
         self._base = (body, entry[1], meta)
-        return data
+        return DeferredValues(data, self.engine.load_value) if self.engine.lazy else data
 
     def _read(self, key: str) -> tuple[bytes, Version | None] | None:
         if self._versioned:
@@ -332,6 +342,8 @@ class SessionStore(SessionBase):  # type: ignore[misc]
                 theirs = self.engine.loads_stored(theirs_body)
             except Exception:  # noqa: BLE001 - unusable stored data: ours replaces it
                 theirs_meta, theirs_body, theirs = NO_META, entry[0], {}
+            if isinstance(data, DeferredValues):
+                data.read_all()
             merged = merge(self.engine.loads_stored(body), data, theirs, "ours")
             data.clear()
             data.update(merged)

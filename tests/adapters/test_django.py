@@ -22,6 +22,7 @@ from sessionkit import StoreUnavailableError, available_backends
 from sessionkit.adapters.django import SessionStore, destroy_user_sessions, user_sessions
 from sessionkit.ids import is_valid_session_id, new_session_id
 from sessionkit.netutil import free_port
+from sessionkit.serializers import DEFERRED
 from sessionkit.store import Store
 from sessionkit.stores.file import FileStore
 from sessionkit.stores.memory import MemoryStore
@@ -292,6 +293,24 @@ def test_what_is_stored_is_sessionkits_own_sealed_bytes(engine: type[SessionStor
     moved = new_session_id()
     engine.get_store().set(moved, raw, 60)  # the same bytes under another key do not open
     assert engine(moved).load() == {}
+
+
+def test_a_request_reads_only_the_values_it_uses(engine: type[SessionStore]) -> None:
+    history = [{"path": f"/item/{n}"} for n in range(100)]
+    session = engine()
+    session.update({"_auth_user_id": "7", "views": 1, "history": history})
+    session.save()
+    loaded = engine(session.session_key)
+    assert loaded["_auth_user_id"] == "7"
+    data = loaded._session  # what SessionBase reads and writes
+    assert type(dict.__getitem__(data, "history")) is DEFERRED  # never read
+    loaded["views"] += 1
+    loaded.save()
+    assert dict(engine(session.session_key).items()) == {
+        "_auth_user_id": "7",
+        "views": 2,
+        "history": history,
+    }
 
 
 def test_parallel_saves_merge_instead_of_overwriting(engine: type[SessionStore]) -> None:
