@@ -71,7 +71,14 @@ from ..ids import is_valid_session_id, new_session_id
 from ..merge import merge
 from ..protect import Mode, protection
 from ..registry import open_store
-from ..serializers import LoadsLazily, Serializer, get_serializer, session_reader, stored_reader
+from ..serializers import (
+    DEFERRED,
+    LoadsLazily,
+    Serializer,
+    get_serializer,
+    session_reader,
+    stored_reader,
+)
 from ..signing import normalise_secrets
 from ..store import Store, SupportsPurge, SupportsUserIndex, SupportsVersions, Version
 from ..users import EPOCH, SessionInfo, when
@@ -259,7 +266,9 @@ class SessionStore(SessionBase):  # type: ignore[misc]
             self._session_key = None
             return {}
         self._base = (body, entry[1], meta)
-        return DeferredValues(data, self.engine.load_value) if self.engine.lazy else data
+        if self.engine.lazy and any(type(value) is DEFERRED for value in data.values()):
+            return DeferredValues(data, self.engine.load_value)
+        return data
 
     def _read(self, key: str) -> tuple[bytes, Version | None] | None:
         if self._versioned:

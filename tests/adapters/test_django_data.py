@@ -9,15 +9,16 @@ from typing import Any
 import pytest
 
 from sessionkit.adapters._django_data import DeferredValues
-from sessionkit.serializers import JSONSerializer
+from sessionkit.serializers import DEFERRED, LAZY_FROM, JSONSerializer
 
 SERIALIZER = JSONSerializer()
-STORED = {"user": {"id": 7}, "views": 3, "cart": ["apple"], "note": "x"}
+STORED = {"user": {"id": 7}, "views": 3, "cart": ["apple"], "note": "x" * LAZY_FROM}
 
 
 def deferred() -> DeferredValues:
-    raw = SERIALIZER.dumps(STORED)
-    return DeferredValues(SERIALIZER.loads_lazy(raw), SERIALIZER.load_value)
+    lazy = SERIALIZER.loads_lazy(SERIALIZER.dumps(STORED))
+    assert all(type(value) is DEFERRED for value in lazy.values())
+    return DeferredValues(lazy, SERIALIZER.load_value)
 
 
 @pytest.mark.parametrize(
@@ -47,7 +48,7 @@ def test_pop_setdefault_and_popitem_read_too() -> None:
     assert data.setdefault("user", {}) == {"id": 7}
     assert data.setdefault("new", 1) == 1
     assert data.popitem() == ("new", 1)
-    assert data.popitem() == ("note", "x")
+    assert data.popitem() == ("note", "x" * LAZY_FROM)
 
 
 def test_the_values_never_read_are_written_back_as_stored() -> None:
