@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Callable
 from datetime import date, datetime, time
 from decimal import Decimal
-from typing import Any, NoReturn, Protocol, runtime_checkable
+from typing import Any, NoReturn, Protocol, cast, runtime_checkable
 
 from .errors import ConfigurationError
 
@@ -269,6 +269,8 @@ def _tag(value: Any) -> Any:
         return tagged
     encode = _ENCODERS.get(kind)
     if encode is None:
+        if kind is DEFERRED:
+            return value  # a stored value never read: written back as it was
         if isinstance(value, dict):  # an OrderedDict, a defaultdict: tagged inside too
             return _tag(dict(value))
         base = next((base for base in _BASES if isinstance(value, base)), None)
@@ -336,6 +338,25 @@ class TaggedJSONSerializer:
 
     def __init__(self, inner: str | Serializer = "json") -> None:
         self._inner = get_serializer(inner)
+        #: Whether :meth:`loads_lazy` reads value by value (its inner serializer can).
+        self.lazy = isinstance(self._inner, LoadsLazily) and self._inner.lazy
+
+    def loads_lazy(self, raw: bytes) -> SessionData:
+        """:meth:`loads_trusted`, leaving the values to :meth:`load_value` as the inner
+        serializer's ``loads_lazy`` does (:class:`LoadsLazily`)."""
+        if len(raw) < LAZY_FROM:
+            return self.loads_trusted(raw)
+        data = cast(LoadsLazily, self._inner).loads_lazy(raw)
+        if len(data) == 1 and next(iter(data))[:1] == TAG:
+            return self.loads_trusted(raw)  # the session itself escaped (or a tag)
+        return data
+
+    def load_value(self, value: Any) -> Any:
+        """Read one value that :meth:`loads_lazy` left as stored, its tags undone."""
+        loaded = cast(LoadsLazily, self._inner).load_value(value)
+        if (type(loaded) is dict or type(loaded) is list) and b'"~' in bytes(value):
+            return _untag(loaded)
+        return loaded
 
     def dumps(self, data: SessionData) -> bytes:
         return self._inner.dumps(_tag(data))
