@@ -72,7 +72,7 @@ from ..merge import merge
 from ..protect import Mode, protection
 from ..registry import open_store
 from ..serializers import (
-    DEFERRED,
+    LAZY_FROM,
     LoadsLazily,
     Serializer,
     get_serializer,
@@ -260,15 +260,16 @@ class SessionStore(SessionBase):  # type: ignore[misc]
             return {}
         try:
             meta, body = self.engine.codec.unpack(key, entry[0])
-            data: dict[str, Any] = self.engine.loads_session(body)
+            lazy = self.engine.lazy and len(body) >= LAZY_FROM
+            data: dict[str, Any] = (
+                self.engine.loads_session if lazy else self.engine.loads_stored
+            )(body)
         except Exception as exc:  # noqa: BLE001 - stored data is untrusted
             security_log.warning("unusable session data (%s); starting an empty session", exc)
             self._session_key = None
             return {}
         self._base = (body, entry[1], meta)
-        if self.engine.lazy and any(type(value) is DEFERRED for value in data.values()):
-            return DeferredValues(data, self.engine.load_value)
-        return data
+        return DeferredValues(data, self.engine.load_value) if lazy else data
 
     def _read(self, key: str) -> tuple[bytes, Version | None] | None:
         if self._versioned:
