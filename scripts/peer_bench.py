@@ -28,7 +28,7 @@ sessionkit's (json, orjson) and sessionkit / peer; the target is at most 0.5x.
 Usage (with the peers installed: ``pip install -r tests/benchmarks/peers/requirements.txt``;
 valgrind with ``callgrind_control``, ``redis-server`` and ``memcached`` on the PATH)::
 
-    .venv/bin/python scripts/peer_bench.py                 # the whole matrix
+    .venv/bin/python scripts/peer_bench.py                 # the whole matrix (~15 min)
     .venv/bin/python scripts/peer_bench.py --frameworks flask --backends redis --sizes 300B
     .venv/bin/python scripts/peer_bench.py --cells wsgi:file,django:sqlite
     .venv/bin/python scripts/peer_bench.py --no-callgrind --reps 5   # wall clock only
@@ -50,7 +50,7 @@ Runs are deterministic: fixed session contents, fixed request counts, no randomn
 session ids the libraries draw. A callgrind process imports and sets up uninstrumented and is
 switched on just before its loops (``scripts/callgrind.py``); callgrind runs go ``--jobs`` at a
 time (counts do not depend on load), the wall-clock runs one at a time after them. The whole
-matrix takes about an hour on an idle 2-core machine, two on a busy one.
+matrix took 12-14 minutes on a shared 2-core machine (its wall-clock phase about 5 of them).
 """
 
 from __future__ import annotations
