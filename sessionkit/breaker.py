@@ -41,7 +41,12 @@ class Probe:
         """Wake everyone waiting (called under the breaker's lock, from any thread)."""
         self.ended.set()
         for loop, waiter in self._waiters:
-            loop.call_soon_threadsafe(_settle, waiter)
+            if waiter.done():  # settled by its timer, or cancelled with its task
+                continue
+            try:
+                loop.call_soon_threadsafe(_settle, waiter)
+            except RuntimeError:  # its loop closed meanwhile: nobody is waiting there
+                continue
 
     def _add_waiter(self, loop: asyncio.AbstractEventLoop, waiter: asyncio.Future[None]) -> None:
         """Settle ``waiter`` on ``loop`` when the probe ends (called under the breaker's lock)."""

@@ -320,6 +320,22 @@ def test_coroutines_wait_for_a_probe_without_blocking_the_loop() -> None:
     asyncio.run(scenario())
 
 
+def test_a_probe_that_ends_after_a_waiting_loop_closed_wakes_nobody_there() -> None:
+    breaker = open_breaker(probe_wait=60)
+    assert breaker.before_call() is None
+    probe = breaker.before_call()
+    assert probe is not None
+
+    async def wait_and_leave() -> None:
+        waiting = asyncio.ensure_future(breaker.await_probe(probe))
+        await asyncio.sleep(0)  # waiting; asyncio.run then cancels it and closes the loop
+        assert not waiting.done()
+
+    asyncio.run(wait_and_leave())
+    breaker.succeeded()  # must not call into the closed loop
+    assert not breaker.is_open
+
+
 class GatedStore(SwitchableStore):
     """A switchable store whose reads wait, while ``gate`` is clear, in a worker thread."""
 
