@@ -384,9 +384,14 @@ def session_reader(serializer: Serializer, *, protected: bool) -> Callable[[byte
     uses them (:class:`LoadsLazily`) when the store protection verified that a sessionkit
     holding the secret wrote the bytes and the serializer can, else as
     :func:`stored_reader` says."""
-    if protected and isinstance(serializer, LoadsLazily) and serializer.lazy:
-        return serializer.loads_lazy
+    if reads_lazily(serializer, protected=protected):
+        return cast(LoadsLazily, serializer).loads_lazy
     return stored_reader(serializer, protected=protected)
+
+
+def reads_lazily(serializer: Serializer, *, protected: bool) -> bool:
+    """Whether :func:`session_reader` reads value by value."""
+    return protected and isinstance(serializer, LoadsLazily) and serializer.lazy
 
 
 def stored_reader(serializer: Serializer, *, protected: bool) -> Callable[[bytes], SessionData]:

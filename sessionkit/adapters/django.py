@@ -76,6 +76,7 @@ from ..serializers import (
     LoadsLazily,
     Serializer,
     get_serializer,
+    reads_lazily,
     session_reader,
     stored_reader,
 )
@@ -110,7 +111,7 @@ class Engine:
         self.codec = SessionCodec(protection(mode, normalise_secrets(secrets, allow_short=True)))
         self.loads_stored = stored_reader(self.serializer, protected=mode is not None)
         self.loads_session = session_reader(self.serializer, protected=mode is not None)
-        self.lazy = self.loads_session is not self.loads_stored
+        self.lazy = reads_lazily(self.serializer, protected=mode is not None)
 
     def load_value(self, value: Any) -> Any:
         """Read a value that a lazy load left as stored (see ``SessionManager.load_value``)."""

@@ -313,6 +313,17 @@ def test_a_request_reads_only_the_values_it_uses(engine: type[SessionStore]) -> 
     }
 
 
+def test_an_unsealed_session_is_read_whole(engine: type[SessionStore]) -> None:
+    history = [{"path": f"/item/{n}"} for n in range(100)]
+    with override_settings(SESSIONKIT_PROTECT=None):
+        session = engine()
+        session["history"] = history
+        session.save()
+        loaded = engine(session.session_key)
+        assert loaded["history"] == history
+        assert type(loaded._session) is dict  # checked whole at load, as untrusted bytes
+
+
 def test_parallel_saves_merge_instead_of_overwriting(engine: type[SessionStore]) -> None:
     session = engine()
     session["cart"] = []
