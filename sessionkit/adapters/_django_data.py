@@ -64,6 +64,13 @@ class DeferredValues(dict[str, Any]):
         self.read_all()
         return dict.items(self)
 
+    def __eq__(self, other: object) -> bool:
+        self.read_all()
+        return dict.__eq__(self, other)
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
     def copy(self) -> dict[str, Any]:
         self.read_all()
         return dict(dict.items(self))

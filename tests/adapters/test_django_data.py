@@ -39,6 +39,12 @@ def test_every_way_of_reading_reads_the_stored_values(read: Any) -> None:
     assert read(deferred()) == STORED
 
 
+def test_equality_reads_too() -> None:
+    assert deferred() == STORED
+    assert not (deferred() != STORED)  # noqa: SIM202 - the operator under test
+    assert deferred() != {**STORED, "views": 4}
+
+
 def test_pop_setdefault_and_popitem_read_too() -> None:
     data = deferred()
     assert data.pop("cart") == ["apple"]
