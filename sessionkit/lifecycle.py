@@ -29,7 +29,7 @@ from .errors import (
 )
 from .ids import check_user_id
 from .merge import merge
-from .serializers import DEFERRED
+from .serializers import read_deferred
 from .state import SessionData, SessionState
 from .store import AsyncStore, AsyncSupportsUserIndex, AsyncSupportsVersions, Entry, Swap
 from .users import EPOCH, SessionInfo, when
@@ -242,9 +242,7 @@ def _found_gone(state: SessionState) -> bool:
 
 def read_all(manager: SessionManager, data: SessionData) -> SessionData:
     """``data`` with every value of a lazily loaded session read, in place (for a merge)."""
-    for key, value in data.items():
-        if type(value) is DEFERRED:
-            data[key] = manager.load_value(value)
+    read_deferred(data, manager.load_value)
     return data
 
 

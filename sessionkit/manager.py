@@ -20,7 +20,7 @@ from .merge import Policy, check_policy
 from .protect import Mode, protection
 from .purger import Purger
 from .registry import open_store
-from .serializers import LoadsLazily, Serializer, get_serializer, session_reader, stored_reader
+from .serializers import Serializer, get_serializer, read_value, session_reader, stored_reader
 from .session import Session
 from .signing import CookieSigner, Secrets, normalise_secrets
 from .state import SessionState
@@ -403,12 +403,9 @@ class SessionManager:
     def load_value(self, value: Any) -> Any:
         """Read a value of a session that was loaded lazily (see ``loads_session``).
 
-        :raises SessionKitError: if it cannot be read (see ``LoadsLazily.load_value``).
+        :raises SessionKitError: if it cannot be read (see ``serializers.read_value``).
         """
-        try:
-            return cast(LoadsLazily, self.serializer).load_value(value)
-        except ValueError as exc:
-            raise SessionKitError(f"a value of the stored session cannot be read: {exc}") from None
+        return read_value(self.serializer, value)
 
     # -- running the logic
 

@@ -12,7 +12,7 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any, NoReturn, Protocol, cast, runtime_checkable
 
-from .errors import ConfigurationError
+from .errors import ConfigurationError, SessionKitError
 
 SessionData = dict[str, Any]
 
@@ -392,6 +392,24 @@ def session_reader(serializer: Serializer, *, protected: bool) -> Callable[[byte
 def reads_lazily(serializer: Serializer, *, protected: bool) -> bool:
     """Whether :func:`session_reader` reads value by value."""
     return protected and isinstance(serializer, LoadsLazily) and serializer.lazy
+
+
+def read_value(serializer: Serializer, value: Any) -> Any:
+    """A value that :func:`session_reader` left as stored, read with ``serializer``.
+
+    :raises SessionKitError: if it cannot be read (see :meth:`JSONSerializer.load_value`).
+    """
+    try:
+        return cast(LoadsLazily, serializer).load_value(value)
+    except ValueError as exc:
+        raise SessionKitError(f"a value of the stored session cannot be read: {exc}") from None
+
+
+def read_deferred(data: SessionData, read: Callable[[Any], Any]) -> None:
+    """Read, with ``read``, every value of ``data`` still as stored (in place)."""
+    for key, value in dict.items(data):  # a dict's own items, whatever a subclass makes of them
+        if type(value) is DEFERRED:
+            data[key] = read(value)
 
 
 def stored_reader(serializer: Serializer, *, protected: bool) -> Callable[[bytes], SessionData]:

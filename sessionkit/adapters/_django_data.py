@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from ..serializers import DEFERRED
+from ..serializers import DEFERRED, read_deferred
 
 _MISSING = object()
 
@@ -77,6 +77,4 @@ class DeferredValues(dict[str, Any]):
 
     def read_all(self) -> None:
         """Read every value still deferred."""
-        for key, value in dict.items(self):
-            if type(value) is DEFERRED:
-                dict.__setitem__(self, key, self._read(value))
+        read_deferred(self, self._read)

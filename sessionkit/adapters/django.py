@@ -44,7 +44,7 @@ import threading
 import time
 from collections.abc import Callable
 from functools import cached_property
-from typing import Any, cast
+from typing import Any
 
 from django.conf import settings  # type: ignore[import-untyped]
 from django.contrib.sessions.backends.base import (  # type: ignore[import-untyped]
@@ -73,9 +73,9 @@ from ..protect import Mode, protection
 from ..registry import open_store
 from ..serializers import (
     LAZY_FROM,
-    LoadsLazily,
     Serializer,
     get_serializer,
+    read_value,
     reads_lazily,
     session_reader,
     stored_reader,
@@ -115,10 +115,7 @@ class Engine:
 
     def load_value(self, value: Any) -> Any:
         """Read a value that a lazy load left as stored (see ``SessionManager.load_value``)."""
-        try:
-            return cast(LoadsLazily, self.serializer).load_value(value)
-        except ValueError as exc:
-            raise SessionKitError(f"a value of the stored session cannot be read: {exc}") from None
+        return read_value(self.serializer, value)
 
     @staticmethod
     def key() -> tuple[Any, ...]:
@@ -261,16 +258,15 @@ class SessionStore(SessionBase):  # type: ignore[misc]
             return {}
         try:
             meta, body = self.engine.codec.unpack(key, entry[0])
-            lazy = self.engine.lazy and len(body) >= LAZY_FROM
-            data: dict[str, Any] = (
-                self.engine.loads_session if lazy else self.engine.loads_stored
-            )(body)
+            data: dict[str, Any] = self.engine.loads_session(body)
         except Exception as exc:  # noqa: BLE001 - stored data is untrusted
             security_log.warning("unusable session data (%s); starting an empty session", exc)
             self._session_key = None
             return {}
         self._base = (body, entry[1], meta)
-        return DeferredValues(data, self.engine.load_value) if lazy else data
+        if self.engine.lazy and len(body) >= LAZY_FROM:  # read value by value: see loads_lazy
+            return DeferredValues(data, self.engine.load_value)
+        return data
 
     def _read(self, key: str) -> tuple[bytes, Version | None] | None:
         if self._versioned:
