@@ -179,7 +179,8 @@ def _parse_host(item: str, url: str) -> tuple[str, int | None]:
         host, _, port_text = item.partition(":")
     if not port_text:
         return unquote(host), None
-    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+    # isdigit() alone takes "²", which int() refuses: ASCII digits only.
+    if not (port_text.isascii() and port_text.isdigit()) or not 0 < int(port_text) < 65536:
         # The port is not shown: in a URL whose password holds a raw "/", it is a piece of it.
         raise ConfigurationError(
             f"bad port in {mask_url(url)!r}: expected 1 to 65535 (percent-encode a '/', '?' "

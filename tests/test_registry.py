@@ -170,6 +170,14 @@ def test_an_unbalanced_bracket_is_a_configuration_error(url: str) -> None:
         StoreURL.parse(url)
 
 
+@pytest.mark.parametrize("port", ["²", "x", "0", "65536"])
+def test_a_port_that_is_not_1_to_65535_in_ascii_digits_is_a_configuration_error(
+    port: str,
+) -> None:
+    with pytest.raises(ConfigurationError, match="bad port"):
+        StoreURL.parse(f"memory://h:{port}")
+
+
 def test_a_bad_port_error_shows_no_piece_of_a_password() -> None:
     with pytest.raises(ConfigurationError, match="bad port") as raised:
         StoreURL.parse("redis://user:hunter/2@host/0")

@@ -202,7 +202,7 @@ def _nodes(parsed: StoreURL, default_port: int) -> tuple[tuple[str, int], ...]:
 
 
 def _database(parsed: StoreURL, text: str) -> int:
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):  # isdigit() alone takes "²"
         raise ConfigurationError(f"{parsed.masked}: database {text!r} is not a number")
     return int(text)
 

@@ -183,6 +183,7 @@ def test_empty_prefix_is_allowed() -> None:
         "redis://h?prefx=a:",  # misspelt option
         "redis://h?db=1",  # the database is in the path
         "redis://h/x",
+        "redis://h/²",  # a digit to str.isdigit, not to int()
         "redis://h1,h2",  # several hosts need sentinel or cluster
         "redis://h?ssl_ca_certs=/ca.pem",  # TLS option without TLS
         "rediss://h?ssl_cert_reqs=maybe",
