@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, CursorResult, Table
@@ -105,6 +106,8 @@ class AsyncSQLStore:
     async def _run(self, steps: Steps[T]) -> T:
         try:
             step = next(steps)
+            if not self._prepared:
+                await self._prepare_table()  # no part of the operation's timeout
             started = time.monotonic()
             while True:
                 step = steps.send(await self._execute(step, started))
@@ -123,10 +126,32 @@ class AsyncSQLStore:
             return settle(self.target, step.duplicate, exc)
 
     async def _execute_once(self, step: Step, started: float) -> Any:
-        """One try on a pooled connection. On a network database, a connection still busy
-        at the deadline is closed under the statement (as the synchronous store's watchdog
-        does): the statement fails at once, with no polite close to wait for."""
-        deadline = started + self.settings.timeout
+        async def run(conn: AsyncConnection) -> Any:
+            return step.read(await _run_statement(conn, step))
+
+        return await self._on_connection(started + self.settings.timeout, run)
+
+    async def _prepare_table(self) -> None:
+        """Check the table (creating it if told to) within a ``timeout`` of its own, as the
+        synchronous store does before an operation's first step."""
+
+        async def prepare(conn: AsyncConnection) -> None:
+            await conn.run_sync(self._prepare)
+
+        try:
+            await self._on_connection(time.monotonic() + self.settings.timeout, prepare)
+        except StaleConnection:
+            raise unavailable(self.target, "the connection was lost") from None
+        except (SQLAlchemyError, OSError) as exc:
+            settle(self.target, False, exc)
+
+    async def _on_connection(
+        self, deadline: float, work: Callable[[AsyncConnection], Awaitable[T]]
+    ) -> T:
+        """Do ``work`` on a pooled connection by ``deadline``. On a network database, a
+        connection still busy at the deadline is closed under the statement (as the
+        synchronous store's watchdog does): the statement fails at once, with no polite close
+        to wait for."""
         connect = self._engine.connect()
         try:
             conn = await (
@@ -143,9 +168,7 @@ class AsyncSQLStore:
             delay = deadline - time.monotonic()
             alarm = asyncio.get_running_loop().call_later(delay, _abort, raw, fired)
         try:
-            if not self._prepared:
-                await conn.run_sync(self._prepare)
-            return step.read(await _run_statement(conn, step))
+            return await work(conn)
         except DBAPIError as exc:
             if fired:
                 raise self._timed_out() from exc
