@@ -3,8 +3,9 @@
 Django ships those tests (``tests/sessions_tests``) in its source distribution only, so this
 script downloads the sdist of the installed Django version from PyPI, unpacks that folder into
 a temporary directory and runs ``SessionTestsMixin`` on the sessionkit engine, on the store
-given as the first argument (default ``memory://``), every test of it; the exit status is 1
-if any fails::
+given as the first argument (default ``memory://``), every test of it; then Django's
+``SessionMiddlewareTests`` through ``sessionkit.adapters.django.SessionMiddleware``. The exit
+status is 1 if any fails::
 
     .venv/bin/python scripts/django_session_tests.py [STORE_URL ...]
 """
@@ -88,7 +89,35 @@ def main(store_urls: list[str]) -> int:
                 f"{len(result.errors)} errors, {len(result.skipped)} skipped"
             )
             passed = passed and result.wasSuccessful() and not result.skipped
-        return 0 if passed else 1
+        return 0 if (passed and _middleware_tests_pass()) else 1
+
+
+def _middleware_tests_pass() -> bool:
+    """Django's ``SessionMiddlewareTests`` with sessionkit's middleware in place of Django's
+    (the name the test module constructs), on Django's ``db`` engine as in Django's own run:
+    the middleware must behave as Django's does, whatever the engine."""
+    import sessions_tests.tests as django_tests
+    from django.contrib.sessions.models import Session
+    from django.db import connection
+    from django.test import override_settings
+
+    from sessionkit.adapters.django import SessionMiddleware
+
+    with connection.schema_editor() as editor:
+        editor.create_model(Session)
+    django_tests.SessionMiddleware = SessionMiddleware
+    with override_settings(SESSION_ENGINE="django.contrib.sessions.backends.db"):
+        suite = unittest.defaultTestLoader.loadTestsFromTestCase(
+            django_tests.SessionMiddlewareTests
+        )
+        result = unittest.TextTestRunner(verbosity=1).run(suite)
+    print(
+        f"Django {django.get_version()} SessionMiddlewareTests through "
+        f"sessionkit.adapters.django.SessionMiddleware: {result.testsRun} run, "
+        f"{len(result.failures)} failed, {len(result.errors)} errors, "
+        f"{len(result.skipped)} skipped"
+    )
+    return result.wasSuccessful() and not result.skipped and result.testsRun > 0
 
 
 if __name__ == "__main__":

@@ -32,9 +32,17 @@ def slow_write(request: HttpRequest) -> HttpResponse:
     return HttpResponse("written")
 
 
+def negotiated(request: HttpRequest) -> HttpResponse:
+    """Reads the session into a response that already varies on another header."""
+    response = HttpResponse(str(request.session.get("views")))
+    response["Vary"] = "Accept-Encoding"
+    return response
+
+
 urlpatterns = [
     path("", home),
     path("login", login),
     path("logout", logout),
     path("slow-write", slow_write),
+    path("negotiated", negotiated),
 ]

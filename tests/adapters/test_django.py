@@ -7,9 +7,11 @@ backend mixin are written out here against this engine.
 from __future__ import annotations
 
 import ast
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,7 @@ from django.contrib.sessions.backends.base import CreateError, SessionBase, Upda
 from django.contrib.sessions.serializers import JSONSerializer
 from django.test import Client, override_settings
 from django.utils import timezone
+from django.utils.http import http_date
 
 from sessionkit import StoreUnavailableError, available_backends
 from sessionkit.adapters.django import SessionStore, destroy_user_sessions, user_sessions
@@ -382,6 +385,49 @@ def test_the_middleware_answers_503_while_the_store_is_down() -> None:
         pytest.raises(StoreUnavailableError),
     ):
         Client().get("/")
+
+
+OUR_MIDDLEWARE = ["sessionkit.adapters.django.SessionMiddleware"]
+
+
+@override_settings(MIDDLEWARE=OUR_MIDDLEWARE)
+def test_our_middleware_sets_the_cookie_and_its_expiry_as_djangos(client: Client) -> None:
+    before = int(time.time())
+    response = client.get("/")
+    after = time.time()
+    cookie = response.cookies["sessionid"]
+    assert is_valid_session_id(cookie.value)
+    assert (cookie["max-age"], cookie["path"], cookie["httponly"]) == (1209600, "/", True)
+    assert cookie["samesite"] == "Lax"
+    expires = parsedate_to_datetime(cookie["expires"]).timestamp()
+    assert before + 1209600 <= expires <= after + 1209600
+    assert cookie["expires"] == http_date(expires)
+    assert response.headers["Vary"] == "Cookie"
+    assert client.get("/").content == b"2"
+
+
+@override_settings(MIDDLEWARE=OUR_MIDDLEWARE)
+def test_our_middleware_adds_cookie_to_a_vary_header_already_there(client: Client) -> None:
+    client.get("/")
+    response = client.get("/negotiated")
+    assert response.content == b"1"
+    assert response.headers["Vary"] == "Accept-Encoding, Cookie"
+    assert "sessionid" not in response.cookies  # read, not changed: no cookie set
+
+
+@override_settings(MIDDLEWARE=OUR_MIDDLEWARE)
+def test_our_middleware_deletes_the_cookie_of_an_emptied_session(client: Client) -> None:
+    client.get("/")
+    response = client.get("/logout")
+    assert response.cookies["sessionid"].value == ""
+    assert response.cookies["sessionid"]["max-age"] == 0
+    assert response.headers["Vary"] == "Cookie"
+
+
+@override_settings(MIDDLEWARE=OUR_MIDDLEWARE)
+def test_our_middleware_turns_a_lost_race_into_djangos_400(client: Client) -> None:
+    client.get("/")
+    assert client.get("/slow-write").status_code == 400  # SessionInterrupted
 
 
 def test_the_engine_follows_overridden_settings() -> None:

@@ -1,5 +1,6 @@
-"""Django's own session-engine tests (SessionTestsMixin, from Django's sdist) through the
-sessionkit engine: scripts/django_session_tests.py, on memory and on Redis."""
+"""Django's own session tests (from Django's sdist) through sessionkit: SessionTestsMixin on
+the engine, on memory and on Redis, and SessionMiddlewareTests through sessionkit's
+middleware (scripts/django_session_tests.py)."""
 
 from __future__ import annotations
 
@@ -29,4 +30,6 @@ def test_djangos_session_tests_pass_on_memory_and_redis() -> None:
     summaries = [line for line in done.stdout.splitlines() if "SessionTestsMixin on" in line]
     assert done.returncode == 0, summaries or done.stderr[-2000:]
     assert len(summaries) == 2
-    assert all("0 failed, 0 errors, 0 skipped" in line for line in summaries)
+    middleware = [line for line in done.stdout.splitlines() if "SessionMiddlewareTests" in line]
+    assert len(middleware) == 1
+    assert all("0 failed, 0 errors, 0 skipped" in line for line in summaries + middleware)

@@ -4,8 +4,9 @@ Django is configured once per process (``settings.configure``), for the implemen
 first; the bare handler is then the same project with no middleware. The peer is Django's
 ``cache`` engine on django-redis (redis-py with hiredis), ``PyMemcacheCache``,
 ``FileBasedCache`` and ``LocMemCache``, and its ``db`` engine on SQLite; both with Django's
-defaults (JSON serializer, signed and compressed by ``SessionBase.encode``). sessionkit's engine
-gets ``SESSIONKIT_STORE`` and ``SESSIONKIT_SERIALIZER``.
+defaults (JSON serializer, signed and compressed by ``SessionBase.encode``) and Django's session
+middleware. sessionkit's engine gets ``SESSIONKIT_STORE`` and ``SESSIONKIT_SERIALIZER``, and
+sessionkit's middleware, as its documentation says to configure it.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from .drive import WSGIDriver
 from .sessions import SECRET, TTL, contents
 
 SESSION_MIDDLEWARE = "django.contrib.sessions.middleware.SessionMiddleware"
+# What sessionkit's Django page tells a project to use in place of Django's.
+SESSIONKIT_MIDDLEWARE = "sessionkit.adapters.django.SessionMiddleware"
 
 
 def cache_config(store: Store) -> dict[str, Any]:
@@ -89,7 +92,12 @@ def build(impl: str, store: Store) -> Built:
         configure(impl, store)
     from django.core.handlers.wsgi import WSGIHandler
 
-    settings.MIDDLEWARE = [] if impl == "bare" else [SESSION_MIDDLEWARE]
+    if impl == "bare":
+        settings.MIDDLEWARE = []
+    elif impl.startswith("sessionkit"):
+        settings.MIDDLEWARE = [SESSIONKIT_MIDDLEWARE]
+    else:
+        settings.MIDDLEWARE = [SESSION_MIDDLEWARE]
     handler = WSGIHandler()
     return Built(WSGIDriver(handler), settings.SESSION_COOKIE_NAME, store.directories)
 
