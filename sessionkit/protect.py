@@ -33,7 +33,9 @@ _SIGNED = b"\x02"
 _ENCRYPTED = b"\x03"
 _NONCE_SIZE = 12
 _TAG_SIZE = 16
-_TAG_END = 1 + _NONCE_SIZE + _TAG_SIZE  # a signed entry: tag byte, nonce, tag, then the bytes
+_SIGNED_BYTE = _SIGNED[0]
+_NONCE_END = 1 + _NONCE_SIZE
+_TAG_END = _NONCE_END + _TAG_SIZE  # a signed entry: tag byte, nonce, tag, then the bytes
 SIGN_CONTEXT = b"sessionkit/store/sign/v2"
 ENCRYPT_CONTEXT = b"sessionkit/store/encrypt/v1"
 #: Per-session ciphers kept, per master key, for the same session's next seal or open.
@@ -100,8 +102,9 @@ class _SessionKeys:
         """The plain bytes of what :meth:`seal` made under any secret's key; None if none
         opens it."""
         for index in range(self.count):
+            cipher = self._kept[index].get(sid) or self.cipher(index, sid)
             try:
-                plain: bytes = self.cipher(index, sid).decrypt(nonce, sealed, aad)
+                plain: bytes = cipher.decrypt(nonce, sealed, aad)
             except Exception:  # noqa: BLE001, S112 - cryptography's InvalidTag: try the next key
                 continue
             return plain
@@ -119,14 +122,11 @@ class Signed:
         return b"".join((_SIGNED, nonce, tag, plain))
 
     def open(self, sid: str, sealed: bytes) -> bytes:
-        if sealed[:1] != _SIGNED or len(sealed) < _TAG_END:
+        if len(sealed) < _TAG_END or sealed[0] != _SIGNED_BYTE:
             raise ValueError("the stored session is not signed")
-        nonce, tag, plain = (
-            sealed[1 : 1 + _NONCE_SIZE],
-            sealed[1 + _NONCE_SIZE : _TAG_END],
-            sealed[_TAG_END:],
-        )
-        if self._keys.open(sid, nonce, tag, plain) is None:
+        plain = sealed[_TAG_END:]
+        tag = sealed[_NONCE_END:_TAG_END]
+        if self._keys.open(sid, sealed[1:_NONCE_END], tag, plain) is None:
             raise ValueError("the stored session's signature does not verify")
         return plain
 

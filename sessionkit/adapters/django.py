@@ -209,7 +209,7 @@ class SessionStore(SessionBase):  # type: ignore[misc]
         self._session_key = session_key
         self.accessed = False
         self.modified = False
-        self.engine = self.get_engine()
+        self.engine = get_engine()
         self.store = self.get_store()
         self._versioned, self._user_index = capabilities(self.store)
         self._base: tuple[bytes, Version | None, Meta] | None = None  # as loaded or saved
@@ -224,10 +224,6 @@ class SessionStore(SessionBase):  # type: ignore[misc]
     def get_store(cls) -> Store:
         """The store sessions live in; a subclass may override it."""
         return get_engine().store
-
-    @classmethod
-    def get_engine(cls) -> Engine:
-        return get_engine()
 
     def _get_new_session_key(self) -> str:
         # 256 random bits: a collision is left to save(must_create=True), which never merges.
@@ -260,16 +256,17 @@ class SessionStore(SessionBase):  # type: ignore[misc]
         if entry is None:
             self._session_key = None
             return {}
+        engine = self.engine
         try:
-            meta, body = self.engine.codec.unpack(key, entry[0])
-            data: dict[str, Any] = self.engine.loads_session(body)
+            meta, body = engine.codec.unpack(key, entry[0])
+            data: dict[str, Any] = engine.loads_session(body)
         except Exception as exc:  # noqa: BLE001 - stored data is untrusted
             security_log.warning("unusable session data (%s); starting an empty session", exc)
             self._session_key = None
             return {}
         self._base = (body, entry[1], meta)
-        if self.engine.lazy and len(body) >= LAZY_FROM:  # read value by value: see loads_lazy
-            return DeferredValues(data, self.engine.load_value)
+        if engine.lazy and len(body) >= LAZY_FROM:  # read value by value: see loads_lazy
+            return DeferredValues(data, engine.load_value)
         return data
 
     def _read(self, key: str) -> tuple[bytes, Version | None] | None:
