@@ -12,12 +12,15 @@ these segments, each a warm-up followed by a loop of requests between a ``before
 - ``raw read SIZE`` / ``raw modify SIZE``: the raw client's get, and get + set, of the bytes
   sessionkit's JSON stores for that size (see :mod:`.baselines`).
 
+Before each segment the garbage collector runs and freezes what is alive (``gc.freeze``), so
+no loop pays for a full collection triggered by what came before it.
 ``before``/``after`` are a timer in the wall-clock pass and callgrind's markers under valgrind.
 The wall-clock pass also counts round trips per request (:mod:`.roundtrips`) after its loops.
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import time
 from collections.abc import Callable
@@ -140,6 +143,12 @@ class Measurement:
         names = []
         segments = self.segments()
         for name, size, run, one in segments:
+            # Every loop starts from the same collector state: what is alive so far (modules,
+            # apps, the seeded sessions) is frozen out of the collector's sight, so a full
+            # collection, which would cost whichever loop it fell in tens of thousands of
+            # instructions a request, costs every loop the same: next to nothing.
+            gc.collect()
+            gc.freeze()
             previous = None
             for _ in range(plan.warmup):
                 response = one()
