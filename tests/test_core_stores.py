@@ -5,6 +5,8 @@ from __future__ import annotations
 import fcntl
 import multiprocessing
 import os
+import resource
+import signal
 import stat
 from pathlib import Path
 
@@ -170,3 +172,23 @@ def test_a_directory_others_can_write_to_is_warned_about(
     tmp_path.chmod(0o777)
     FileStore(tmp_path)
     assert "writable by other users" in caplog.text
+
+
+def test_a_write_the_disk_refuses_is_unavailable_and_leaves_no_file(tmp_path: Path) -> None:
+    store = FileStore(tmp_path)
+    sid = new_session_id()
+    store.set(sid, b"old", 60)
+    # A file size limit makes write() fail with EFBIG, as a full disk fails it with ENOSPC.
+    limits = resource.getrlimit(resource.RLIMIT_FSIZE)
+    ignored = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (1024, limits[1]))
+    try:
+        with pytest.raises(StoreUnavailableError) as caught:
+            store.set(sid, b"x" * 4096, 60)
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, limits)
+        signal.signal(signal.SIGXFSZ, ignored)
+    assert "File too large" in str(caught.value)
+    assert sid not in str(caught.value)
+    assert store.get(sid) == b"old"
+    assert [p.name for p in (tmp_path / sid[:2]).iterdir()] == [sid]  # no temporary left
