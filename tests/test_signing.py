@@ -13,7 +13,13 @@ from itsdangerous import Signer
 from sessionkit import SessionManager
 from sessionkit.errors import ConfigurationError
 from sessionkit.ids import new_session_id
-from sessionkit.signing import SALT, CookieSigner, PrimedHMAC, normalise_secrets
+from sessionkit.signing import (
+    SALT,
+    VERIFIED_KEPT,
+    CookieSigner,
+    PrimedHMAC,
+    normalise_secrets,
+)
 
 
 def itsdangerous_signer(*secrets_oldest_first: str) -> Signer:
@@ -152,3 +158,43 @@ def test_only_the_encoding_signers_write_is_accepted() -> None:
     assert itsdangerous_signer("secret").validate(variant.encode())  # the same digest
     assert signer.verify(value) is not None
     assert signer.verify(variant) is None
+
+
+def test_a_value_that_verified_is_not_checked_again_and_a_forged_one_always_is(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    signer = CookieSigner("k" * 32)
+    value = signer.sign(new_session_id())
+    forged = value[:-1] + ("A" if value[-1] != "A" else "B")
+    computed: list[bytes] = []
+    digest = PrimedHMAC.digest
+
+    def counted(self: PrimedHMAC, message: bytes) -> bytes:
+        computed.append(message)
+        return digest(self, message)
+
+    monkeypatch.setattr(PrimedHMAC, "digest", counted)
+    assert signer.verify(value) == signer.verify(value) == (value.rpartition(".")[0], True)
+    assert len(computed) == 1
+    assert signer.verify(forged) is None
+    assert signer.verify(forged) is None
+    assert len(computed) == 3  # a value that did not verify is checked every time
+
+
+def test_the_values_kept_are_bounded() -> None:
+    signer = CookieSigner("k" * 32)
+    values = [signer.sign(new_session_id()) for _ in range(VERIFIED_KEPT + 10)]
+    assert all(signer.verify(value) is not None for value in values)
+    assert 0 < len(signer._verified) <= VERIFIED_KEPT
+    assert signer.verify(values[0]) == (values[0].rpartition(".")[0], True)
+
+
+def test_a_rotation_forgets_what_the_old_secrets_verified() -> None:
+    old = CookieSigner("old-secret-" * 3)
+    value = old.sign(new_session_id())
+    assert old.verify(value) is not None
+    assert CookieSigner("new-secret-" * 3).verify(value) is None
+    assert CookieSigner(["new-secret-" * 3, "old-secret-" * 3]).verify(value) == (
+        value.rpartition(".")[0],
+        False,
+    )
