@@ -7,7 +7,15 @@ import pytest
 
 from sessionkit import SessionManager
 from sessionkit.errors import ConfigurationError
-from sessionkit.protect import CIPHERS_KEPT, Encrypted, Signed, hkdf_sha256, protection
+from sessionkit.protect import (
+    CIPHERS_KEPT,
+    KNOWN_SIZE,
+    Encrypted,
+    Signed,
+    _SessionKeys,
+    hkdf_sha256,
+    protection,
+)
 from sessionkit.stores.memory import MemoryStore
 
 SECRET = b"a-secret-for-the-protection-tests-0123"
@@ -91,3 +99,37 @@ def test_unprotected_sessions_can_be_chosen() -> None:
     session["user"] = "ann"
     manager.commit(session)
     assert store.get(session.id).endswith(b'{"user":"ann"}')  # type: ignore[union-attr]
+
+
+def test_bytes_a_signer_sealed_or_verified_open_again_without_the_tag(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sid, other = "a" * 43, "b" * 43
+    box = Signed([SECRET])
+    sealed = box.seal(sid, b"payload")
+    verified = Signed([SECRET]).seal(other, b"theirs")
+    checked: list[str] = []
+    open_tag = _SessionKeys.open
+
+    def counted(self: _SessionKeys, sid: str, *args: bytes) -> bytes | None:
+        checked.append(sid)
+        return open_tag(self, sid, *args)
+
+    monkeypatch.setattr(_SessionKeys, "open", counted)
+    assert box.open(sid, sealed) == box.open(sid, bytes(sealed)) == b"payload"
+    assert box.open(other, verified) == box.open(other, verified) == b"theirs"
+    assert checked == [other]  # its own seal known; the other verified once, then known
+    tampered = sealed[:-1] + b"X"
+    for wrong in (lambda: box.open(sid, tampered), lambda: box.open(other, sealed)):
+        with pytest.raises(ValueError):
+            wrong()
+    assert box.open(sid, sealed) == b"payload"  # a failure forgets nothing it knew
+
+
+def test_only_small_sealed_sessions_are_remembered_and_only_so_many() -> None:
+    box = Signed([SECRET])
+    box.seal("a" * 43, bytes(KNOWN_SIZE))
+    assert "a" * 43 not in box._known
+    for n in range(CIPHERS_KEPT + 10):
+        box.seal(f"{n:043d}", b"x")
+    assert len(box._known) == CIPHERS_KEPT
