@@ -6,13 +6,15 @@ import asyncio
 import time
 from typing import TypeVar
 
+from redis import exceptions
+
 from sessionkit.store import Entry, Swap, Version
 
 from .base import RedisTwin
-from .clients import ASYNC, AsyncClient
+from .clients import ASYNC, ASYNC_TRY_TIMEOUT, AsyncClient
 from .errors import CLIENT_ERRORS, torn_connection
 from .operations import Running, Single, Steps
-from .requests import Answer
+from .requests import Answer, Request
 
 T = TypeVar("T")
 
@@ -84,7 +86,7 @@ class AsyncRedisStore(RedisTwin[AsyncClient]):
         retry, started = 0, time.monotonic() if started is None else started
         while True:
             try:
-                return request.read(await request.send(self))
+                return request.read(await self._reply(request))
             except CLIENT_ERRORS as exc:
                 retry += 1
                 await asyncio.sleep(self._retry_after(exc, retry, started))
@@ -94,3 +96,14 @@ class AsyncRedisStore(RedisTwin[AsyncClient]):
                     raise
                 retry += 1
                 await asyncio.sleep(self._retry_after(broken, retry, started))
+
+    async def _reply(self, request: Request[T]) -> object:
+        """Send ``request`` and await its reply within a try's share of the timeout."""
+        if not ASYNC_TRY_TIMEOUT:  # the client's socket timeouts bound it
+            return await request.send(self)
+        limit = self.settings.policy.try_timeout
+        try:
+            async with asyncio.timeout(limit):  # type: ignore[attr-defined,unused-ignore]
+                return await request.send(self)
+        except TimeoutError:  # the client dropped the connection it was cancelled on
+            raise exceptions.TimeoutError(f"no reply within {limit:g} s") from None

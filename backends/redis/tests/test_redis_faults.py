@@ -7,6 +7,7 @@ address the Sentinels hand out, and a Cluster node, whose address the slot map h
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
@@ -170,3 +171,27 @@ def test_a_frozen_cluster_node(cluster: Any, face: Callable[[RedisStore], Any]) 
         assert kept == [b"kept"] * len(sids)
     finally:
         store.close()
+
+
+def test_a_reply_that_came_too_late_is_never_read_as_the_next_ones(
+    shared_redis_url: str, face: Callable[[RedisStore], Any]
+) -> None:
+    """A try given up on drops its connection: the late reply cannot answer a later call."""
+    with TCPRelay(("127.0.0.1", urlsplit(shared_redis_url).port or 6379)) as relay:
+        store = RedisStore.from_url(
+            f"redis://127.0.0.1:{relay.port}/0?prefix=late-{uuid.uuid4().hex}:"
+            "&timeout=0.5&retries=0"
+        )
+        first, second = new_session_id(), new_session_id()
+        try:
+            target = face(store)
+            target.set(first, b"first", 60)
+            target.set(second, b"second", 60)
+            relay.hang()
+            fails_within(0.5, lambda: target.get(first))
+            relay.restore()  # the frozen reply to that get arrives now
+            assert target.get(second) == b"second"
+            assert target.get(first) == b"first"
+        finally:
+            relay.restore()
+            store.close()
