@@ -12,6 +12,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -183,22 +184,32 @@ class SQLStore:
         self._take_slot(deadline)
         try:
             with self._connect(engine, deadline) as conn:
-                watch = self._watch(conn, deadline)
-                try:
+
+                def run() -> Any:
                     if self._pre_ping:
                         conn.exec_driver_sql("SELECT 1")
                     return step.read(_run_statement(conn, step))
-                except DBAPIError as exc:
-                    if watch is not None and watch.fired:
-                        raise self._timed_out() from exc
-                    if exc.connection_invalidated:
-                        raise StaleConnection from exc
-                    raise
-                finally:
-                    if watch is not None:
-                        self._watchdog.release(watch)  # type: ignore[union-attr]
+
+                return self._watched(conn, deadline, run)
         finally:
             self._slots.put(None)
+
+    def _watched(self, conn: Connection, deadline: float, work: Callable[[], T]) -> T:
+        """``work()``, with the watchdog set to shut ``conn``'s socket at ``deadline`` (when
+        that socket is known): the error that makes is the store's timeout; a connection
+        found dead is a :class:`StaleConnection`."""
+        watch = self._watch(conn, deadline)
+        try:
+            return work()
+        except DBAPIError as exc:
+            if watch is not None and watch.fired:
+                raise self._timed_out() from exc
+            if exc.connection_invalidated:
+                raise StaleConnection from exc
+            raise
+        finally:
+            if watch is not None:
+                self._watchdog.release(watch)  # type: ignore[union-attr]
 
     def _connect(self, engine: Engine, deadline: float) -> Connection:
         """A connection from the pool, or a new one opened by ``deadline`` (see connecting)."""
@@ -268,16 +279,13 @@ class SQLStore:
         deadline = time.monotonic() + self.settings.timeout
         try:
             with self._connect(engine, deadline) as conn:
-                watch = self._watch(conn, deadline)
-                try:
-                    prepare_table(conn, self.table, self.target.masked, create=create)
-                except DBAPIError as exc:
-                    if watch is not None and watch.fired:
-                        raise self._timed_out() from exc
-                    raise
-                finally:
-                    if watch is not None:
-                        self._watchdog.release(watch)  # type: ignore[union-attr]
+                self._watched(
+                    conn,
+                    deadline,
+                    lambda: prepare_table(conn, self.table, self.target.masked, create=create),
+                )
+        except StaleConnection:
+            raise unavailable(self.target, "the connection was lost") from None
         except SQLAlchemyError as exc:
             raise translate(self.target, exc) from exc
 
