@@ -48,7 +48,10 @@ ADAPTERS = {
     "flask": "sessionkit.adapters.flask.SessionKit",
     "starlette": "sessionkit.adapters.asgi.SessionMiddleware",
     "fastapi": "sessionkit.adapters.asgi.SessionMiddleware",
-    "django": 'SESSION_ENGINE = "sessionkit.adapters.django"',
+    "django": (
+        'SESSION_ENGINE = "sessionkit.adapters.django"` with '
+        "`sessionkit.adapters.django.SessionMiddleware"
+    ),
 }
 
 
