@@ -174,7 +174,9 @@ class Encrypted:
 def _keep(kept: dict[str, Any], sid: str, value: Any) -> None:
     """Keep ``value`` for ``sid`` among the last :data:`CIPHERS_KEPT` sessions' (the oldest
     goes; another thread may have taken it, or be adding one, in between)."""
-    if len(kept) >= CIPHERS_KEPT and sid not in kept:
+    for _ in range(3):  # another thread's change can make one eviction fail: try again
+        if len(kept) < CIPHERS_KEPT or sid in kept:
+            break
         with contextlib.suppress(StopIteration, RuntimeError, KeyError):
             del kept[next(iter(kept))]
     kept[sid] = value

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from functools import cached_property
 from typing import TypeVar
 
 from redis import exceptions
@@ -11,7 +12,7 @@ from redis import exceptions
 from sessionkit.store import Entry, Swap, Version
 
 from .base import RedisTwin
-from .clients import ASYNC, ASYNC_TRY_TIMEOUT, AsyncClient
+from .clients import ASYNC, AsyncClient, bounds_tries_itself
 from .errors import CLIENT_ERRORS, torn_connection
 from .operations import Running, Single, Steps
 from .requests import Answer, Request
@@ -97,11 +98,17 @@ class AsyncRedisStore(RedisTwin[AsyncClient]):
                 retry += 1
                 await asyncio.sleep(self._retry_after(broken, retry, started))
 
+    @cached_property
+    def _try_limit(self) -> float | None:
+        """How long a try may take, when this store bounds it (see ``bounds_tries_itself``);
+        None when the client's socket timeouts do."""
+        return self.settings.policy.try_timeout if bounds_tries_itself(self.settings) else None
+
     async def _reply(self, request: Request[T]) -> object:
         """Send ``request`` and await its reply within a try's share of the timeout."""
-        if not ASYNC_TRY_TIMEOUT:  # the client's socket timeouts bound it
+        limit = self._try_limit
+        if limit is None:
             return await request.send(self)
-        limit = self.settings.policy.try_timeout
         try:
             async with asyncio.timeout(limit):  # type: ignore[attr-defined,unused-ignore]
                 return await request.send(self)

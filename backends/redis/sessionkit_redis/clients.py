@@ -57,16 +57,22 @@ ASYNC = Flavour(
 )
 
 
-#: Whether the async twin bounds each try itself (``asyncio.timeout``, Python 3.11+) rather
-#: than through the client's ``socket_timeout``, with which redis.asyncio wraps every write
-#: in ``asyncio.wait_for``: a task per command, a fifth of a small session's save.
-ASYNC_TRY_TIMEOUT = sys.version_info >= (3, 11)
+def bounds_tries_itself(settings: RedisSettings) -> bool:
+    """Whether the async twin bounds each try itself (``asyncio.timeout``, Python 3.11+)
+    rather than through the client's ``socket_timeout``, with which redis.asyncio wraps every
+    write in ``asyncio.wait_for``: a task per command, a fifth of a small session's save.
+
+    Only for a single server: a Sentinel client must see a frozen Sentinel's own timeout to
+    ask the next one, and a Cluster client a node's to move away from it and refresh its slot
+    map; redis-py does neither for a try cancelled from outside.
+    """
+    return sys.version_info >= (3, 11) and settings.topology == "single"
 
 
 def build(settings: RedisSettings, flavour: Flavour) -> tuple[Any, Any | None]:
     """A client of ``flavour`` for ``settings``, and the Sentinel object behind it (to close)."""
     kwargs = dict(settings.connection)
-    if flavour is ASYNC and ASYNC_TRY_TIMEOUT:
+    if flavour is ASYNC and bounds_tries_itself(settings):
         kwargs["socket_timeout"] = None
     no_retry = flavour.retry(NoBackoff(), 0)
     if settings.topology == "cluster":

@@ -195,3 +195,25 @@ def test_a_reply_that_came_too_late_is_never_read_as_the_next_ones(
         finally:
             relay.restore()
             store.close()
+
+
+def test_a_frozen_first_sentinel_leaves_the_next_one_to_answer(
+    make_server: Callable[..., RedisServer], face: Callable[[RedisStore], Any]
+) -> None:
+    started: list[RedisServer] = []
+
+    def recorded(*extra: str, **options: Any) -> RedisServer:
+        started.append(make_server(*extra, **options))
+        return started[-1]
+
+    url = watched_master(recorded)  # master, replica, then the two Sentinels, as in the URL
+    store = RedisStore.from_url(f"{url}?prefix=first-frozen:")
+    target = face(store)
+    sid = new_session_id()
+    started[2].freeze()
+    try:
+        target.set(sid, b"kept", 60)
+        assert target.get(sid) == b"kept"
+    finally:
+        started[2].thaw()
+        store.close()

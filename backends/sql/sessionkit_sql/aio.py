@@ -122,6 +122,8 @@ class AsyncSQLStore:
                 if time.monotonic() - started >= self.settings.timeout / 2:
                     raise unavailable(self.target, "the connection was lost") from None
                 return await self._execute_once(step, started)
+        except StaleConnection:  # the fresh connection was dead too
+            raise unavailable(self.target, "the connection was lost") from None
         except (SQLAlchemyError, OSError) as exc:
             return settle(self.target, step.duplicate, exc)
 

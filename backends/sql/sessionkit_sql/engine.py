@@ -81,16 +81,19 @@ def engine_options(target: Target, settings: Settings, driver: str) -> dict[str,
 
 
 def _timeouts(driver: str, settings: Settings) -> dict[str, Any]:
+    # On PostgreSQL, JIT compilation off as well: a session store's statements are tiny, and
+    # a catalog grown by many tables made and dropped can lead the planner to compile the
+    # table check's queries, 300 ms each on a busy machine, past the operation's timeout.
     milliseconds = max(1, round(settings.timeout * 1000))
     if driver in ("psycopg", "psycopg2"):
         return {
             "connect_timeout": max(2, math.ceil(settings.connect_timeout)),
-            "options": f"-c statement_timeout={milliseconds}",
+            "options": f"-c statement_timeout={milliseconds} -c jit=off",
         }
     if driver == "asyncpg":
         return {
             "timeout": settings.connect_timeout,
-            "server_settings": {"statement_timeout": str(milliseconds)},
+            "server_settings": {"statement_timeout": str(milliseconds), "jit": "off"},
         }
     if driver == "pymysql":
         return {

@@ -176,6 +176,8 @@ class SQLStore:
                 if time.monotonic() - started >= self.settings.timeout / 2:
                     raise unavailable(self.target, "the connection was lost") from None
                 return self._execute_once(step, started + self.settings.timeout)
+        except StaleConnection:  # the fresh connection was dead too
+            raise unavailable(self.target, "the connection was lost") from None
         except (SQLAlchemyError, OSError) as exc:
             return settle(self.target, step.duplicate, exc)
 

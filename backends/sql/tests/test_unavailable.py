@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from sessionkit_sql import SQLStore
+from sessionkit_sql.engine import StaleConnection
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
@@ -353,4 +354,60 @@ def test_a_full_pool_is_unavailable_after_pool_timeout(tmp_path: Path) -> None:
         release.set()
         holder.join()
     assert store.get(new_session_id()) is None
+    store.close()
+
+
+def test_a_second_dead_connection_in_a_row_is_unavailable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The statement runs once more on a fresh connection; if that one is dead too, the
+    store is unavailable (not a raw StaleConnection: a 503, not a 500)."""
+    store = SQLStore(f"sqlite:///{tmp_path / 'stale.db'}")
+    store.initialize()
+    tries: list[object] = []
+
+    def dead(*args: object) -> None:
+        tries.append(args)
+        raise StaleConnection
+
+    monkeypatch.setattr(store, "_execute_once", dead)
+    with pytest.raises(StoreUnavailableError, match="the connection was lost"):
+        store.get(new_session_id())
+    assert len(tries) == 2
+    store.close()
+
+
+def test_the_async_twin_gives_up_on_a_second_dead_connection_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = SQLStore.from_url(f"sqlite+aiosqlite:///{tmp_path / 'stale.db'}")
+    store.initialize()
+
+    async def scenario() -> None:
+        astore = as_async(store)
+        tries: list[object] = []
+
+        async def dead(*args: object) -> None:
+            tries.append(args)
+            raise StaleConnection
+
+        monkeypatch.setattr(astore, "_execute_once", dead)
+        try:
+            with pytest.raises(StoreUnavailableError, match="the connection was lost"):
+                await astore.get(new_session_id())
+            assert len(tries) == 2
+        finally:
+            await astore.close()
+
+    asyncio.run(scenario())
+    store.close()
+
+
+def test_postgresql_connections_run_without_jit(
+    postgresql_url: str, new_table: TableFactory
+) -> None:
+    store = SQLStore(new_table(postgresql_url))
+    store.initialize()
+    with store._start().connect() as conn:
+        assert conn.exec_driver_sql("SHOW jit").scalar() == "off"
     store.close()
