@@ -40,7 +40,7 @@ def check_session_id(sid: str) -> str:
     Stores call this before every write so that no id can become a path outside the store
     or a malformed key, whatever the caller passes.
     """
-    if type(sid) is not str or (sid not in _valid and not _has_the_shape(sid)):
+    if not is_valid_session_id(sid):
         raise InvalidSessionIdError()
     return sid
 

@@ -120,16 +120,23 @@ def test_a_connection_the_server_dropped_costs_no_error(
         store.close()
 
 
-def test_a_frozen_sentinel_master(
-    make_server: Callable[..., RedisServer], face: Callable[[RedisStore], Any]
-) -> None:
+@pytest.fixture
+def sentinels(make_server: Callable[..., RedisServer]) -> tuple[str, list[RedisServer]]:
+    """A master watched by two Sentinels: the URL naming both, and the servers in the order
+    they were started (the master, its replica, then the Sentinels in the URL's order)."""
     started: list[RedisServer] = []
 
     def recorded(*extra: str, **options: Any) -> RedisServer:
         started.append(make_server(*extra, **options))
         return started[-1]
 
-    url = watched_master(recorded)  # the master is the first server started
+    return watched_master(recorded), started
+
+
+def test_a_frozen_sentinel_master(
+    sentinels: tuple[str, list[RedisServer]], face: Callable[[RedisStore], Any]
+) -> None:
+    url, started = sentinels
     store = RedisStore.from_url(f"{url}?prefix=frozen:&timeout=0.5")
     target = face(store)
     sid = new_session_id()
@@ -198,15 +205,9 @@ def test_a_reply_that_came_too_late_is_never_read_as_the_next_ones(
 
 
 def test_a_frozen_first_sentinel_leaves_the_next_one_to_answer(
-    make_server: Callable[..., RedisServer], face: Callable[[RedisStore], Any]
+    sentinels: tuple[str, list[RedisServer]], face: Callable[[RedisStore], Any]
 ) -> None:
-    started: list[RedisServer] = []
-
-    def recorded(*extra: str, **options: Any) -> RedisServer:
-        started.append(make_server(*extra, **options))
-        return started[-1]
-
-    url = watched_master(recorded)  # master, replica, then the two Sentinels, as in the URL
+    url, started = sentinels
     store = RedisStore.from_url(f"{url}?prefix=first-frozen:")
     target = face(store)
     sid = new_session_id()
