@@ -32,6 +32,7 @@ from sqlalchemy import (
     bindparam,
     case,
     delete,
+    false,
     func,
     inspect,
     null,
@@ -86,7 +87,18 @@ def session_table(name: str, metadata: MetaData | None = None) -> Table:
 
 
 def prepare_table(conn: Connection, table: Table, masked_url: str, *, create: bool) -> None:
-    """Create ``table`` if ``create`` and it is missing; check that it has every column."""
+    """Check that ``table`` has every column; create it if ``create`` and it is missing.
+
+    The usual case, a table that is there and whole, costs one statement that reads no row.
+    Only otherwise does the check read the catalog, whose queries can take seconds on a
+    server where many tables were made and dropped.
+    """
+    try:
+        conn.execute(select(*table.c).where(false()))
+        return
+    except DBAPIError as exc:
+        if exc.connection_invalidated:
+            raise
     if create:
         try:
             table.metadata.create_all(conn, checkfirst=True)

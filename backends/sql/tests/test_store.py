@@ -8,7 +8,18 @@ from typing import Any
 
 import pytest
 from sessionkit_sql import SQLStore
-from sqlalchemy import event
+from sessionkit_sql.config import split_url
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    create_engine,
+    event,
+)
+from sqlalchemy.engine import make_url
 
 from sessionkit.errors import ConfigurationError
 from sessionkit.ids import new_session_id
@@ -108,6 +119,32 @@ def test_without_create_table_a_missing_table_is_an_error_not_a_miss(
         store.initialize()
         store.initialize()  # a second time is harmless
         assert store.get(new_session_id()) is None
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("create", [True, False])
+def test_a_table_of_an_earlier_release_is_named_with_its_missing_columns(
+    database_url: str, new_table: TableFactory, create: bool
+) -> None:
+    url = new_table(database_url)
+    name = make_url(url).query["table"]
+    old = Table(
+        name,
+        MetaData(),
+        Column("id", String(128), primary_key=True),
+        Column("data", LargeBinary(), nullable=False),
+        Column("expires_at", BigInteger(), nullable=False),
+    )
+    engine = create_engine(split_url(url)[0].sync_url)
+    try:
+        old.create(engine)
+    finally:
+        engine.dispose()
+    store = SQLStore(url, create_table=create)
+    try:
+        with pytest.raises(ConfigurationError, match=r"lacks the column\(s\) version, user_id"):
+            store.get(new_session_id())
     finally:
         store.close()
 
