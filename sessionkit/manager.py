@@ -13,7 +13,7 @@ from . import lifecycle
 from .breaker import CircuitBreaker
 from .codec import SessionCodec
 from .cookies import CookieOptions, Priority, SameSite, cookie_values
-from .errors import ConfigurationError, SessionKitError, StoreUnavailableError
+from .errors import ConfigurationError, StoreUnavailableError
 from .ids import new_session_id
 from .lifecycle import Outcome
 from .merge import Policy, check_policy
@@ -44,17 +44,6 @@ S = TypeVar("S", bound=Session)
 T = TypeVar("T")
 P = ParamSpec("P")
 Concurrency = Literal["merge", "last_write_wins"]
-
-
-def _drive(coroutine: Coroutine[Any, Any, T]) -> T:
-    """Run a coroutine that never suspends (its store calls are synchronous) to its end."""
-    try:
-        coroutine.send(None)
-    except StopIteration as done:
-        result: T = done.value
-        return result
-    coroutine.close()
-    raise RuntimeError("a synchronous store call suspended")
 
 
 class SessionManager:
@@ -311,19 +300,32 @@ class SessionManager:
             await self.aload_session(session, defer_failure=True)
         return session
 
-    def commit(self, session: Session, *, https: bool = False) -> str | None:
-        """Save what needs saving; return the Set-Cookie header value, or None for none."""
+    def commit(
+        self, session: Session, *, https: bool = False, cookie: CookieOptions | None = None
+    ) -> str | None:
+        """Save what needs saving; return the Set-Cookie header value, or None for none.
+
+        ``https``: the request came over https (for ``secure="auto"``). ``cookie``: the
+        cookie's attributes, where a framework's settings give them (default: the manager's).
+        """
         if self._purge_pending:
             self._start_purging()
-        outcome = _drive(lifecycle.commit(self, session._state, self.inline_store))
-        return self._set_cookie(session._state, outcome, https)
+        outcome = lifecycle.commit_inline(self, session._state)
+        return self._set_cookie(session._state, outcome, https, cookie or self.cookie)
 
-    async def acommit(self, session: Session, *, https: bool = False) -> str | None:
+    async def acommit(
+        self, session: Session, *, https: bool = False, cookie: CookieOptions | None = None
+    ) -> str | None:
         """:meth:`commit` for async code."""
         if self._purge_pending:
             self._start_purging()
-        outcome = await self._arun(lifecycle.commit(self, session._state, self.async_store))
-        return self._set_cookie(session._state, outcome, https)
+        astore = self.async_store
+        if isinstance(astore, InlineAsyncStore) and not (self.breaker and self.breaker.is_open):
+            # A store that never blocks, while no call would wait for a probe.
+            outcome = lifecycle.commit_inline(self, session._state)
+        else:
+            outcome = await self._arun(lifecycle.commit(self, session._state, astore))
+        return self._set_cookie(session._state, outcome, https, cookie or self.cookie)
 
     def commit_token(self, session: Session) -> str | None:
         """:meth:`commit` for sessions carried by a token (see :meth:`open`'s ``token``):
@@ -348,7 +350,7 @@ class SessionManager:
         state = session._state
         if state.failure is not None:
             raise state.failure
-        entry = self._guard(self._get_entry, state.id) if state.stored else None
+        entry = lifecycle.guarded(self, self._get_entry, state.id) if state.stored else None
         lifecycle.apply_entry(self, state, entry)
 
     async def aload_session(self, session: Session, *, defer_failure: bool = False) -> None:
@@ -415,33 +417,11 @@ class SessionManager:
 
     def _run(self, coroutine: Coroutine[Any, Any, T]) -> T:
         """Run one operation on the synchronous store (its calls meet the breaker)."""
-        return _drive(coroutine)
+        return lifecycle.drive(coroutine)
 
     async def _arun(self, coroutine: Coroutine[Any, Any, T]) -> T:
         """Run one operation on the running loop's async store."""
         return await coroutine
-
-    def _guard(self, call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """``call(*args)`` through the circuit breaker (the synchronous lookup's path)."""
-        breaker = self.breaker
-        if breaker is None:
-            return call(*args, **kwargs)
-        probe = breaker.before_call()
-        if probe is not None:
-            breaker.wait(probe)
-        try:
-            result = call(*args, **kwargs)
-        except StoreUnavailableError as error:
-            breaker.failed(error)
-            raise
-        except SessionKitError:
-            breaker.succeeded()  # the store answered, with an error of another kind
-            raise
-        except BaseException:
-            breaker.released()
-            raise
-        breaker.succeeded()
-        return result
 
     # -- the cookie
 
@@ -449,7 +429,7 @@ class SessionManager:
         self, cookie_header: str | None, session_class: type[S], token: str | None
     ) -> S:
         verify = self.signer.verify
-        values = [token] if token is not None else cookie_values(cookie_header, self.cookie.name)
+        values = (token,) if token is not None else cookie_values(cookie_header, self.cookie.name)
         for value in values:
             verified = verify(value)
             if verified is not None:
@@ -465,11 +445,13 @@ class SessionManager:
             return signed[1]
         return self.signer.sign(state.id)
 
-    def _set_cookie(self, state: SessionState, outcome: Outcome, https: bool) -> str | None:
+    def _set_cookie(
+        self, state: SessionState, outcome: Outcome, https: bool, cookie: CookieOptions
+    ) -> str | None:
         if outcome is Outcome.SEND:
-            return self.cookie.render(self._signed_id(state), state.max_age, https=https)
+            return cookie.render(self._signed_id(state), state.max_age, https=https)
         if outcome is Outcome.CLEAR:
-            return self.cookie.render("", 0, https=https)
+            return cookie.render("", 0, https=https)
         return None
 
     def _token(self, state: SessionState, outcome: Outcome) -> str | None:

@@ -39,12 +39,9 @@ _NONCE_END = 1 + _NONCE_SIZE
 _TAG_END = _NONCE_END + _TAG_SIZE  # a signed entry: tag byte, nonce, tag, then the bytes
 SIGN_CONTEXT = b"sessionkit/store/sign/v2"
 ENCRYPT_CONTEXT = b"sessionkit/store/encrypt/v1"
-#: Per-session ciphers kept, per master key, for the same session's next seal or open; and
-#: signed sessions' bytes known to be authentic (see :class:`Signed`).
+#: Per-session ciphers kept, per master key, for the same session's next seal or open (and
+#: sessions' bytes known to be authentic, see :class:`~sessionkit.codec.SessionCodec`).
 CIPHERS_KEPT = 1024
-#: The largest signed session whose bytes are kept: above it the tag costs little beside
-#: reading the session.
-KNOWN_SIZE = 8192
 
 
 def hkdf_sha256(secret: bytes, info: bytes, length: int = 32, salt: bytes = b"") -> bytes:
@@ -94,7 +91,7 @@ class _SessionKeys:
             derive = self._masters[index].copy()
             derive.update(sid.encode())
             cipher = self._aesgcm(derive.digest())
-            _keep(kept, sid, cipher)
+            keep(kept, sid, cipher)
         return cipher
 
     def seal(self, sid: str, plain: bytes, aad: bytes) -> tuple[bytes, bytes]:
@@ -115,39 +112,23 @@ class _SessionKeys:
 
 
 class Signed:
-    """GMAC under a per-session key; see the module docstring.
-
-    The bytes last sealed or verified for a session (up to :data:`KNOWN_SIZE` of them, for the
-    last :data:`CIPHERS_KEPT` sessions) are remembered: when the store gives back exactly those
-    bytes, as it does for every request after the one that wrote them, they open without the
-    tag being computed again (a comparison of bytes in place of 12,000 instructions at 300 B).
-    """
+    """GMAC under a per-session key; see the module docstring."""
 
     def __init__(self, secrets: list[bytes]) -> None:
         self._keys = _SessionKeys(secrets, SIGN_CONTEXT, "sign")
-        self._known: dict[str, bytes] = {}
 
     def seal(self, sid: str, plain: bytes) -> bytes:
         nonce, tag = self._keys.seal(sid, b"", plain)
-        sealed = b"".join((_SIGNED, nonce, tag, plain))
-        self._remember(sid, sealed)
-        return sealed
+        return b"".join((_SIGNED, nonce, tag, plain))
 
     def open(self, sid: str, sealed: bytes) -> bytes:
-        if self._known.get(sid) == sealed:
-            return sealed[_TAG_END:]
         if len(sealed) < _TAG_END or sealed[0] != _SIGNED_BYTE:
             raise ValueError("the stored session is not signed")
         plain = sealed[_TAG_END:]
         tag = sealed[_NONCE_END:_TAG_END]
         if self._keys.open(sid, sealed[1:_NONCE_END], tag, plain) is None:
             raise ValueError("the stored session's signature does not verify")
-        self._remember(sid, sealed)
         return plain
-
-    def _remember(self, sid: str, sealed: bytes) -> None:
-        if len(sealed) <= KNOWN_SIZE:
-            _keep(self._known, sid, sealed)
 
 
 class Encrypted:
@@ -170,9 +151,12 @@ class Encrypted:
         return plain
 
 
-def _keep(kept: dict[str, Any], sid: str, value: Any) -> None:
+def keep(kept: dict[str, Any], sid: str, value: Any) -> None:
     """Keep ``value`` for ``sid`` among the last :data:`CIPHERS_KEPT` sessions' (the oldest
     goes; another thread may have taken it, or be adding one, in between)."""
+    if len(kept) < CIPHERS_KEPT or sid in kept:  # the usual case, without the loop
+        kept[sid] = value
+        return
     for _ in range(3):  # another thread's change can make one eviction fail: try again
         if len(kept) < CIPHERS_KEPT or sid in kept:
             break

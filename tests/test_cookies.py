@@ -18,7 +18,14 @@ import pytest
 
 from sessionkit import ConfigurationError, SessionManager
 from sessionkit.adapters.wsgi import SessionMiddleware
-from sessionkit.cookies import EXPIRED, CookieOptions, cookie_values
+from sessionkit.cookies import (
+    _PARSED_KEPT,
+    _PARSED_LONGEST,
+    EXPIRED,
+    CookieOptions,
+    _parsed,
+    cookie_values,
+)
 from tests.counting_app import count_visits
 from tests.helpers import attributes_of, cookie_of
 
@@ -217,14 +224,26 @@ def test_samesite_none_makes_the_cookie_secure_even_over_http() -> None:
     ],
 )
 def test_the_session_cookie_is_found_however_pairs_are_joined(header: str) -> None:
-    assert cookie_values(header, "session") == ["S"]
+    assert cookie_values(header, "session") == ("S",)
 
 
 def test_every_value_of_the_name_is_returned_in_order() -> None:
     header = "session=first, other=1; session=second;session2=x, session=third"
-    assert cookie_values(header, "session") == ["first", "second", "third"]
-    assert cookie_values(None, "session") == []
-    assert cookie_values("sessionx=1", "session") == []
+    assert cookie_values(header, "session") == ("first", "second", "third")
+    assert cookie_values(None, "session") == ()
+    assert cookie_values("sessionx=1", "session") == ()
+
+
+def test_headers_read_again_give_the_same_values_and_those_kept_are_bounded() -> None:
+    header = "a=1; session=first; session=second"
+    assert cookie_values(header, "session") == cookie_values(header, "session")
+    assert cookie_values(header, "a") == ("1",)  # kept per name
+    long_header = "session=x; " + "b" * _PARSED_LONGEST
+    assert cookie_values(long_header, "session") == ("x",)
+    assert (long_header, "session") not in _parsed
+    for n in range(_PARSED_KEPT + 10):
+        assert cookie_values(f"session={n}", "session") == (str(n),)
+    assert len(_parsed) <= _PARSED_KEPT
 
 
 def wsgi_get(app: Any, cookie: str | None) -> tuple[bytes, list[tuple[str, str]]]:

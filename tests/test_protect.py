@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 
 from sessionkit import SessionManager
+from sessionkit.codec import KNOWN_SIZE, Meta, SessionCodec
 from sessionkit.errors import ConfigurationError
 from sessionkit.protect import (
     CIPHERS_KEPT,
-    KNOWN_SIZE,
     Encrypted,
     Signed,
     _SessionKeys,
@@ -101,13 +101,15 @@ def test_unprotected_sessions_can_be_chosen() -> None:
     assert store.get(session.id).endswith(b'{"user":"ann"}')  # type: ignore[union-attr]
 
 
-def test_bytes_a_signer_sealed_or_verified_open_again_without_the_tag(
-    monkeypatch: pytest.MonkeyPatch,
+@pytest.mark.parametrize("kind", [Signed, Encrypted])
+def test_bytes_a_codec_sealed_or_opened_unpack_again_without_their_check(
+    kind: type[Signed | Encrypted], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sid, other = "a" * 43, "b" * 43
-    box = Signed([SECRET])
-    sealed = box.seal(sid, b"payload")
-    verified = Signed([SECRET]).seal(other, b"theirs")
+    codec = SessionCodec(kind([SECRET]))
+    meta = Meta(1, 2, "ann", b"")
+    sealed = codec.pack(sid, meta, b"payload")
+    theirs = SessionCodec(kind([SECRET])).pack(other, Meta(3, 4), b"theirs")
     checked: list[str] = []
     open_tag = _SessionKeys.open
 
@@ -116,20 +118,21 @@ def test_bytes_a_signer_sealed_or_verified_open_again_without_the_tag(
         return open_tag(self, sid, *args)
 
     monkeypatch.setattr(_SessionKeys, "open", counted)
-    assert box.open(sid, sealed) == box.open(sid, bytes(sealed)) == b"payload"
-    assert box.open(other, verified) == box.open(other, verified) == b"theirs"
-    assert checked == [other]  # its own seal known; the other verified once, then known
-    tampered = sealed[:-1] + b"X"
-    for wrong in (lambda: box.open(sid, tampered), lambda: box.open(other, sealed)):
+    assert codec.unpack(sid, sealed) == codec.unpack(sid, bytes(sealed)) == (meta, b"payload")
+    assert codec.unpack(other, theirs) == codec.unpack(other, theirs) == (Meta(3, 4), b"theirs")
+    assert checked == [other]  # its own seal known; the other opened once, then known
+    tampered = sealed[:-1] + bytes([sealed[-1] ^ 1])
+    for wrong in (lambda: codec.unpack(sid, tampered), lambda: codec.unpack(other, sealed)):
         with pytest.raises(ValueError):
             wrong()
-    assert box.open(sid, sealed) == b"payload"  # a failure forgets nothing it knew
+    assert checked == [other, sid, other]  # neither taken for what was known
+    assert codec.unpack(sid, sealed) == (meta, b"payload")  # a failure forgets nothing known
 
 
-def test_only_small_sealed_sessions_are_remembered_and_only_so_many() -> None:
-    box = Signed([SECRET])
-    box.seal("a" * 43, bytes(KNOWN_SIZE))
-    assert "a" * 43 not in box._known
+def test_only_small_sessions_are_known_and_only_so_many() -> None:
+    codec = SessionCodec(Signed([SECRET]))
+    codec.pack("a" * 43, Meta(), bytes(KNOWN_SIZE))
+    assert "a" * 43 not in codec._known
     for n in range(CIPHERS_KEPT + 10):
-        box.seal(f"{n:043d}", b"x")
-    assert len(box._known) == CIPHERS_KEPT
+        codec.pack(f"{n:043d}", Meta(), b"x")
+    assert len(codec._known) == CIPHERS_KEPT

@@ -80,12 +80,14 @@ lifetime follow Flask's settings above. One manager serves one application.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 from flask import Flask, Request, Response, request
 from flask.sessions import SessionInterface, SessionMixin
 
-from ..cookies import CookieOptions, cookie_values
+from ..cookies import CookieOptions, Priority, cookie_values
 from ..errors import SessionConflictError, SessionKitError, StoreUnavailableError
 from ..manager import SessionManager
 from ..registry import open_store
@@ -128,11 +130,69 @@ class Cookie(NamedTuple):
     signers: Signers
 
 
+#: Flask's settings read on every request (but the cookie's, when a subclass of the interface
+#: gives those through its own ``get_cookie_*`` methods), and sessionkit's own.
+_SETTINGS = (
+    "SECRET_KEY",
+    "SECRET_KEY_FALLBACKS",
+    "PERMANENT_SESSION_LIFETIME",
+    "SESSION_REFRESH_EACH_REQUEST",
+    "SESSION_COOKIE_NAME",
+    "SESSION_COOKIE_PATH",
+    "APPLICATION_ROOT",
+    "SESSION_COOKIE_DOMAIN",
+    "SESSION_COOKIE_SECURE",
+    "SESSION_COOKIE_HTTPONLY",
+    "SESSION_COOKIE_SAMESITE",
+    "SESSION_COOKIE_PARTITIONED",
+)
+_read_settings = itemgetter(*_SETTINGS)
+_COOKIE_GETTERS = (
+    "get_cookie_name",
+    "get_cookie_domain",
+    "get_cookie_path",
+    "get_cookie_secure",
+    "get_cookie_httponly",
+    "get_cookie_samesite",
+    "get_cookie_partitioned",
+)
+
+
+class Settings:
+    """Flask's settings as a request found them, with the signers and the lifetime they
+    give; the cookie's attributes are checked when first needed (a session the request
+    never used sends no cookie, so bad cookie settings fail only requests that send one)."""
+
+    def __init__(
+        self,
+        values: tuple[Any, ...],
+        signers: Signers | None,
+        lifetime: int,
+        refresh_each_request: bool,
+        cookie: tuple[Any, ...],
+    ) -> None:
+        self.values = values
+        self.signers = signers
+        self.lifetime = lifetime
+        self.refresh_each_request = refresh_each_request
+        self.cookie_name: str = cookie[0]
+        self._cookie_settings = cookie
+        self._cookie: CookieOptions | None = None
+
+    @property
+    def cookie(self) -> CookieOptions:
+        """The session cookie's attributes; ValueError for settings Werkzeug would refuse."""
+        if self._cookie is None:
+            self._cookie = cookie_options(*self._cookie_settings)
+        return self._cookie
+
+
 class FlaskSession(Session, SessionMixin):
     """A sessionkit session with Flask's session interface on top."""
 
     cookie: Cookie | None = None
     _request: Request | None = None  # the request it was opened for
+    _settings: Settings | None = None  # Flask's settings, as the request found them
     _used = False  # set by Flask when the request uses ``flask.session``
     _changed = False  # written to by this request, or ``modified = True``
 
@@ -194,31 +254,79 @@ class SessionKitInterface(SessionInterface):
         self.respond_to_errors = respond_to_errors
         self.failures = FailureLog()
         self._signers: Signers | None = None
-        self._cookie: tuple[tuple[Any, ...], CookieOptions] | None = None
-        self._lifetime: tuple[object, int] | None = None
+        self._settings: Settings | None = None
+        cls = type(self)
+        self._custom_cookie = any(
+            getattr(cls, name) is not getattr(SessionInterface, name) for name in _COOKIE_GETTERS
+        )
 
     # -- Flask's settings, per request
 
-    def signers(self, app: Flask) -> Signers | None:
-        """The signers for the application's current keys; None if it has none."""
-        keys = secret_keys(app)
-        if keys is None:
-            return None
+    def settings(self, app: Flask) -> Settings:
+        """Flask's settings as they are now, and the signers, lifetime and cookie they give.
+
+        Read on every request, as Flask's own interface reads them, in one lookup: what they
+        give is made again only when one of them changed.
+        """
+        config = app.config
+        try:
+            flask_values = _read_settings(config)
+        except KeyError:  # one of Flask's defaults was removed
+            flask_values = tuple(config.get(key) for key in _SETTINGS)
+        get = config.get
+        values: tuple[Any, ...] = (
+            flask_values,
+            get("SESSIONKIT_SECRET"),
+            get("SESSIONKIT_PRIORITY"),
+        )
+        if self._custom_cookie:
+            values = (*values, self._cookie_settings(app))
+        cached = self._settings
+        if cached is not None and cached.values == values:
+            return cached
+        return self._new_settings(app, values)
+
+    def _new_settings(self, app: Flask, values: tuple[Any, ...]) -> Settings:
+        config = dict(zip(_SETTINGS, values[0], strict=True))
+        config["SESSIONKIT_SECRET"], config["SESSIONKIT_PRIORITY"] = values[1:3]
+        keys = secret_keys(config)
         signers = self._signers
-        if signers is None or signers.keys != keys:
+        if keys is not None and (signers is None or signers.keys != keys):
             # The manager signs what it sends and seals the store with Flask's keys, which
             # Flask takes of any length.
             self.manager.allow_short_secret = True
             self.manager.use_secret(keys)
             permanent = CookieSigner(keys, salt=PERMANENT_SALT)
             signers = self._signers = Signers(keys, self.manager.signer, permanent)
-        return signers
+        lifetime = int(app.permanent_session_lifetime.total_seconds())
+        if not self.fixed_ttl:
+            self.manager.ttl = lifetime
+        if self._custom_cookie:
+            cookie = values[3]
+        else:
+            cookie = (
+                config["SESSION_COOKIE_NAME"],
+                config["SESSION_COOKIE_PATH"] or config["APPLICATION_ROOT"],
+                *(config[key] for key in _SETTINGS[7:]),
+                config["SESSIONKIT_PRIORITY"],
+            )
+        # A copy: keys may come in a list, which the application may change in place.
+        kept = tuple(_copied(value) for value in values)
+        settings = self._settings = Settings(
+            kept,
+            signers if keys is not None else None,
+            lifetime,
+            bool(config["SESSION_REFRESH_EACH_REQUEST"]),
+            cookie,
+        )
+        return settings
 
-    def cookie_options(self, app: Flask) -> CookieOptions:
-        """The session cookie's attributes under the application's current settings."""
-        settings: tuple[Any, ...] = (
+    def _cookie_settings(self, app: Flask) -> tuple[Any, ...]:
+        """The cookie's settings through the interface's ``get_cookie_*`` methods, which a
+        subclass may override (by default they read Flask's settings of those names)."""
+        return (
             self.get_cookie_name(app),
-            self.get_cookie_path(app) or "/",
+            self.get_cookie_path(app),
             self.get_cookie_domain(app),
             self.get_cookie_secure(app),
             self.get_cookie_httponly(app),
@@ -226,44 +334,19 @@ class SessionKitInterface(SessionInterface):
             self.get_cookie_partitioned(app),
             app.config.get("SESSIONKIT_PRIORITY"),
         )
-        cached = self._cookie
-        if cached is not None and cached[0] == settings:
-            return cached[1]
-        name, path, domain, secure, httponly, samesite, partitioned, priority = settings
-        if domain:  # as Werkzeug writes it
-            domain = domain.partition(":")[0].lstrip(".").encode("idna").decode("ascii")
-        options = CookieOptions(
-            name=name,
-            path=path,
-            domain=domain or None,
-            secure="auto" if secure == "auto" else bool(secure or partitioned),
-            httponly=bool(httponly),
-            samesite=samesite,
-            partitioned=bool(partitioned),
-            priority=priority,
-        )
-        self._cookie = (settings, options)
-        return options
 
-    def lifetime(self, app: Flask) -> int:
-        """``PERMANENT_SESSION_LIFETIME`` in seconds (the manager's TTL follows it unless it
-        was chosen)."""
-        setting = app.config["PERMANENT_SESSION_LIFETIME"]
-        cached = self._lifetime
-        if cached is None or cached[0] is not setting:
-            cached = self._lifetime = (setting, int(app.permanent_session_lifetime.total_seconds()))
-            if not self.fixed_ttl:
-                self.manager.ttl = cached[1]
-        return cached[1]
+    def signers(self, app: Flask) -> Signers | None:
+        """The signers for the application's current keys; None if it has none."""
+        return self.settings(app).signers
 
     # -- a request's session
 
     def open_session(self, app: Flask, request: Request) -> FlaskSession | None:
-        signers = self.signers(app)
+        settings = self.settings(app)
+        signers = settings.signers
         if signers is None:
             return None  # Flask hands out its null session
-        name = self.get_cookie_name(app)
-        for value in cookie_values(request.environ.get("HTTP_COOKIE"), name):
+        for value in cookie_values(request.environ.get("HTTP_COOKIE"), settings.cookie_name):
             permanent = value.startswith(PERMANENT)
             if permanent:
                 verified = signers.permanent.verify(value[len(PERMANENT) :])
@@ -276,6 +359,7 @@ class SessionKitInterface(SessionInterface):
                 break
         else:
             session = FlaskSession(self.manager, self.manager.new_id(), from_cookie=False)
+        session._settings = settings
         # Kept for the save: flask.request, a context-local proxy, costs 9,000 instructions
         # more a use.
         session._request = request
@@ -286,15 +370,19 @@ class SessionKitInterface(SessionInterface):
         if is_server_error(response.status_code):
             return
         state = session._state
-        permanent = self.apply_flask_rules(session, self.lifetime(app), app)
-        self.sign_ahead(session, permanent, app)
+        settings = session._settings or self.settings(app)
+        permanent = self.apply_flask_rules(session, settings)
+        self.sign_ahead(session, permanent, settings)
         # Settings that would fail are found before anything is written (a session the
         # request did not use is neither written nor refreshed, unless SESSIONKIT_ROLLING).
-        used = state.data is not None or state.touch or state.max_age_changed
-        cookie = self.cookie_options(app) if used else None
+        cookie = None
+        https = False
+        if state.data is not None or state.touch or state.max_age_changed or self.manager.rolling:
+            cookie = settings.cookie
+            https = cookie.secure == "auto" and (session._request or request).is_secure
         base = state.base
         try:
-            set_cookie = self.manager.commit(session)  # only its value is sent, see below
+            set_cookie = self.manager.commit(session, https=https, cookie=cookie)
         except (StoreUnavailableError, SessionConflictError) as error:
             if not self.respond_to_errors:
                 raise
@@ -308,17 +396,12 @@ class SessionKitInterface(SessionInterface):
             return
         session._changed = session._changed or state.destroyed or state.base != base
         if set_cookie is not None:
-            # The manager's cookie carries the value; Flask's settings give the attributes.
-            value = set_cookie.partition(";")[0].partition("=")[2]
-            max_age = state.max_age if value else 0
-            cookie = cookie or self.cookie_options(app)
-            https = (session._request or request).is_secure
-            header = cookie.render(value, max_age, https=https)
-            response.headers.add("Set-Cookie", header)
+            assert cookie is not None  # a session the request never used sends no cookie
+            response.headers.add("Set-Cookie", set_cookie)
         if set_cookie is not None or session.accessed:
             vary_on_cookie(response)
 
-    def apply_flask_rules(self, session: FlaskSession, lifetime: int, app: Flask) -> bool:
+    def apply_flask_rules(self, session: FlaskSession, settings: Settings) -> bool:
         """Set the session's lifetime, refresh and deletion as Flask would; return whether
         it is permanent."""
         state = session._state
@@ -331,16 +414,16 @@ class SessionKitInterface(SessionInterface):
             return False
         else:
             permanent = bool(session.get("_permanent"))
-        state.max_age = lifetime if permanent else None
+        state.max_age = settings.lifetime if permanent else None
         if session._changed or permanent != was_permanent:
             # Flask sends the cookie of a session written to: the manager re-sends it, and
             # refreshes the session's expiry if the data did not change.
             state.max_age_changed = True
-        elif permanent and app.config["SESSION_REFRESH_EACH_REQUEST"]:
+        elif permanent and settings.refresh_each_request:
             session.touch()
         return permanent
 
-    def sign_ahead(self, session: FlaskSession, permanent: bool, app: Flask) -> None:
+    def sign_ahead(self, session: FlaskSession, permanent: bool, settings: Settings) -> None:
         """Give the manager the cookie value to send, if it is not one it would sign itself."""
         state = session._state
         cookie = session.cookie
@@ -353,7 +436,7 @@ class SessionKitInterface(SessionInterface):
             state.signed = (state.id, cookie.value)  # the request's own, still good
             return
         if permanent:
-            signers = cookie.signers if cookie is not None else self.signers(app)
+            signers = cookie.signers if cookie is not None else settings.signers
             assert signers is not None  # the session was opened with them
             state.signed = (state.id, PERMANENT + signers.permanent.sign(state.id))
         else:
@@ -417,6 +500,40 @@ class SessionKit:
             app.register_error_handler(SessionConflictError, interface.error_response)
 
 
+def _copied(value: Any) -> Any:
+    """``value``, with every list in it (within tuples) copied."""
+    if type(value) is list:
+        return list(value)
+    if type(value) is tuple:
+        return tuple(_copied(item) for item in value)
+    return value
+
+
+def cookie_options(
+    name: str,
+    path: str | None,
+    domain: str | None,
+    secure: bool | str,
+    httponly: bool,
+    samesite: str | None,
+    partitioned: bool,
+    priority: Priority | None,
+) -> CookieOptions:
+    """The session cookie's attributes from Flask's settings of those names."""
+    if domain:  # as Werkzeug writes it
+        domain = domain.partition(":")[0].lstrip(".").encode("idna").decode("ascii")
+    return CookieOptions(
+        name=name,
+        path=path or "/",
+        domain=domain or None,
+        secure="auto" if secure == "auto" else bool(secure or partitioned),
+        httponly=bool(httponly),
+        samesite=samesite,  # type: ignore[arg-type]
+        partitioned=bool(partitioned),
+        priority=priority,
+    )
+
+
 def vary_on_cookie(response: Response) -> None:
     """``response.vary.add("Cookie")``, as Flask's own interface does; without Werkzeug's
     header set (30,000 instructions a response) when the response has no Vary header yet."""
@@ -428,9 +545,8 @@ def vary_on_cookie(response: Response) -> None:
     headers.add("Vary", "Cookie")
 
 
-def secret_keys(app: Flask) -> tuple[Secret, ...] | None:
+def secret_keys(config: Mapping[str, Any]) -> tuple[Secret, ...] | None:
     """The application's signing keys, newest first; None if it has none."""
-    config = app.config
     secret = config.get("SESSIONKIT_SECRET")
     if secret is not None:
         return (secret,) if isinstance(secret, (str, bytes)) else tuple(secret)
@@ -455,7 +571,7 @@ def make_manager(app: Flask) -> SessionManager:
         store,
         # Without a key yet, a random one that nothing can carry: the interface gives the
         # manager the application's keys whenever they change, before using it.
-        secret_keys(app) or secrets.token_urlsafe(32),
+        secret_keys(config) or secrets.token_urlsafe(32),
         max_age=None,
         ttl=config.get("SESSIONKIT_TTL") or int(app.permanent_session_lifetime.total_seconds()),
         allow_short_secret=True,  # Flask takes any SECRET_KEY; so does its adapter
