@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Any
 
 from sessionkit.stores.memory import MemoryStore
@@ -15,8 +17,8 @@ _OPERATIONS = (
 class CountingStore(MemoryStore):
     """A real memory store that records every call made to it, to assert on store I/O."""
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__(clock=clock)
         self.calls: list[str] = []
 
 

@@ -1,0 +1,136 @@
+"""The synchronous commit takes a direct path for its commonest cases
+(``lifecycle.commit_inline``); here it is held to what ``lifecycle.commit``, the one
+definition of a commit, does in every case: the same store calls, the same cookie and the
+same stored session, over the manager's options and what a request can do to its session."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from sessionkit import SessionManager, lifecycle
+from sessionkit.session import Session
+from sessionkit.testing import FrozenClock
+from tests.helpers import CountingStore
+
+SECRET = "a-secret-for-the-commit-path-tests-0123456789"
+SID = "s" * 43
+
+OPTIONS: dict[str, dict[str, Any]] = {
+    "defaults": {},
+    "rolling": {"rolling": True},
+    "touch_after": {"rolling": True, "touch_after": 60},
+    "resave": {"resave": True},
+    "save_uninitialized": {"save_uninitialized": True},
+    "last_write_wins": {"concurrency": "last_write_wins"},
+    "browser_cookie": {"max_age": None},
+    "absolute_timeout": {"absolute_timeout": 3600},
+}
+
+
+def _append(session: Session) -> None:
+    session["items"].append(3)
+
+
+def _same_value(session: Session) -> None:
+    session["n"] = session["n"]
+
+
+def _save_then_change(session: Session) -> None:
+    session["n"] = 2
+    session.save()
+    session["n"] = 3
+
+
+def _regenerate_save_change(session: Session) -> None:
+    session.regenerate()
+    session["n"] = 2
+    session.save()
+    session["n"] = 3
+
+
+def _set_info(session: Session) -> None:
+    session.info["device"] = "phone"
+
+
+ACTIONS: dict[str, Callable[[Session], object]] = {
+    "nothing": lambda session: None,
+    "read_number": lambda session: session["n"],
+    "read_list": lambda session: session["items"],
+    "change": lambda session: session.__setitem__("n", 2),
+    "same_value": _same_value,
+    "append": _append,
+    "touch": lambda session: session.touch(),
+    "max_age": lambda session: setattr(session, "max_age", 90),
+    "bind_user": lambda session: setattr(session, "user_id", "ann"),
+    "info": _set_info,
+    "regenerate": lambda session: session.regenerate(keep=True),
+    "destroy": lambda session: session.destroy(),
+    "clear": lambda session: session.clear(),
+    "save_then_change": _save_then_change,
+    "regenerate_save_change": _regenerate_save_change,
+}
+
+
+def general_commit(manager: SessionManager, session: Session) -> str | None:
+    """``SessionManager.commit`` through ``lifecycle.commit`` alone."""
+    state = session._state
+    outcome = lifecycle.drive(lifecycle.commit(manager, state, manager.inline_store))
+    return manager._set_cookie(state, outcome, False, manager.cookie)
+
+
+def run(
+    commit: Callable[[SessionManager, Session], str | None],
+    options: dict[str, Any],
+    action: Callable[[Session], object],
+    race: bool,
+) -> tuple[Any, ...]:
+    """One request on a stored session, committed with ``commit``: what the store was asked,
+    the cookie sent, and what the store holds afterwards under the session's last id."""
+    clock = FrozenClock()
+    store = CountingStore(clock)
+    manager = SessionManager(store, SECRET, clock=clock, **options)
+    seed = Session(manager, SID, from_cookie=False)
+    seed.update({"n": 1, "items": [1, 2]})
+    seed._state.id = SID
+    manager.commit(seed)
+    clock.now += 120
+    session = Session(manager, SID, from_cookie=True)
+    action(session)
+    if race:  # another request saves the session before this one commits
+        other = Session(manager, SID, from_cookie=True)
+        other["other"] = True
+        manager.commit(other)
+    store.calls.clear()
+    set_cookie = commit(manager, session)
+    state = session._state
+    stored = store.get(state.id)
+    held = None
+    if stored is not None:
+        meta, body = manager.codec.unpack(state.id, stored)
+        held = (manager.loads_stored(body), meta.created, meta.active, meta.user_id, meta.info)
+    cookie = set_cookie
+    if set_cookie is not None:
+        value = set_cookie.split(";", 1)[0].partition("=")[2]
+        if value:  # the session's id, signed (new ids differ from run to run)
+            assert manager.signer.verify(value) == (state.id, True)
+            cookie = set_cookie.replace(value, "<signed id>")
+    return store.calls, cookie, held, state.id == SID, store.user_sessions("ann").keys()
+
+
+@pytest.mark.parametrize(
+    ("options", "action", "race"),
+    list(itertools.product(OPTIONS, ACTIONS, [False, True])),
+)
+def test_the_direct_commit_does_what_the_general_one_does(
+    options: str, action: str, race: bool
+) -> None:
+    def inline_commit(manager: SessionManager, session: Session) -> str | None:
+        return manager.commit(session)
+
+    direct = run(inline_commit, OPTIONS[options], ACTIONS[action], race)
+    general = run(general_commit, OPTIONS[options], ACTIONS[action], race)
+    assert direct == general
