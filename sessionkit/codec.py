@@ -18,6 +18,7 @@ import struct
 from typing import NamedTuple
 
 from .protect import Protection, keep
+from .store import new_record
 
 _VERSION = 1
 _HEADER = struct.Struct(">BIIHI")
@@ -38,10 +39,6 @@ class Meta(NamedTuple):
 
 
 NO_META = Meta()
-# Meta's own constructor runs Python code (a NamedTuple's __new__): 1,700 instructions more
-# than this, and every lookup and every save makes one. ``make_meta(Meta, (created, active,
-# user_id, info))``, all four fields given.
-make_meta = tuple.__new__
 
 
 def encode(meta: Meta, data: bytes) -> bytes:
@@ -66,7 +63,7 @@ def decode(raw: bytes) -> tuple[Meta, bytes]:
     if info_end > len(raw):
         raise ValueError("truncated session header")
     user = raw[_HEAD:user_end].decode() if user_length else None
-    meta: Meta = make_meta(Meta, (created, active, user, raw[user_end:info_end]))
+    meta: Meta = new_record(Meta, (created, active, user, raw[user_end:info_end]))
     return meta, raw[info_end:]
 
 

@@ -19,7 +19,7 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 
-from .codec import NO_META, Meta, make_meta
+from .codec import NO_META, Meta
 from .errors import (
     SessionConflictError,
     SessionKitError,
@@ -38,6 +38,7 @@ from .store import (
     Entry,
     SupportsVersions,
     Swap,
+    new_record,
 )
 from .users import EPOCH, SessionInfo, when
 
@@ -192,7 +193,7 @@ def encode(manager: SessionManager, state: SessionState, payload: bytes) -> byte
     info = meta.info
     if state.info is not None:
         info = manager.serializer.dumps(state.info) if state.info else b""
-    meta = state.meta = make_meta(Meta, (meta.created or now, now, meta.user_id, info))
+    meta = state.meta = new_record(Meta, (meta.created or now, now, meta.user_id, info))
     stored = manager.codec.pack(state.id, meta, payload)
     if len(stored) > manager.max_size:
         raise SessionTooLargeError(len(stored), manager.max_size)

@@ -191,6 +191,9 @@ class SessionMiddleware:
 
 
 def _cookie_header(headers: RawHeaders) -> str | None:
-    # HTTP/2 may split the Cookie header; its parts join with "; " (RFC 9113, 8.2.3).
-    values = [value.decode("latin-1") for name, value in headers if name == b"cookie"]
-    return "; ".join(values) if values else None
+    found = None
+    for name, value in headers:
+        if name == b"cookie":
+            # HTTP/2 may split the Cookie header; its parts join with "; " (RFC 9113, 8.2.3).
+            found = value if found is None else b"; ".join((found, value))
+    return None if found is None else found.decode("latin-1")

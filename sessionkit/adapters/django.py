@@ -64,7 +64,7 @@ from django.utils.cache import patch_vary_headers  # type: ignore[import-untyped
 from django.utils.http import http_date  # type: ignore[import-untyped]
 from django.utils.module_loading import import_string  # type: ignore[import-untyped]
 
-from ..codec import NO_META, Meta, SessionCodec, make_meta
+from ..codec import NO_META, Meta, SessionCodec
 from ..errors import (
     SessionConflictError,
     SessionKitError,
@@ -85,7 +85,7 @@ from ..serializers import (
     stored_reader,
 )
 from ..signing import normalise_secrets
-from ..store import Store, SupportsPurge, SupportsUserIndex, SupportsVersions, Version
+from ..store import Store, SupportsPurge, SupportsUserIndex, SupportsVersions, Version, new_record
 from ..users import EPOCH, SessionInfo, when
 from ._django_data import DeferredValues
 from ._http import FailureLog, answer_for
@@ -315,7 +315,7 @@ class SessionStore(SessionBase):  # type: ignore[misc]
         created = self._base[2].created if self._base is not None else 0
         user = data.get(AUTH_USER_KEY)
         user_id = None if user is None else str(user)
-        self._meta = make_meta(Meta, (created or now, now, user_id, b""))
+        self._meta = new_record(Meta, (created or now, now, user_id, b""))
         return self.engine.codec.pack(key, self._meta, payload)
 
     def _create(self, key: str, data: dict[str, Any], ttl: int) -> None:

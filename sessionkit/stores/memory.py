@@ -19,7 +19,7 @@ from typing import Any
 
 from ..errors import ConfigurationError
 from ..ids import check_session_id, check_ttl, check_user_id
-from ..store import GONE, Entry, InlineAsyncStore, Swap, Version
+from ..store import GONE, Entry, InlineAsyncStore, Swap, Version, new_record
 from ..url import StoreOptions, StoreURL
 
 
@@ -34,7 +34,6 @@ class _Table:
 
 
 _named_tables: dict[str, _Table] = {}
-_make_entry = tuple.__new__  # Entry(...) and Swap(...) run Python code; this does not
 _named_lock = threading.Lock()
 
 
@@ -125,7 +124,7 @@ class MemoryStore:
         entry = self._table.entries.get(sid)
         if entry is None or entry[0] <= self._clock():
             return None
-        found: Entry = _make_entry(Entry, (entry[1], entry[1]))
+        found: Entry = new_record(Entry, (entry[1], entry[1]))
         return found
 
     def replace_versioned(self, sid: str, data: bytes, ttl: int, version: Version) -> Swap:
@@ -136,10 +135,10 @@ class MemoryStore:
             if entry is None:
                 return GONE
             if entry[1] != version:
-                return _make_entry(Swap, (False, _make_entry(Entry, (entry[1], entry[1]))))
+                return new_record(Swap, (False, new_record(Entry, (entry[1], entry[1]))))
             data = bytes(data)
             self._put(sid, data, ttl)
-            return _make_entry(Swap, (True, _make_entry(Entry, (data, data))))
+            return new_record(Swap, (True, new_record(Entry, (data, data))))
 
     # -- the per-user index
 

@@ -35,7 +35,7 @@ from pymemcache.exceptions import MemcacheServerError  # type: ignore[import-unt
 
 from sessionkit.errors import SessionKitError, SessionTooLargeError, StoreUnavailableError
 from sessionkit.ids import check_session_id, check_ttl, is_valid_session_id
-from sessionkit.store import GONE, Entry, Swap, Version
+from sessionkit.store import GONE, Entry, Swap, Version, new_record
 
 from .pool import CONNECTION_FAILURES, FailureHandler, MemcacheClient, NodePool, PoolExhaustedError
 from .ring import NodeRing, Nodes, OneNode
@@ -129,7 +129,7 @@ class MemcachedStore:
             return None
         pool = self._pool_for(sid)
         data, cas = pool.run(MemcacheClient.gets, sid)
-        return None if data is None else Entry(data, (pool.name, cas))
+        return None if data is None else new_record(Entry, (data, (pool.name, cas)))
 
     def replace_versioned(self, sid: str, data: bytes, ttl: int, version: Version) -> Swap:
         """One ``cas`` when the version is current. Otherwise memcached answers only
@@ -147,13 +147,13 @@ class MemcachedStore:
             else:
                 stored = pool.run(MemcacheClient.cas, sid, data, cas, expire)
             if stored:
-                return Swap(True, Entry(data, None))
+                return new_record(Swap, (True, new_record(Entry, (data, None))))
             if stored is None:
                 return GONE
         # The token is stale, or was issued by another node (before a node left or came
         # back): the session as it is now decides.
         current = self.get_versioned(sid)
-        return GONE if current is None else Swap(False, current)
+        return GONE if current is None else new_record(Swap, (False, current))
 
     # -- internals
 

@@ -17,7 +17,7 @@ from typing import Any, Generic, Protocol, TypeVar
 from redis.exceptions import NoScriptError
 from redis.typing import EncodableT
 
-from sessionkit.store import GONE, Entry, Swap
+from sessionkit.store import GONE, Entry, Swap, new_record
 
 #: Compare-and-set by content: write ARGV[2] with a TTL of ARGV[3] seconds only if the key
 #: still holds ARGV[1]. Replies 1 when written, the value the key holds now when that is
@@ -36,9 +36,6 @@ return 1
 COMPARE_AND_SET_SHA = hashlib.sha1(COMPARE_AND_SET.encode()).hexdigest()  # noqa: S324 - Redis's script id
 R = TypeVar("R")
 R_co = TypeVar("R_co", covariant=True)
-# Entry and Swap are made with the tuple constructor: a NamedTuple's own __new__ is a Python
-# function that costs CPython 3.11 some 2,800 instructions, and a save makes two of them.
-_new = tuple.__new__
 
 
 class Target(Protocol):
@@ -131,14 +128,14 @@ class CompareAndSet:
         data = self.args[1]
         # Holding our own bytes: a try whose reply was lost had written them already.
         if reply == 1 or reply == data:
-            return _new(Swap, (True, _new(Entry, (data, data))))
+            return new_record(Swap, (True, new_record(Entry, (data, data))))
         assert isinstance(reply, bytes)
-        return _new(Swap, (False, _new(Entry, (reply, reply))))
+        return new_record(Swap, (False, new_record(Entry, (reply, reply))))
 
 
 def entry(data: bytes | None) -> Entry | None:
     """What GET's reply means for a versioned read: an entry's version is its bytes."""
-    return None if data is None else _new(Entry, (data, data))
+    return None if data is None else new_record(Entry, (data, data))
 
 
 @dataclass(slots=True)
