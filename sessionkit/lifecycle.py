@@ -36,7 +36,6 @@ from .store import (
     AsyncSupportsUserIndex,
     AsyncSupportsVersions,
     Entry,
-    SupportsVersions,
     Swap,
     new_record,
 )
@@ -452,10 +451,11 @@ def commit_inline(manager: SessionManager, state: SessionState) -> Outcome:
 def _update_inline(manager: SessionManager, state: SessionState, payload: bytes) -> bool:
     """:func:`_update`'s compare-and-set on the synchronous store; :func:`_update` goes on
     from what it answered if another request's save came in between."""
-    store = cast(SupportsVersions, manager.store)
+    versions = manager.versions
+    assert versions is not None  # commit_inline's condition
     stored = encode(manager, state, payload)
     ttl = ttl_of(manager, state)
-    swap = guarded(manager, store.replace_versioned, state.id, stored, ttl, state.version)
+    swap = guarded(manager, versions.replace_versioned, state.id, stored, ttl, state.version)
     if swap.stored:
         assert swap.entry is not None
         state.written(payload, swap.entry.version)
@@ -473,9 +473,10 @@ def _to_write(manager: SessionManager, state: SessionState) -> bytes | None:
     rewrite = write_anyway or _meta_changed(manager, state)
     if manager.rolling and not (state.touch or state.max_age_changed):
         rewrite = rewrite or _refresh_due(manager, state)
-    if not (rewrite or state.exposed):
+    data = state.data
+    if data is None or not (rewrite or state.exposed):
         return None  # only immutable values were read: the data cannot have changed
-    payload = manager.serializer.dumps(cast(SessionData, state.data))
+    payload = manager.serializer.dumps(data)
     return payload if rewrite or payload != state.base else None
 
 

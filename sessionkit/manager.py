@@ -176,8 +176,10 @@ class SessionManager:
                 self.purger = Purger(self.store, float(purge_interval), self.store_name)
         self._purge_pending = self.purger is not None
         self.inline_store = InlineAsyncStore(self.store)  # drives the logic synchronously
+        #: The store as :class:`~sessionkit.store.SupportsVersions`, when merging uses them.
+        self.versions = cast(SupportsVersions, self.store) if self.versioned else None
         self._get_entry: Callable[[str], Entry | None] = (
-            cast(SupportsVersions, self.store).get_versioned if self.versioned else self._get_plain
+            self._get_plain if self.versions is None else self.versions.get_versioned
         )
         self._async_stores: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncStore] = (
             weakref.WeakKeyDictionary()
@@ -447,17 +449,16 @@ class SessionManager:
                 return session
         return session_class(self, new_session_id(), from_cookie=False)
 
-    def _signed_id(self, state: SessionState) -> str:
-        signed = state.signed
-        if signed is not None and signed[0] == state.id:
-            return signed[1]
-        return self.signer.sign(state.id)
-
     def _set_cookie(
         self, state: SessionState, outcome: Outcome, https: bool, cookie: CookieOptions
     ) -> str | None:
         if outcome is Outcome.SEND:
-            return cookie.render(self._signed_id(state), state.max_age, https=https)
+            signed = state.signed
+            if signed is not None and signed[0] == state.id:
+                value = signed[1]  # the request's own cookie value, still good
+            else:
+                value = self.signer.sign(state.id)
+            return cookie.render(value, state.max_age, https=https)
         if outcome is Outcome.CLEAR:
             return cookie.render("", 0, https=https)
         return None

@@ -150,9 +150,15 @@ class JSONSerializer:
         values it uses, not for the whole session (at 60 KB, finding the values costs a
         quarter of reading them all). For bytes this serializer wrote only, as
         :meth:`loads_trusted`. A session under :data:`LAZY_FROM` bytes is read whole: there,
-        finding the values and writing unread ones back cost more than reading them all."""
+        finding the values and writing unread ones back cost more than reading them all,
+        unless one of its values cannot be read (a number beyond a float's range): then it
+        is left as stored too, as it would be in a larger session, and not the whole
+        session refused."""
         if len(raw) < LAZY_FROM:
-            return self.loads_trusted(raw)
+            try:
+                return self.loads_trusted(raw)
+            except ValueError:
+                pass
         return self._split(raw)
 
     def load_value(self, value: Any) -> Any:

@@ -166,7 +166,9 @@ class Session(MutableMapping[str, Any]):
         return data
 
     def __getitem__(self, key: str) -> Any:
-        data = self._loaded()
+        data = self._state.data
+        if data is None:
+            data = self._loaded()
         value = data[key]
         if type(value) not in _IMMUTABLE:
             if type(value) is DEFERRED:  # not read from its stored bytes yet
@@ -177,8 +179,9 @@ class Session(MutableMapping[str, Any]):
         return value
 
     def __setitem__(self, key: str, value: Any) -> None:
-        self._loaded()[key] = value
-        self._state.exposed = True
+        state = self._state
+        (self._loaded() if state.data is None else state.data)[key] = value
+        state.exposed = True
 
     def __delitem__(self, key: str) -> None:
         del self._loaded()[key]

@@ -160,6 +160,25 @@ def test_a_number_too_large_for_a_float_in_a_sealed_session_is_an_error_when_rea
         assert stored == raw.replace(b"[1]", b"[1,2]")  # the unread value kept as it was
 
 
+def test_an_unreadable_number_kept_by_a_session_that_shrinks_stays_kept() -> None:
+    """A sealed session over :data:`LAZY_FROM` bytes keeps a number it cannot read as it was
+    stored; once the session shrinks under that size it is read whole, and the same number
+    must not make the whole session unreadable (found by the serializer fuzz test)."""
+    manager = SessionManager("memory://", secret="s-0123456789abcdefghijklmnopqrstuv")
+    sid = new_session_id()
+    raw = b'{"a":1e400,"padding":"' + b"x" * LAZY_FROM + b'"}'
+    manager.store.set(sid, manager.codec.pack(sid, Meta(), raw), 60)  # sealed as ours
+    cookie = f"session={manager.signer.sign(sid)}"
+    session = manager.open(cookie)
+    del session["padding"]
+    session["views"] = 1
+    assert manager.commit(session) is not None
+    later = manager.open(cookie)
+    assert later["views"] == 1
+    with pytest.raises(SessionKitError, match="cannot be read"):
+        later["a"]
+
+
 JSON_VALUES = st.recursive(
     st.none()
     | st.booleans()

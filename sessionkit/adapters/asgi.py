@@ -124,11 +124,17 @@ class SessionMiddleware:
             if message["type"] == start and not committed:
                 committed = True
                 if not is_server_error(message.get("status", 200)):
+                    accessed = session.accessed
                     try:
-                        message = await self.commit(session, message, https, transport)
+                        if transport is None:
+                            value = await self.manager.acommit(session, https=https)
+                        else:
+                            value = await self.manager.acommit_token(session)
                     except (StoreUnavailableError, SessionConflictError) as error:
                         commit_error = error  # answered below, whatever the app makes of it
                         raise
+                    if value is not None or accessed:
+                        message = self.with_session_headers(message, value, transport)
                 started = True
             await send(message)
 
@@ -160,24 +166,15 @@ class SessionMiddleware:
                     return forwarded_https(value.decode("latin-1"), direct)
         return direct
 
-    async def commit(
-        self,
-        session: Session,
-        message: Message,
-        https: bool,
-        transport: TokenTransport | None = None,
+    def with_session_headers(
+        self, message: Message, value: str | None, transport: TokenTransport | None = None
     ) -> Message:
-        """Commit ``session``; return ``message`` with its Set-Cookie (or token) and Vary."""
-        accessed = session.accessed
+        """``message`` with the committed session's Set-Cookie (or token), if any, and Vary."""
         if transport is None:
-            value = await self.manager.acommit(session, https=https)
             name, varies = b"set-cookie", "Cookie"
         else:
-            value = await self.manager.acommit_token(session)
             name, varies = transport.response_header.lower().encode(), transport.request_header
-        if value is None and not accessed:
-            return message
-        headers: RawHeaders = list(message.get("headers", []))
+        headers: RawHeaders = list(message.get("headers", ()))
         if value is not None:
             headers.append((name, value.encode("latin-1")))
         for index, (header, existing) in enumerate(headers):

@@ -91,6 +91,7 @@ from ..cookies import CookieOptions, Priority, cookie_values
 from ..errors import SessionConflictError, SessionKitError, StoreUnavailableError
 from ..manager import SessionManager
 from ..registry import open_store
+from ..serializers import DEFERRED
 from ..session import Session
 from ..signing import SALT, CookieSigner, Secret
 from ._http import ErrorAnswer, FailureLog, answer_for, is_server_error
@@ -413,7 +414,10 @@ class SessionKitInterface(SessionInterface):
             session.destroy()  # emptied by this request: deleted, and so is its cookie
             return False
         else:
-            permanent = bool(session.get("_permanent"))
+            flag = data.get("_permanent")
+            if type(flag) is DEFERRED:  # not read from the stored bytes yet
+                flag = session["_permanent"]
+            permanent = bool(flag)
         state.max_age = settings.lifetime if permanent else None
         if session._changed or permanent != was_permanent:
             # Flask sends the cookie of a session written to: the manager re-sends it, and

@@ -81,24 +81,26 @@ class MemoryStore:
         check_session_id(sid)
         check_ttl(ttl)
         with self._table.lock:
-            self._put(sid, bytes(data), ttl)
+            self._put(sid, bytes(data), ttl, self._clock())
 
     def add(self, sid: str, data: bytes, ttl: int) -> bool:
         check_session_id(sid)
         check_ttl(ttl)
         with self._table.lock:
-            if self._live(sid):
+            now = self._clock()
+            if self._live(sid, now):
                 return False
-            self._put(sid, bytes(data), ttl)
+            self._put(sid, bytes(data), ttl, now)
             return True
 
     def replace(self, sid: str, data: bytes, ttl: int) -> bool:
         check_session_id(sid)
         check_ttl(ttl)
         with self._table.lock:
-            if not self._live(sid):
+            now = self._clock()
+            if not self._live(sid, now):
                 return False
-            self._put(sid, bytes(data), ttl)
+            self._put(sid, bytes(data), ttl, now)
             return True
 
     def delete(self, sid: str) -> bool:
@@ -109,10 +111,11 @@ class MemoryStore:
     def touch(self, sid: str, ttl: int) -> bool:
         check_ttl(ttl)
         with self._table.lock:
-            entry = self._live(sid)
+            now = self._clock()
+            entry = self._live(sid, now)
             if entry is None:
                 return False
-            self._put(sid, entry[1], ttl)
+            self._put(sid, entry[1], ttl, now)
             return True
 
     def close(self) -> None:
@@ -131,13 +134,14 @@ class MemoryStore:
         check_session_id(sid)
         check_ttl(ttl)
         with self._table.lock:
-            entry = self._live(sid)
+            now = self._clock()
+            entry = self._live(sid, now)
             if entry is None:
                 return GONE
             if entry[1] != version:
                 return new_record(Swap, (False, new_record(Entry, (entry[1], entry[1]))))
             data = bytes(data)
-            self._put(sid, data, ttl)
+            self._put(sid, data, ttl, now)
             return new_record(Swap, (True, new_record(Entry, (data, data))))
 
     # -- the per-user index
@@ -146,17 +150,19 @@ class MemoryStore:
         check_user_id(user_id)
         check_session_id(sid)
         with self._table.lock:
+            now = self._clock()
             sids = self._table.users.setdefault(user_id, set())
-            sids.difference_update([known for known in sids if self._live(known) is None])
+            sids.difference_update([known for known in sids if self._live(known, now) is None])
             sids.add(sid)
 
     def user_sessions(self, user_id: str) -> dict[str, bytes]:
         check_user_id(user_id)
         with self._table.lock:
+            now = self._clock()
             found = {}
             sids = self._table.users.get(user_id, set())
             for sid in list(sids):
-                entry = self._live(sid)
+                entry = self._live(sid, now)
                 if entry is None:
                     sids.discard(sid)  # expired or deleted since it was bound
                 else:
@@ -170,10 +176,11 @@ class MemoryStore:
         with self._table.lock:
             sids = self._table.users.pop(user_id, set())
             removed = 0
+            now = self._clock()
             for sid in sids:
                 if sid == keep:
                     continue
-                if self._live(sid) is not None:
+                if self._live(sid, now) is not None:
                     removed += 1
                 self._table.entries.pop(sid, None)
             if keep is not None and keep in sids:
@@ -199,16 +206,16 @@ class MemoryStore:
 
     # -- internals (the caller holds the lock)
 
-    def _live(self, sid: str) -> tuple[float, bytes] | None:
+    def _live(self, sid: str, now: float) -> tuple[float, bytes] | None:
         entry = self._table.entries.get(sid)
-        if entry is None or entry[0] <= self._clock():
+        if entry is None or entry[0] <= now:
             return None
         return entry
 
-    def _put(self, sid: str, data: bytes, ttl: int) -> None:
+    def _put(self, sid: str, data: bytes, ttl: int, now: float) -> None:
         table = self._table
-        now = self._clock()
-        self._reclaim(now)
+        if table.heap and table.heap[0][0] <= now:
+            self._reclaim(now)
         if self.max_entries is not None and sid not in table.entries:
             while len(table.entries) >= self.max_entries:
                 self._evict_soonest()
