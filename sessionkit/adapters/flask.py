@@ -23,7 +23,9 @@ A request that never uses its session costs no store I/O and no serialisation (b
 ``SESSION_REFRESH_EACH_REQUEST``); a changed session is serialised once.
 
 Flask's settings, read on every request as Flask's own session interface reads them (so
-``SECRET_KEY`` and the cookie settings can change while the application runs):
+``SECRET_KEY`` and the cookie settings can change while the application runs; a subclass of
+:class:`SessionKitInterface` that overrides a ``get_cookie_*`` method is asked instead, as
+Flask's interface asks it):
 
 - ``SECRET_KEY`` signs the cookie and protects what the store holds (``SESSIONKIT_PROTECT``);
   ``SECRET_KEY_FALLBACKS`` still open both. Without a key, Flask's null session: reading

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from flask import Flask, flash, get_flashed_messages, session
+from flask import Flask, flash, get_flashed_messages, request, session
 from flask.sessions import SessionMixin
 from markupsafe import Markup
 from werkzeug.test import TestResponse
@@ -396,6 +396,33 @@ def test_a_bad_samesite_raises_before_anything_is_stored() -> None:
     app.config["SESSION_COOKIE_SAMESITE"] = "None"  # browsers refuse it without Secure
     with pytest.raises(ValueError, match="needs secure"):
         app.test_client().get("/")
+
+
+def test_a_subclass_of_the_interface_chooses_the_cookie_per_request() -> None:
+    """As with Flask's own interface, a subclass that overrides a ``get_cookie_*`` method is
+    asked on every request (here, a cookie name per path)."""
+
+    class PerPath(SessionKitInterface):
+        def get_cookie_name(self, app: Flask) -> str:
+            return "admin_session" if request.path.startswith("/admin") else "session"
+
+    app = make_app()
+    manager = app.extensions["sessionkit"]
+    app.session_interface = PerPath(manager)
+
+    @app.get("/admin/")
+    def admin() -> str:
+        session["admin"] = session.get("admin", 0) + 1
+        return str(session["admin"])
+
+    client = app.test_client()
+    assert [client.get("/").text, client.get("/admin/").text] == ["1", "1"]
+    assert [client.get("/").text, client.get("/admin/").text] == ["2", "2"]
+    assert client.get_cookie("session") is not None
+    assert client.get_cookie("admin_session") is not None
+    app.config["SESSION_COOKIE_DOMAIN"] = "example.com"  # the rest is read from the settings
+    response = client.get("/admin/", "http://example.com/admin/")
+    assert "Domain=example.com" in response.headers["Set-Cookie"]
 
 
 def test_keys_rotate_while_the_app_runs() -> None:
