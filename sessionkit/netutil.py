@@ -1,6 +1,7 @@
 """Small TCP tools for running servers in tests and load runs: stdlib only, no pytest.
 
-- :func:`free_port`: a loopback port that nothing listens on right now.
+- :func:`free_port`: a loopback port that nothing listens on right now, and that this process
+  was not given lately.
 - :func:`wait_for_port`: wait until a server accepts connections (or its process died).
 - :class:`TCPRelay`: forwards a loopback port to a server and can make that server look dead
   (:meth:`~TCPRelay.cut`) or frozen (:meth:`~TCPRelay.hang`) on demand, then bring it back
@@ -16,6 +17,7 @@ import socket
 import subprocess
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -26,12 +28,24 @@ BACKLOG = 1024  # connections the kernel completes while a hung relay accepts no
 COMMAND_TIMEOUT = 10.0  # seconds a control call waits for the relay's thread
 
 
+# Ports handed out lately: a caller often chooses several ports before binding any (two
+# servers, a server and its cluster bus), and the kernel may offer a port again once the
+# probing socket is closed; the second server would then find the first one listening there.
+_handed_out: deque[int] = deque(maxlen=256)
+_handed_out_lock = threading.Lock()
+
+
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind((LOOPBACK, 0))
-        port: int = sock.getsockname()[1]
-        return port
+    """A TCP port on 127.0.0.1 that nothing listens on right now, and none of the last 256
+    this process was given."""
+    with _handed_out_lock:
+        while True:
+            with socket.socket() as sock:
+                sock.bind((LOOPBACK, 0))
+                port: int = sock.getsockname()[1]
+            if port not in _handed_out:
+                _handed_out.append(port)
+                return port
 
 
 def wait_for_port(

@@ -74,6 +74,13 @@ def open_fds() -> set[str]:
 # -- free_port and wait_for_port
 
 
+def test_ports_chosen_before_any_is_bound_all_differ() -> None:
+    """The kernel may offer a port again once the probing socket is closed; two servers
+    given their ports before either started must not share one."""
+    ports = [free_port() for _ in range(200)]
+    assert len(set(ports)) == len(ports)
+
+
 def test_a_free_port_can_be_bound() -> None:
     with socket.create_server(("127.0.0.1", free_port())) as sock:
         assert sock.getsockname()[0] == "127.0.0.1"
