@@ -85,6 +85,8 @@ class SessionCodec:
         self._known: dict[str, tuple[bytes, Meta, bytes]] = {}
 
     def pack(self, sid: str, meta: Meta, data: bytes) -> bytes:
+        if meta.user_id == "":  # stored as no user: kept as decoding would give it back
+            meta = meta._replace(user_id=None)
         raw = encode(meta, data)
         if self.protection is not None:
             raw = self.protection.seal(sid, raw)

@@ -4,7 +4,11 @@ Every function takes the manager (its settings), the session's :class:`SessionSt
 :class:`~sessionkit.store.AsyncStore`. Async code passes the store's async twin; the manager's
 synchronous methods pass the synchronous store behind an
 :class:`~sessionkit.store.InlineAsyncStore`, whose coroutines never suspend, and run them to
-their end at once. So the logic exists once, and every store call in it is typed.
+their end at once. So the logic exists once, and every store call in it is typed. One
+shortcut: :func:`commit_inline` runs the two commonest commits on the synchronous store
+without coroutines, from the same decisions (:func:`_to_write`, :func:`_refresh_wanted`,
+:func:`_outcome`), and hands every other case to :func:`commit`; a test holds the two to the
+same store calls, TTLs, cookies and stored sessions.
 
 Every store call goes through the manager's circuit breaker. Round trips: a lookup is one
 read; a save of an existing session is one compare-and-set (a ``replace`` for stores without
@@ -453,8 +457,8 @@ def _update_inline(manager: SessionManager, state: SessionState, payload: bytes)
     from what it answered if another request's save came in between."""
     versions = manager.versions
     assert versions is not None  # commit_inline's condition
+    ttl = ttl_of(manager, state)  # before encode stamps a creation time, as in _update
     stored = encode(manager, state, payload)
-    ttl = ttl_of(manager, state)
     swap = guarded(manager, versions.replace_versioned, state.id, stored, ttl, state.version)
     if swap.stored:
         assert swap.entry is not None

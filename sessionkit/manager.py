@@ -7,7 +7,7 @@ import logging
 import time
 import weakref
 from collections.abc import Callable, Coroutine
-from typing import Any, Literal, ParamSpec, TypeVar, cast, overload
+from typing import Any, Literal, TypeVar, cast, overload
 
 from . import lifecycle
 from .breaker import CircuitBreaker
@@ -42,7 +42,6 @@ log = logging.getLogger("sessionkit")
 DEFAULT_MAX_AGE = 14 * 24 * 3600
 S = TypeVar("S", bound=Session)
 T = TypeVar("T")
-P = ParamSpec("P")
 Concurrency = Literal["merge", "last_write_wins"]
 
 

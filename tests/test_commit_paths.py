@@ -5,6 +5,7 @@ same stored session, over the manager's options and what a request can do to its
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import Callable
 from typing import Any
@@ -12,6 +13,8 @@ from typing import Any
 import pytest
 
 from sessionkit import SessionManager, lifecycle
+from sessionkit.codec import SessionCodec
+from sessionkit.protect import Mode
 from sessionkit.session import Session
 from sessionkit.testing import FrozenClock
 from tests.helpers import CountingStore
@@ -82,21 +85,56 @@ def general_commit(manager: SessionManager, session: Session) -> str | None:
     return manager._set_cookie(state, outcome, False, manager.cookie)
 
 
+class RecordingStore(CountingStore):
+    """Records each call with its TTL, where it has one."""
+
+    def __init__(self, clock: FrozenClock) -> None:
+        super().__init__(clock)
+        self.ttls: list[tuple[str, int]] = []
+
+    def set(self, sid: str, data: bytes, ttl: int) -> None:
+        self.ttls.append(("set", ttl))
+        super().set(sid, data, ttl)
+
+    def add(self, sid: str, data: bytes, ttl: int) -> bool:
+        self.ttls.append(("add", ttl))
+        return super().add(sid, data, ttl)
+
+    def replace(self, sid: str, data: bytes, ttl: int) -> bool:
+        self.ttls.append(("replace", ttl))
+        return super().replace(sid, data, ttl)
+
+    def touch(self, sid: str, ttl: int) -> bool:
+        self.ttls.append(("touch", ttl))
+        return super().touch(sid, ttl)
+
+    def replace_versioned(self, sid: str, data: bytes, ttl: int, version: Any) -> Any:
+        self.ttls.append(("replace_versioned", ttl))
+        return super().replace_versioned(sid, data, ttl, version)
+
+
 def run(
     commit: Callable[[SessionManager, Session], str | None],
     options: dict[str, Any],
     action: Callable[[Session], object],
     race: bool,
+    legacy: bool = False,
 ) -> tuple[Any, ...]:
-    """One request on a stored session, committed with ``commit``: what the store was asked,
-    the cookie sent, and what the store holds afterwards under the session's last id."""
+    """One request on a stored session, committed with ``commit``: what the store was asked
+    (with the TTLs), the cookie sent, and what the store holds afterwards under the
+    session's last id. ``legacy``: the session was stored without the metadata header."""
     clock = FrozenClock()
-    store = CountingStore(clock)
-    manager = SessionManager(store, SECRET, clock=clock, **options)
-    seed = Session(manager, SID, from_cookie=False)
-    seed.update({"n": 1, "items": [1, 2]})
-    seed._state.id = SID
-    manager.commit(seed)
+    store = RecordingStore(clock)
+    # A legacy session also predates protection: unprotected, so that it is read.
+    protect: Mode | None = None if legacy else "sign"
+    manager = SessionManager(store, SECRET, clock=clock, protect=protect, **options)
+    if legacy:
+        store.set(SID, b'{"n":1,"items":[1,2]}', 3600)
+    else:
+        seed = Session(manager, SID, from_cookie=False)
+        seed.update({"n": 1, "items": [1, 2]})
+        seed._state.id = SID
+        manager.commit(seed)
     clock.now += 120
     session = Session(manager, SID, from_cookie=True)
     action(session)
@@ -105,12 +143,13 @@ def run(
         other["other"] = True
         manager.commit(other)
     store.calls.clear()
+    store.ttls.clear()
     set_cookie = commit(manager, session)
     state = session._state
     stored = store.get(state.id)
     held = None
-    if stored is not None:
-        meta, body = manager.codec.unpack(state.id, stored)
+    if stored is not None:  # read afresh, not from what the codec keeps
+        meta, body = SessionCodec(manager.codec.protection).unpack(state.id, stored)
         held = (manager.loads_stored(body), meta.created, meta.active, meta.user_id, meta.info)
     cookie = set_cookie
     if set_cookie is not None:
@@ -118,19 +157,29 @@ def run(
         if value:  # the session's id, signed (new ids differ from run to run)
             assert manager.signer.verify(value) == (state.id, True)
             cookie = set_cookie.replace(value, "<signed id>")
-    return store.calls, cookie, held, state.id == SID, store.user_sessions("ann").keys()
+    users = store.user_sessions("ann").keys()
+    return store.calls, store.ttls, cookie, held, state.id == SID, users
+
+
+def inline_commit(manager: SessionManager, session: Session) -> str | None:
+    return manager.commit(session)
+
+
+def async_inline_commit(manager: SessionManager, session: Session) -> str | None:
+    """``acommit`` on a store that never blocks, which takes the direct path too."""
+    return asyncio.run(manager.acommit(session))
 
 
 @pytest.mark.parametrize(
-    ("options", "action", "race"),
-    list(itertools.product(OPTIONS, ACTIONS, [False, True])),
+    ("options", "action", "race", "legacy"),
+    [
+        *itertools.product(OPTIONS, ACTIONS, [False, True], [False]),
+        *itertools.product(OPTIONS, ["change", "read_list", "touch"], [False], [True]),
+    ],
 )
 def test_the_direct_commit_does_what_the_general_one_does(
-    options: str, action: str, race: bool
+    options: str, action: str, race: bool, legacy: bool
 ) -> None:
-    def inline_commit(manager: SessionManager, session: Session) -> str | None:
-        return manager.commit(session)
-
-    direct = run(inline_commit, OPTIONS[options], ACTIONS[action], race)
-    general = run(general_commit, OPTIONS[options], ACTIONS[action], race)
-    assert direct == general
+    general = run(general_commit, OPTIONS[options], ACTIONS[action], race, legacy)
+    assert run(inline_commit, OPTIONS[options], ACTIONS[action], race, legacy) == general
+    assert run(async_inline_commit, OPTIONS[options], ACTIONS[action], race, legacy) == general

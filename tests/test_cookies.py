@@ -236,7 +236,9 @@ def test_every_value_of_the_name_is_returned_in_order() -> None:
 
 def test_headers_read_again_give_the_same_values_and_those_kept_are_bounded() -> None:
     header = "a=1; session=first; session=second"
-    assert cookie_values(header, "session") == cookie_values(header, "session")
+    assert cookie_values(header, "session") == ("first", "second")
+    assert (header, "session") in _parsed
+    assert cookie_values(header, "session") == ("first", "second")  # from what was kept
     assert cookie_values(header, "a") == ("1",)  # kept per name
     long_header = "session=x; " + "b" * _PARSED_LONGEST
     assert cookie_values(long_header, "session") == ("x",)

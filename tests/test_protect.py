@@ -129,6 +129,14 @@ def test_bytes_a_codec_sealed_or_opened_unpack_again_without_their_check(
     assert codec.unpack(sid, sealed) == (meta, b"payload")  # a failure forgets nothing known
 
 
+def test_what_a_codec_kept_equals_what_decoding_gives() -> None:
+    codec = SessionCodec(Signed([SECRET]))
+    sid = "a" * 43
+    packed = codec.pack(sid, Meta(1, 2, "", b""), b"x")  # an empty user id is no user
+    assert codec.unpack(sid, packed) == SessionCodec(Signed([SECRET])).unpack(sid, packed)
+    assert codec.unpack(sid, packed)[0].user_id is None
+
+
 def test_only_small_sessions_are_known_and_only_so_many() -> None:
     codec = SessionCodec(Signed([SECRET]))
     codec.pack("a" * 43, Meta(), bytes(KNOWN_SIZE))

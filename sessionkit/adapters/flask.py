@@ -22,7 +22,7 @@ re-sent; if its data did not change, the store refreshes its expiry instead of r
 A request that never uses its session costs no store I/O and no serialisation (but see
 ``SESSION_REFRESH_EACH_REQUEST``); a changed session is serialised once.
 
-Flask's settings, read on every request as Flask's own session interface reads them (so
+Flask's settings, read on every request, once, when its session is opened (so
 ``SECRET_KEY`` and the cookie settings can change while the application runs; a subclass of
 :class:`SessionKitInterface` that overrides a ``get_cookie_*`` method is asked instead, as
 Flask's interface asks it):
@@ -376,16 +376,16 @@ class SessionKitInterface(SessionInterface):
         settings = session._settings or self.settings(app)
         permanent = self.apply_flask_rules(session, settings)
         self.sign_ahead(session, permanent, settings)
-        # Settings that would fail are found before anything is written (a session the
-        # request did not use is neither written nor refreshed, unless SESSIONKIT_ROLLING).
-        cookie = None
-        https = False
-        if state.data is not None or state.touch or state.max_age_changed or self.manager.rolling:
-            cookie = settings.cookie
-            https = cookie.secure == "auto" and (session._request or request).is_secure
+        # Settings that would fail are found before anything is written. A session the
+        # request did not use sends a cookie only when SESSIONKIT_ROLLING refreshes it or
+        # SESSIONKIT_SAVE_UNINITIALIZED stores it: its cookie's settings are read then.
+        used = state.data is not None or state.touch or state.max_age_changed
+        cookie = settings.cookie if used else None
         base = state.base
         try:
-            set_cookie = self.manager.commit(session, https=https, cookie=cookie)
+            set_cookie = self.manager.commit(
+                session, https=self._https(session, cookie), cookie=cookie
+            )
         except (StoreUnavailableError, SessionConflictError) as error:
             if not self.respond_to_errors:
                 raise
@@ -399,10 +399,21 @@ class SessionKitInterface(SessionInterface):
             return
         session._changed = session._changed or state.destroyed or state.base != base
         if set_cookie is not None:
-            assert cookie is not None  # a session the request never used sends no cookie
+            if cookie is None:  # rendered with the manager's attributes: Flask's instead
+                value = set_cookie.partition(";")[0].partition("=")[2]
+                cookie = settings.cookie
+                max_age = state.max_age if value else 0
+                set_cookie = cookie.render(value, max_age, https=self._https(session, cookie))
             response.headers.add("Set-Cookie", set_cookie)
         if set_cookie is not None or session.accessed:
             vary_on_cookie(response)
+
+    @staticmethod
+    def _https(session: FlaskSession, cookie: CookieOptions | None) -> bool:
+        """Whether the request came over https, where the cookie's Secure depends on it."""
+        if cookie is None or cookie.secure != "auto":
+            return False
+        return (session._request or request).is_secure
 
     def apply_flask_rules(self, session: FlaskSession, settings: Settings) -> bool:
         """Set the session's lifetime, refresh and deletion as Flask would; return whether

@@ -425,6 +425,24 @@ def test_a_subclass_of_the_interface_chooses_the_cookie_per_request() -> None:
     assert "Domain=example.com" in response.headers["Set-Cookie"]
 
 
+def test_a_rolling_refresh_of_an_unused_session_sends_flasks_cookie() -> None:
+    manager = SessionManager(MemoryStore(), UNUSED_SECRET, rolling=True)
+    app = make_app(manager=manager, SESSION_COOKIE_PATH="/", SESSION_COOKIE_SAMESITE="Strict")
+    client = app.test_client()
+    client.get("/")
+    refreshed = session_cookie(client.get("/untouched"))  # never used: refreshed all the same
+    assert "SameSite=Strict" in refreshed
+    assert refreshed.split(";")[0] == f"session={client.get_cookie('session').value}"  # type: ignore[union-attr]
+
+
+def test_bad_cookie_settings_fail_only_requests_that_send_a_cookie() -> None:
+    manager = SessionManager(MemoryStore(), UNUSED_SECRET, rolling=True)
+    app = make_app(manager=manager, SESSION_COOKIE_SAMESITE="sometimes")
+    assert app.test_client().get("/untouched").status_code == 200  # no session, no cookie
+    with pytest.raises(ValueError, match="samesite"):
+        app.test_client().get("/")
+
+
 def test_keys_rotate_while_the_app_runs() -> None:
     app = make_app()
     client = app.test_client()
