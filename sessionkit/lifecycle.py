@@ -46,6 +46,7 @@ from .store import (
 from .users import EPOCH, SessionInfo, when
 
 if TYPE_CHECKING:
+    from .breaker import CircuitBreaker
     from .manager import SessionManager
     from .session import Session
 
@@ -82,14 +83,8 @@ def guarded(
         breaker.wait(probe)
     try:
         result = method(*args, **kwargs)
-    except StoreUnavailableError as error:
-        breaker.failed(error)
-        raise
-    except SessionKitError:
-        breaker.succeeded()  # the store answered, with an error of another kind
-        raise
-    except BaseException:
-        breaker.released()  # failed before reaching the store
+    except BaseException as error:
+        _tell_breaker(breaker, error)
         raise
     breaker.succeeded()
     return result
@@ -115,17 +110,21 @@ async def call(
             await breaker.await_probe(probe)
     try:
         result = await method(*args, **kwargs)
-    except StoreUnavailableError as error:
-        breaker.failed(error)
-        raise
-    except SessionKitError:
-        breaker.succeeded()  # the store answered, with an error of another kind
-        raise
-    except BaseException:
-        breaker.released()  # cancelled, or failed before reaching the store
+    except BaseException as error:
+        _tell_breaker(breaker, error)
         raise
     breaker.succeeded()
     return result
+
+
+def _tell_breaker(breaker: CircuitBreaker, error: BaseException) -> None:
+    """What a store call that raised ``error`` tells the circuit breaker."""
+    if isinstance(error, StoreUnavailableError):
+        breaker.failed(error)
+    elif isinstance(error, SessionKitError):
+        breaker.succeeded()  # the store answered, with an error of another kind
+    else:
+        breaker.released()  # cancelled, or failed before reaching the store
 
 
 # -- reading
