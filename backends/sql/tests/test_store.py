@@ -110,9 +110,9 @@ def test_payloads_over_64_kib_fit(store: SQLStore) -> None:
 
 
 def test_without_create_table_a_missing_table_is_an_error_not_a_miss(
-    database_url: str, new_table: TableFactory
+    database_url: str, table_name: TableFactory
 ) -> None:
-    store = SQLStore(new_table(database_url), create_table=False)
+    store = SQLStore(table_name(database_url), create_table=False)
     try:
         with pytest.raises(ConfigurationError, match="does not exist"):
             store.get(new_session_id())
@@ -125,10 +125,10 @@ def test_without_create_table_a_missing_table_is_an_error_not_a_miss(
 
 @pytest.mark.parametrize("create", [True, False])
 def test_a_table_of_an_earlier_release_is_named_with_its_missing_columns(
-    database_url: str, new_table: TableFactory, create: bool
+    database_url: str, table_name: TableFactory, create: bool
 ) -> None:
-    url = new_table(database_url)
-    name = make_url(url).query["table"]
+    url = table_name(database_url)
+    name = str(make_url(url).query["table"])
     old = Table(
         name,
         MetaData(),
