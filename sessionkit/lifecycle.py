@@ -40,6 +40,7 @@ from .store import (
     AsyncSupportsUserIndex,
     AsyncSupportsVersions,
     Entry,
+    SupportsVersions,
     Swap,
     new_record,
 )
@@ -132,7 +133,7 @@ def _tell_breaker(breaker: CircuitBreaker, error: BaseException) -> None:
 
 def read(manager: SessionManager, store: AsyncStore, sid: str) -> Awaitable[Entry | None]:
     """The stored entry with its version (None: unknown, for stores without versions)."""
-    if manager.versioned:
+    if manager.versions is not None:
         return call(manager, store, cast(AsyncSupportsVersions, store).get_versioned, sid)
     return call(manager, store, _read_unversioned, store, sid)
 
@@ -254,7 +255,7 @@ async def _update(
     """Write over the stored session; ``first``: what a compare-and-set already made for
     this payload answered (see :func:`_update_inline`)."""
     ttl = ttl_of(manager, state)
-    if not manager.versioned:
+    if manager.versions is None:
         if await call(
             manager, store, store.replace, state.id, encode(manager, state, payload), ttl
         ):
@@ -444,18 +445,19 @@ def commit_inline(manager: SessionManager, state: SessionState) -> Outcome:
     if payload is None:
         if _refresh_wanted(manager, state):
             send = drive(refresh(manager, state, manager.inline_store)) or send
-    elif manager.versioned and state.version is not None and not _binds(state):
-        send = _update_inline(manager, state, payload) or send
+    elif manager.versions is not None and state.version is not None and not _binds(state):
+        send = _update_inline(manager, state, manager.versions, payload) or send
     else:
         send = drive(write(manager, state, manager.inline_store, payload)) or send
     return _outcome(state, send)
 
 
-def _update_inline(manager: SessionManager, state: SessionState, payload: bytes) -> bool:
-    """:func:`_update`'s compare-and-set on the synchronous store; :func:`_update` goes on
-    from what it answered if another request's save came in between."""
-    versions = manager.versions
-    assert versions is not None  # commit_inline's condition
+def _update_inline(
+    manager: SessionManager, state: SessionState, versions: SupportsVersions, payload: bytes
+) -> bool:
+    """:func:`_update`'s compare-and-set on the synchronous store (``versions``);
+    :func:`_update` goes on from what it answered if another request's save came in
+    between."""
     ttl = ttl_of(manager, state)  # before encode stamps a creation time, as in _update
     stored = encode(manager, state, payload)
     swap = guarded(manager, versions.replace_versioned, state.id, stored, ttl, state.version)

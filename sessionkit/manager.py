@@ -155,8 +155,11 @@ class SessionManager:
         self._owns_store = isinstance(store, str)
         self.store: Store = open_store(store) if isinstance(store, str) else store
         self.store_name = mask_url(store) if isinstance(store, str) else repr(self.store)
-        self.versioned = concurrency == "merge" and isinstance(self.store, SupportsVersions)
-        if concurrency == "merge" and not self.versioned:
+        merging = concurrency == "merge" and isinstance(self.store, SupportsVersions)
+        #: The store as :class:`~sessionkit.store.SupportsVersions` when saves merge through
+        #: its versions; None when the last write wins.
+        self.versions = cast(SupportsVersions, self.store) if merging else None
+        if concurrency == "merge" and not merging:
             log.warning(
                 "session store %s has no versioned writes: parallel requests on one session "
                 "may overwrite each other's changes (the last write wins)",
@@ -175,8 +178,6 @@ class SessionManager:
                 self.purger = Purger(self.store, float(purge_interval), self.store_name)
         self._purge_pending = self.purger is not None
         self.inline_store = InlineAsyncStore(self.store)  # drives the logic synchronously
-        #: The store as :class:`~sessionkit.store.SupportsVersions`, when merging uses them.
-        self.versions = cast(SupportsVersions, self.store) if self.versioned else None
         self._get_entry: Callable[[str], Entry | None] = (
             self._get_plain if self.versions is None else self.versions.get_versioned
         )
