@@ -29,8 +29,10 @@ from .engine import (
     engine_options,
     is_deadlock,
     settle,
+    timed_out,
     tune_sqlite,
     unavailable,
+    watched_failure,
 )
 from .operations import Operations, Step, Steps
 from .schema import prepare_table
@@ -162,7 +164,7 @@ class AsyncSQLStore:
                 else connect
             )
         except asyncio.TimeoutError:
-            raise self._timed_out() from None
+            raise timed_out(self.target, self.settings) from None
         alarm: asyncio.TimerHandle | None = None
         fired: list[bool] = []
         if self._deadline:
@@ -172,18 +174,14 @@ class AsyncSQLStore:
         try:
             return await work(conn)
         except DBAPIError as exc:
-            if fired:
-                raise self._timed_out() from exc
-            if exc.connection_invalidated:
-                raise StaleConnection from exc
-            raise
+            failure = watched_failure(exc, bool(fired), self.target, self.settings)
+            if failure is None:
+                raise
+            raise failure from exc
         finally:
             if alarm is not None:
                 alarm.cancel()
             await conn.close()
-
-    def _timed_out(self) -> Exception:
-        return unavailable(self.target, f"no answer within {self.settings.timeout:g} s")
 
     def _prepare(self, conn: Connection) -> None:
         create = self.settings.create_table

@@ -143,6 +143,25 @@ def unavailable(target: Target, error: BaseException | str) -> StoreUnavailableE
     return StoreUnavailableError(target.masked, reason)
 
 
+def timed_out(target: Target, settings: Settings) -> StoreUnavailableError:
+    """The error of an operation that did not end within the store's ``timeout``."""
+    return unavailable(target, f"no answer within {settings.timeout:g} s")
+
+
+def watched_failure(
+    error: DBAPIError, deadline_passed: bool, target: Target, settings: Settings
+) -> Exception | None:
+    """What a driver error met under the watch of an operation's deadline means: the
+    store's timeout when the deadline shut the connection, :class:`StaleConnection` when the
+    connection was found dead, or None: the error stands as it is. The store and its async
+    twin alike."""
+    if deadline_passed:
+        return timed_out(target, settings)
+    if error.connection_invalidated:
+        return StaleConnection()
+    return None
+
+
 def translate(target: Target, error: Exception) -> SessionKitError:
     """The :class:`~sessionkit.SessionKitError` a store raises (``from error``) for a
     database or pool error: unavailable for lost connections, a full pool, lock and

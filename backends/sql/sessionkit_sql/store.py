@@ -20,7 +20,7 @@ from sqlalchemy import Connection, CursorResult, Engine
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from sessionkit.errors import ConfigurationError, StoreUnavailableError
+from sessionkit.errors import ConfigurationError
 from sessionkit.store import AsyncStore, Entry, Swap, Version
 
 from .config import read_settings, split_url
@@ -31,8 +31,10 @@ from .engine import (
     is_deadlock,
     settle,
     sync_engine,
+    timed_out,
     translate,
     unavailable,
+    watched_failure,
 )
 from .operations import Clock, Operations, Step, Steps
 from .schema import Statements, prepare_table, session_table
@@ -204,11 +206,11 @@ class SQLStore:
         try:
             return work()
         except DBAPIError as exc:
-            if watch is not None and watch.fired:
-                raise self._timed_out() from exc
-            if exc.connection_invalidated:
-                raise StaleConnection from exc
-            raise
+            fired = watch is not None and watch.fired
+            failure = watched_failure(exc, fired, self.target, self.settings)
+            if failure is None:
+                raise
+            raise failure from exc
         finally:
             if watch is not None:
                 self._watchdog.release(watch)  # type: ignore[union-attr]
@@ -220,9 +222,6 @@ class SQLStore:
             return engine.connect()
         finally:
             self._deadline.at = None
-
-    def _timed_out(self) -> StoreUnavailableError:
-        return unavailable(self.target, f"no answer within {self.settings.timeout:g} s")
 
     def _watch(self, conn: Connection, deadline: float) -> Watch | None:
         """Have the watchdog shut ``conn``'s socket at ``deadline``, if that socket is known."""
@@ -243,7 +242,7 @@ class SQLStore:
             self._slots.get(timeout=max(0.0, min(left, self._slot_wait)))
         except queue.Empty:
             if left <= self._slot_wait:
-                raise self._timed_out() from None
+                raise timed_out(self.target, self.settings) from None
             reason = f"no free connection within {self._slot_wait:g} s"
             raise unavailable(self.target, reason) from None
 
