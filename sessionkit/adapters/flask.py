@@ -291,7 +291,7 @@ class SessionKitInterface(SessionInterface):
 
     def _new_settings(self, app: Flask, values: tuple[Any, ...]) -> Settings:
         config = dict(zip(_SETTINGS, values[0], strict=True))
-        config["SESSIONKIT_SECRET"], config["SESSIONKIT_PRIORITY"] = values[1:3]
+        config["SESSIONKIT_SECRET"] = values[1]
         keys = secret_keys(config)
         signers = self._signers
         if keys is not None and (signers is None or signers.keys != keys):
@@ -304,15 +304,7 @@ class SessionKitInterface(SessionInterface):
         lifetime = int(app.permanent_session_lifetime.total_seconds())
         if not self.fixed_ttl:
             self.manager.ttl = lifetime
-        if self._custom_cookie:
-            cookie = values[3]
-        else:
-            cookie = (
-                config["SESSION_COOKIE_NAME"],
-                config["SESSION_COOKIE_PATH"] or config["APPLICATION_ROOT"],
-                *(config[key] for key in _SETTINGS[7:]),
-                config["SESSIONKIT_PRIORITY"],
-            )
+        cookie = values[3] if self._custom_cookie else self._cookie_settings(app)
         # A copy: keys may come in a list, which the application may change in place.
         kept = tuple(_copied(value) for value in values)
         settings = self._settings = Settings(
