@@ -17,7 +17,7 @@ from .errors import ConfigurationError, StoreUnavailableError
 from .ids import new_session_id
 from .lifecycle import Outcome
 from .merge import Policy, check_policy
-from .protect import Mode, protection
+from .protect import Mode, check_mode, effective_mode, protection
 from .purger import Purger
 from .registry import open_store
 from .serializers import Serializer, get_serializer, read_value, session_reader, stored_reader
@@ -33,6 +33,7 @@ from .store import (
     SupportsUserIndex,
     SupportsVersions,
     as_async,
+    in_process,
 )
 from .url import mask_url
 from .users import SessionInfo
@@ -72,7 +73,8 @@ class SessionManager:
     :param protect: what protects the bytes in the store: ``"sign"`` (default: a MAC bound
         to the session id, so nobody with write access to the store can plant or move a
         session), ``"encrypt"`` (AES-256-GCM: nobody with read access can read one either)
-        or None; see :mod:`sessionkit.protect`.
+        or None; see :mod:`sessionkit.protect`. A store that keeps its sessions in this
+        process (``memory://``) gets none: nothing outside the process can reach it.
     :param purge_interval: for stores that keep expired sessions until purged (file, SQL):
         purge them every this many seconds in a background thread of each process, so that
         no cron job is needed (None: ``sessionkit purge URL`` is up to you).
@@ -117,9 +119,9 @@ class SessionManager:
         allow_short_secret: bool = False,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.protect = protect
         self.allow_short_secret = allow_short_secret
-        self.use_secret(secret)
+        normalise_secrets(secret, allow_short=allow_short_secret)  # refused before a store opens
+        check_mode(protect)
         self.cookie = CookieOptions(
             name=cookie_name,
             path=path,
@@ -143,10 +145,6 @@ class SessionManager:
             raise ConfigurationError("max_size must be a positive number of bytes")
         self.max_size = max_size
         self.serializer = get_serializer(serializer)
-        #: Reads the serialised data of a stored session (``serializers.stored_reader``).
-        self.loads_stored = stored_reader(self.serializer, protected=protect is not None)
-        #: Reads it for a request: value by value where it can (``serializers.session_reader``).
-        self.loads_session = session_reader(self.serializer, protected=protect is not None)
         self.empty = self.serializer.dumps({})
         if concurrency not in ("merge", "last_write_wins"):
             raise ConfigurationError("concurrency must be 'merge' or 'last_write_wins'")
@@ -155,6 +153,17 @@ class SessionManager:
         self._owns_store = isinstance(store, str)
         self.store: Store = open_store(store) if isinstance(store, str) else store
         self.store_name = mask_url(store) if isinstance(store, str) else repr(self.store)
+        #: The protection the store's bytes get: ``protect``, but None for a store whose
+        #: sessions stay in this process (``protect.effective_mode``).
+        self.protect = effective_mode(protect, self.store)
+        # Bytes are trusted when the protection verified them, or when only this process
+        # could have written them.
+        trusted = self.protect is not None or in_process(self.store)
+        #: Reads the serialised data of a stored session (``serializers.stored_reader``).
+        self.loads_stored = stored_reader(self.serializer, protected=trusted)
+        #: Reads it for a request: value by value where it can (``serializers.session_reader``).
+        self.loads_session = session_reader(self.serializer, protected=trusted)
+        self.use_secret(secret)
         merging = concurrency == "merge" and isinstance(self.store, SupportsVersions)
         #: The store as :class:`~sessionkit.store.SupportsVersions` when saves merge through
         #: its versions; None when the last write wins.

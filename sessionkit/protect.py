@@ -27,6 +27,7 @@ import os
 from typing import Any, Literal, Protocol
 
 from .errors import ConfigurationError
+from .store import in_process
 
 Mode = Literal["sign", "encrypt"]
 
@@ -165,12 +166,25 @@ def keep(kept: dict[str, Any], sid: str, value: Any) -> None:
     kept[sid] = value
 
 
+def check_mode(mode: object) -> Mode | None:
+    """``mode`` if it names a protection (or none); ConfigurationError if not."""
+    if mode is None or mode == "sign" or mode == "encrypt":
+        return mode
+    raise ConfigurationError("protect must be 'sign', 'encrypt' or None")
+
+
+def effective_mode(mode: object, store: object) -> Mode | None:
+    """The protection a store gets for ``mode``: none for one that keeps its sessions in
+    this process's memory (:func:`~sessionkit.store.in_process`). Only this process can read
+    or write those, and it holds the secret: sealing them would stop nobody, and costs a MAC
+    per write."""
+    checked = check_mode(mode)  # refused even where it would not apply
+    return None if in_process(store) else checked
+
+
 def protection(mode: Mode | None, secrets: list[bytes]) -> Protection | None:
     """The protection a manager's ``protect`` option names."""
+    mode = check_mode(mode)
     if mode is None:
         return None
-    if mode == "sign":
-        return Signed(secrets)
-    if mode == "encrypt":
-        return Encrypted(secrets)
-    raise ConfigurationError("protect must be 'sign', 'encrypt' or None")
+    return Signed(secrets) if mode == "sign" else Encrypted(secrets)

@@ -15,6 +15,9 @@ protocols below let code (and the contract suite) ask for them with ``isinstance
 - :class:`SupportsPurge`, :class:`SupportsClear`, :class:`SupportsCount`,
   :class:`SupportsInitialize`, :class:`HasNativeAsync`.
 
+A store that keeps its sessions in the memory of the process using it says so with a class
+attribute ``in_process = True`` (see :func:`in_process`).
+
 A store's native async twin (``async_store()``) has the same methods as coroutines, the
 optional ones included when the store has them.
 """
@@ -192,6 +195,13 @@ class SupportsInitialize(Protocol):
 class HasNativeAsync(Protocol):
     def async_store(self) -> AsyncStore:
         """An :class:`AsyncStore` on the same data that does not block the event loop."""
+
+
+def in_process(store: object) -> bool:
+    """Whether ``store`` keeps its sessions in this process's memory (its class sets
+    ``in_process = True``, as ``memory://`` does): nothing outside the process can reach
+    them, so the manager does not protect them (see :mod:`sessionkit.protect`)."""
+    return getattr(store, "in_process", False) is True
 
 
 class _SyncStoreTwin:

@@ -3,6 +3,8 @@ planted-session cases through the contract suite)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from sessionkit import SessionManager
@@ -11,11 +13,13 @@ from sessionkit.errors import ConfigurationError
 from sessionkit.protect import (
     CIPHERS_KEPT,
     Encrypted,
+    Mode,
     Signed,
     _SessionKeys,
     hkdf_sha256,
     protection,
 )
+from sessionkit.stores.file import FileStore
 from sessionkit.stores.memory import MemoryStore
 
 SECRET = b"a-secret-for-the-protection-tests-0123"
@@ -92,13 +96,36 @@ def test_an_unknown_mode_is_a_configuration_error() -> None:
         protection("rot13", [SECRET])  # type: ignore[arg-type]
 
 
-def test_unprotected_sessions_can_be_chosen() -> None:
-    store = MemoryStore()
+def test_unprotected_sessions_can_be_chosen(tmp_path: Path) -> None:
+    store = FileStore(tmp_path)
     manager = SessionManager(store, SECRET.decode(), protect=None)
     session = manager.open(None)
     session["user"] = "ann"
     manager.commit(session)
     assert store.get(session.id).endswith(b'{"user":"ann"}')  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("mode", ["sign", "encrypt"])
+def test_a_store_in_this_process_holds_sessions_unprotected(mode: Mode, tmp_path: Path) -> None:
+    """Only this process reaches a memory store, and it holds the secret: a seal would stop
+    nobody. A store outside the process keeps the protection asked for."""
+    memory = SessionManager("memory://", SECRET.decode(), protect=mode)
+    on_disk = SessionManager(f"file://{tmp_path}", SECRET.decode(), protect=mode)
+    assert (memory.protect, on_disk.protect) == (None, mode)
+    for manager in (memory, on_disk):
+        session = manager.open(None)
+        session["user"] = "ann"
+        cookie = manager.commit(session)
+        raw = manager.store.get(session.id)
+        assert raw is not None
+        assert (b'"user":"ann"' in raw) is (manager is memory or mode == "sign")
+        sealed_as = {"sign": b"\x02", "encrypt": b"\x03"}[mode]  # the mode's first byte
+        assert raw[:1] == (b"\x01" if manager is memory else sealed_as)  # \x01: the header
+        assert cookie is not None
+        assert manager.open(cookie.split(";")[0])["user"] == "ann"
+    assert memory.loads_stored == memory.serializer.loads_trusted  # only this process wrote them
+    with pytest.raises(ConfigurationError, match="protect must be"):
+        SessionManager("memory://", SECRET.decode(), protect="rot13")  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("kind", [Signed, Encrypted])

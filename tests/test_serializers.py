@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -131,7 +132,7 @@ def test_a_stored_session_that_could_not_be_written_back_starts_empty(
 
 
 def test_a_number_too_large_for_a_float_in_a_sealed_session_is_an_error_when_read(
-    caplog: pytest.LogCaptureFixture,
+    caplog: pytest.LogCaptureFixture, tmp_path: Path
 ) -> None:
     """A sealed session is read value by value; a number beyond a float's range (which
     sessionkit never writes: the seal says a holder of the secret did) passes the finding of
@@ -139,7 +140,7 @@ def test_a_number_too_large_for_a_float_in_a_sealed_session_is_an_error_when_rea
     session is checked at load and starts empty."""
     for protect in ("sign", None):
         manager = SessionManager(
-            "memory://",
+            f"file://{tmp_path}/{protect}",  # a store others can write to: not in-process
             secret="s-0123456789abcdefghijklmnopqrstuv",
             protect=protect,  # type: ignore[arg-type]
         )
@@ -234,8 +235,11 @@ def test_trusted_bytes_skip_only_the_write_back_check() -> None:
             serializer.loads_trusted(raw)
 
 
-def test_unprotected_stored_bytes_are_still_checked(caplog: pytest.LogCaptureFixture) -> None:
-    manager = SessionManager("memory://", secret="s-0123456789abcdefghijklmnopqrstuv", protect=None)
+def test_unprotected_stored_bytes_are_still_checked(
+    caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
+    secret = "s-0123456789abcdefghijklmnopqrstuv"
+    manager = SessionManager(f"file://{tmp_path}", secret=secret, protect=None)
     sid = new_session_id()
     manager.store.set(sid, manager.codec.pack(sid, Meta(), DEEP), 60)  # planted: no seal
     with caplog.at_level("WARNING", logger="sessionkit"):

@@ -6,7 +6,9 @@ reclaimed from a heap of expiry times as they fall due, so no write scans the wh
 Option ``max_entries`` bounds the size: when full, the entry closest to expiry is evicted.
 
 An entry's version is the bytes object it holds, so a compare-and-set compares contents.
-The store never blocks, so its async twin calls it directly on the event loop.
+The store never blocks, so its async twin calls it directly on the event loop. Only this
+process can reach what it holds, so the manager stores sessions here unprotected, whatever
+its ``protect`` says (see :mod:`sessionkit.protect`).
 """
 
 from __future__ import annotations
@@ -39,6 +41,10 @@ _named_lock = threading.Lock()
 
 class MemoryStore:
     """A thread-safe in-process store. Nothing survives the process."""
+
+    #: Only this process reaches the sessions: they are stored unprotected (see
+    #: :func:`~sessionkit.store.in_process`).
+    in_process = True
 
     def __init__(
         self,
