@@ -196,6 +196,7 @@ class SessionManager:
         # The loop and store the last lookup found (a weak dictionary's lookup costs 2,500
         # instructions, and a request makes two).
         self._last_async: tuple[weakref.ref[asyncio.AbstractEventLoop], AsyncStore] | None = None
+        self._never_blocks: bool | None = None  # see never_blocks()
 
     def use_secret(self, secret: Secrets | None) -> None:
         """Sign cookies and protect the store with ``secret`` from now on: a rotation while
@@ -314,7 +315,7 @@ class SessionManager:
         session still succeeds."""
         session = self._session_for(cookie_header, session_class, token)
         if load is None:
-            load = not isinstance(self.async_store, InlineAsyncStore)
+            load = not self.never_blocks()
         if load and session._state.stored:
             await self.aload_session(session, defer_failure=True)
         return session
@@ -336,15 +337,27 @@ class SessionManager:
         self, session: Session, *, https: bool = False, cookie: CookieOptions | None = None
     ) -> str | None:
         """:meth:`commit` for async code."""
+        if self.runs_inline():
+            return self.commit(session, https=https, cookie=cookie)
         if self._purge_pending:
             self._start_purging()
-        astore = self.async_store
-        if isinstance(astore, InlineAsyncStore) and not (self.breaker and self.breaker.is_open):
-            # A store that never blocks, while no call would wait for a probe.
-            outcome = lifecycle.commit_inline(self, session._state)
-        else:
-            outcome = await self._arun(lifecycle.commit(self, session._state, astore))
+        outcome = await self._arun(lifecycle.commit(self, session._state, self.async_store))
         return self._set_cookie(session._state, outcome, https, cookie or self.cookie)
+
+    def runs_inline(self) -> bool:
+        """Whether async code may call :meth:`commit` on the running loop in place of
+        :meth:`acommit` (and :meth:`open` in place of :meth:`aopen` when nothing is to be
+        loaded), sparing their coroutines: the store never blocks (memory), and no store
+        call would wait for the circuit breaker's probe."""
+        return self.never_blocks() and not (self.breaker and self.breaker.is_open)
+
+    def never_blocks(self) -> bool:
+        """Whether the store's async twin calls it on the loop (``InlineAsyncStore``): a
+        store that never blocks. Told by the first loop's twin, and kept."""
+        never_blocks = self._never_blocks
+        if never_blocks is None:
+            never_blocks = self._never_blocks = isinstance(self.async_store, InlineAsyncStore)
+        return never_blocks
 
     def commit_token(self, session: Session) -> str | None:
         """:meth:`commit` for sessions carried by a token (see :meth:`open`'s ``token``):

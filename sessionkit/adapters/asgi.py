@@ -111,9 +111,16 @@ class SessionMiddleware:
             cookie_header, token = None, token or ""
         else:
             transport, cookie_header = None, _cookie_header(headers)
-        session = await self.manager.aopen(
-            cookie_header, self.session_class, token=token, load=self.eager
-        )
+        manager = self.manager
+        # A store that never blocks is called on the loop through the synchronous methods,
+        # without a coroutine of theirs per request (aopen would load nothing either).
+        inline = manager.runs_inline()
+        if inline and not self.eager:
+            session = manager.open(cookie_header, self.session_class, token=token)
+        else:
+            session = await manager.aopen(
+                cookie_header, self.session_class, token=token, load=self.eager
+            )
         scope[SCOPE_KEY] = session
         https = self.is_https(scope, headers)
         committed = started = False
@@ -126,10 +133,12 @@ class SessionMiddleware:
                 if not is_server_error(message.get("status", 200)):
                     accessed = session.accessed
                     try:
-                        if transport is None:
-                            value = await self.manager.acommit(session, https=https)
+                        if transport is not None:
+                            value = await manager.acommit_token(session)
+                        elif inline and manager.runs_inline():  # the breaker may have opened
+                            value = manager.commit(session, https=https)
                         else:
-                            value = await self.manager.acommit_token(session)
+                            value = await manager.acommit(session, https=https)
                     except (StoreUnavailableError, SessionConflictError) as error:
                         commit_error = error  # answered below, whatever the app makes of it
                         raise
@@ -175,15 +184,15 @@ class SessionMiddleware:
         else:
             name, varies = transport.response_header.lower().encode(), transport.request_header
         headers: RawHeaders = list(message.get("headers", ()))
-        if value is not None:
-            headers.append((name, value.encode("latin-1")))
         for index, (header, existing) in enumerate(headers):
-            if header.lower() == b"vary":
+            if len(header) == 4 and header.lower() == b"vary":  # len: no lower() for most
                 vary = vary_with(existing.decode("latin-1"), varies)
                 headers[index] = (header, vary.encode("latin-1"))
                 break
         else:
             headers.append((b"vary", varies.encode("latin-1")))
+        if value is not None:
+            headers.append((name, value.encode("latin-1")))
         return {**message, "headers": headers}
 
 

@@ -139,16 +139,21 @@ class MemoryStore:
     def replace_versioned(self, sid: str, data: bytes, ttl: int, version: Version) -> Swap:
         check_session_id(sid)
         check_ttl(ttl)
-        with self._table.lock:
+        lock = self._table.lock
+        lock.acquire()  # not ``with``: its protocol calls cost as much again, every request
+        try:
             now = self._clock()
-            entry = self._live(sid, now)
-            if entry is None:
+            entry = self._table.entries.get(sid)
+            if entry is None or entry[0] <= now:
                 return GONE
-            if entry[1] != version:
-                return new_record(Swap, (False, new_record(Entry, (entry[1], entry[1]))))
+            held = entry[1]
+            if held != version:
+                return new_record(Swap, (False, new_record(Entry, (held, held))))
             data = bytes(data)
             self._put(sid, data, ttl, now)
-            return new_record(Swap, (True, new_record(Entry, (data, data))))
+        finally:
+            lock.release()
+        return new_record(Swap, (True, new_record(Entry, (data, data))))
 
     # -- the per-user index
 

@@ -17,8 +17,9 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from sessionkit import SessionManager, available_backends
+from sessionkit import SessionManager, StoreUnavailableError, available_backends
 from sessionkit.adapters.asgi import SessionMiddleware
+from sessionkit.breaker import CircuitBreaker
 from sessionkit.ids import new_session_id
 from sessionkit.stores.file import FileStore
 from sessionkit.stores.memory import MemoryStore
@@ -277,3 +278,57 @@ def test_a_commit_error_is_answered_whatever_the_app_raises_instead() -> None:
 
     client = TestClient(SessionMiddleware(rewrapping, manager))
     assert client.get("/").status_code == 503
+
+
+class FailingMemoryStore(MemoryStore):
+    """A store that never blocks (its twin runs on the loop) and that can be made to fail."""
+
+    down = False
+
+    def get_versioned(self, sid: str) -> Any:
+        if self.down:
+            raise StoreUnavailableError("memory", "switched off by the test")
+        return super().get_versioned(sid)
+
+    def replace_versioned(self, *args: Any) -> Any:
+        if self.down:
+            raise StoreUnavailableError("memory", "switched off by the test")
+        return super().replace_versioned(*args)
+
+
+@pytest.mark.parametrize("eager", [None, True])
+def test_a_store_that_never_blocks_is_called_on_the_loop_and_through_an_open_breaker(
+    eager: bool | None,
+) -> None:
+    """On a store that never blocks the middleware calls the manager's synchronous open and
+    commit; ``eager=True`` still loads before the app; once the breaker opens, requests go
+    through the coroutines and fail fast with 503s; they recover with the store."""
+    store = FailingMemoryStore()
+    manager = SessionManager(
+        store, "a-secret-for-the-inline-store-tests-0123456789", breaker=CircuitBreaker()
+    )
+    seen: list[bool] = []
+
+    async def counts(request: Request) -> Response:
+        seen.append(request.session.accessed)  # type: ignore[attr-defined]
+        request.session["views"] = request.session.get("views", 0) + 1
+        return PlainTextResponse(str(request.session["views"]))
+
+    app = Starlette(
+        routes=[Route("/", counts)],
+        middleware=[Middleware(SessionMiddleware, manager=manager, eager=eager)],
+    )
+    client = TestClient(app)
+    assert [client.get("/").text for _ in range(2)] == ["1", "2"]
+    assert manager.runs_inline()
+    assert seen == [False, bool(eager)]  # a stored session is loaded first only when eager
+    store.down = True
+    statuses = {client.get("/").status_code for _ in range(8)}
+    assert statuses == {503}
+    assert manager.breaker is not None
+    assert manager.breaker.is_open
+    assert not manager.runs_inline()
+    store.down = False
+    manager.breaker.succeeded()  # what the next probe would find
+    assert client.get("/").text == "3"
+    assert manager.runs_inline()
