@@ -44,8 +44,6 @@ NO_META = Meta()
 def encode(meta: Meta, data: bytes) -> bytes:
     """The bytes to store for ``data`` with ``meta``."""
     user_id, info = meta.user_id, meta.info
-    if user_id is None and not info:  # the usual case: one concatenation
-        return _HEADER.pack(_VERSION, meta.created, meta.active, 0, 0) + data
     user = user_id.encode() if user_id else b""
     header = _HEADER.pack(_VERSION, meta.created, meta.active, len(user), len(info))
     return b"".join((header, user, info, data))
@@ -85,9 +83,12 @@ class SessionCodec:
         self._known: dict[str, tuple[bytes, Meta, bytes]] = {}
 
     def pack(self, sid: str, meta: Meta, data: bytes) -> bytes:
-        if meta.user_id == "":  # stored as no user: kept as decoding would give it back
-            meta = meta._replace(user_id=None)
-        raw = encode(meta, data)
+        if meta.user_id is None and not meta.info:  # the usual case: one concatenation
+            raw = _HEADER.pack(_VERSION, meta.created, meta.active, 0, 0) + data
+        else:
+            if meta.user_id == "":  # stored as no user: kept as decoding would give it back
+                meta = meta._replace(user_id=None)
+            raw = encode(meta, data)
         if self.protection is not None:
             raw = self.protection.seal(sid, raw)
         if len(raw) <= KNOWN_SIZE:

@@ -79,7 +79,8 @@ class SessionManager:
         purge them every this many seconds in a background thread of each process, so that
         no cron job is needed (None: ``sessionkit purge URL`` is up to you).
     :param breaker: fail fast while the store is down (default: a
-        :class:`~sessionkit.breaker.CircuitBreaker` with its defaults); False for none.
+        :class:`~sessionkit.breaker.CircuitBreaker` with its defaults, except for a store
+        in this process, which cannot be down); False for none.
     :param allow_short_secret: accept secrets shorter than 32 bytes (refused by default: a
         short secret can be guessed offline from a single signed cookie).
     :param clock: the time source for session metadata, in seconds since the epoch.
@@ -174,9 +175,10 @@ class SessionManager:
                 "may overwrite each other's changes (the last write wins)",
                 self.store_name,
             )
-        if breaker is True:
-            breaker = CircuitBreaker()
-        self.breaker = breaker or None
+        if breaker is True:  # the default: none where the store cannot be down
+            self.breaker = None if in_process(self.store) else CircuitBreaker()
+        else:
+            self.breaker = breaker or None
         if self.breaker is not None:
             self.breaker.name = self.store_name
         self.purger: Purger | None = None
@@ -349,7 +351,10 @@ class SessionManager:
         :meth:`acommit` (and :meth:`open` in place of :meth:`aopen` when nothing is to be
         loaded), sparing their coroutines: the store never blocks (memory), and no store
         call would wait for the circuit breaker's probe."""
-        return self.never_blocks() and not (self.breaker and self.breaker.is_open)
+        never_blocks = self._never_blocks
+        if never_blocks is None:
+            never_blocks = self.never_blocks()
+        return never_blocks and not (self.breaker and self.breaker.is_open)
 
     def never_blocks(self) -> bool:
         """Whether the store's async twin calls it on the loop (``InlineAsyncStore``): a

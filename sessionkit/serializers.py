@@ -156,9 +156,12 @@ class JSONSerializer:
         session refused."""
         if len(raw) < LAZY_FROM:
             try:
-                return self.loads_trusted(raw)
+                data = self._orjson_loads(raw)  # type: ignore[misc] # loads_trusted, uncalled
             except ValueError:
                 pass
+            else:
+                if type(data) is dict:
+                    return data
         return self._split(raw)
 
     def load_value(self, value: Any) -> Any:

@@ -47,6 +47,34 @@ def test_memory_max_entries_evicts_the_soonest_to_expire() -> None:
     assert all(store.get(sid) == b"x" for sid in (ids[0], ids[2], ids[3]))
 
 
+def test_memory_rewrites_move_expiry_both_ways_for_reclaim_and_eviction() -> None:
+    """A rewrite pushes no heap item when it moves the expiry later: the entry outlives its
+    first item's time, is reclaimed at its own, and ranks by it for eviction. One that moves
+    it earlier is reclaimed at the earlier time."""
+    clock = FrozenClock()
+    store = MemoryStore(max_entries=3, clock=clock)
+    longer, shorter, other = (new_session_id() for _ in range(3))
+    store.set(longer, b"a", 10)
+    store.set(shorter, b"b", 100)
+    store.set(other, b"c", 50)
+    clock.now += 5
+    store.set(longer, b"a2", 60)  # now due at 65, past other's 50
+    store.set(shorter, b"b2", 10)  # now due at 15
+    assert len(store._table.heap) == 4  # the earlier expiry pushed an item, the later none
+    clock.now += 11  # 16: shorter's time has come, longer's first item (10) too
+    store.touch(other, 34)  # a write reclaims what fell due: due at 50 still
+    assert store.get(shorter) is None
+    assert len(store._table.entries) == 2  # shorter reclaimed; longer kept
+    assert store.get(longer) == b"a2"
+    store.set(new_session_id(), b"d", 100)
+    store.set(new_session_id(), b"e", 100)  # full: evicts the soonest, other (50)
+    assert store.get(other) is None
+    assert store.get(longer) == b"a2"
+    clock.now += 50  # 66: longer is due
+    assert store.count() == 2
+    assert store.get(longer) is None
+
+
 def test_named_memory_stores_share_data_and_anonymous_ones_do_not() -> None:
     sid = new_session_id()
     MemoryStore("shared-test").set(sid, b"x", 60)

@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -208,6 +209,17 @@ class SwitchableStore(MemoryStore):
     def delete(self, sid: str) -> bool:
         self._reach()
         return super().delete(sid)
+
+
+def test_a_breaker_by_default_except_before_a_store_that_cannot_be_down(
+    tmp_path: Path,
+) -> None:
+    """memory:// keeps its sessions in the process: never unavailable, so nothing to break."""
+    assert SessionManager("memory://", SECRET).breaker is None
+    assert isinstance(SessionManager(f"file://{tmp_path}", SECRET).breaker, CircuitBreaker)
+    chosen = CircuitBreaker()
+    assert SessionManager("memory://", SECRET, breaker=chosen).breaker is chosen
+    assert SessionManager(f"file://{tmp_path}", SECRET, breaker=False).breaker is None
 
 
 def test_the_breaker_fails_fast_then_probes(

@@ -224,33 +224,47 @@ class MemoryStore:
         return entry
 
     def _put(self, sid: str, data: bytes, ttl: int, now: float) -> None:
+        """Store an entry. The heap holds, for each live entry, an item due no later than
+        it: a rewrite that moves the expiry later (the usual one) pushes nothing, and the
+        item found early when it falls due is pushed again at the entry's expiry."""
         table = self._table
-        if table.heap and table.heap[0][0] <= now:
+        heap, entries = table.heap, table.entries
+        if heap and heap[0][0] <= now:
             self._reclaim(now)
-        if self.max_entries is not None and sid not in table.entries:
-            while len(table.entries) >= self.max_entries:
+        held = entries.get(sid)
+        if held is None and self.max_entries is not None:
+            while len(entries) >= self.max_entries:
                 self._evict_soonest()
         expires = now + ttl
-        table.entries[sid] = (expires, data)
-        heapq.heappush(table.heap, (expires, sid))
-        if len(table.heap) > 2 * len(table.entries) + 64:
-            table.heap = [(exp, key) for key, (exp, _) in table.entries.items()]
-            heapq.heapify(table.heap)
+        entries[sid] = (expires, data)
+        if held is None or expires < held[0]:
+            heapq.heappush(heap, (expires, sid))
+            if len(heap) > 2 * len(entries) + 64:
+                table.heap = [(exp, key) for key, (exp, _) in entries.items()]
+                heapq.heapify(table.heap)
 
     def _reclaim(self, now: float) -> None:
-        """Drop entries whose expiry has passed, in expiry order; stale heap items are skipped."""
+        """Drop entries whose expiry has passed, in expiry order; items of entries removed
+        since are skipped, those of entries written since are pushed at their expiry."""
         heap, entries = self._table.heap, self._table.entries
         while heap and heap[0][0] <= now:
             expires, sid = heapq.heappop(heap)
             entry = entries.get(sid)
-            if entry is not None and entry[0] == expires:
+            if entry is None:
+                continue
+            if entry[0] <= now:
                 del entries[sid]
+            elif entry[0] != expires:
+                heapq.heappush(heap, (entry[0], sid))
 
     def _evict_soonest(self) -> None:
         heap, entries = self._table.heap, self._table.entries
         while heap:
             expires, sid = heapq.heappop(heap)
             entry = entries.get(sid)
-            if entry is not None and entry[0] == expires:
+            if entry is None:
+                continue
+            if entry[0] == expires:
                 del entries[sid]
                 return
+            heapq.heappush(heap, (entry[0], sid))  # written since: due later
