@@ -1,4 +1,5 @@
-"""The native async Redis store on ``redis.asyncio``: the shared operations, awaited."""
+"""The native async Redis store: the shared operations, awaited, on the lean client of
+:mod:`sessionkit_redis.wire` for one plain server and on ``redis.asyncio`` otherwise."""
 
 from __future__ import annotations
 

@@ -1,7 +1,9 @@
 """Building a redis-py client, sync or async, from the store's settings.
 
 One builder serves both: redis-py's sync and asyncio clients take the same arguments, so
-only the classes differ (a :class:`Flavour`). A client holds its own connection pool; the
+only the classes differ (a :class:`Flavour`). The async twin of one plain server (TCP or Unix
+socket, no TLS) gets the lean client of :mod:`sessionkit_redis.wire` instead, built from the
+same arguments. A client holds its own connection pool; the
 async twin always gets a new client, since a ``redis.asyncio`` client belongs to the event
 loop it first ran on. redis-py never retries a command itself (:mod:`sessionkit_redis.policy`
 does, within the operation's ``timeout``).
@@ -24,9 +26,10 @@ import redis.sentinel
 from redis.backoff import NoBackoff
 
 from .settings import RedisSettings
+from .wire import LeanRedis
 
 SyncClient = redis.Redis | redis.cluster.RedisCluster
-AsyncClient = redis.asyncio.Redis | redis.asyncio.cluster.RedisCluster
+AsyncClient = Any  # redis.asyncio.Redis, its RedisCluster, or a LeanRedis
 _UNBOUNDED = 2**31
 
 
@@ -57,21 +60,37 @@ ASYNC = Flavour(
 )
 
 
+def is_lean(settings: RedisSettings) -> bool:
+    """Whether the async twin talks to the server through :class:`~sessionkit_redis.wire.
+    LeanRedis`: one server over TCP or a Unix socket, without TLS, with hiredis installed.
+    TLS, Sentinel and Cluster keep redis.asyncio, which knows them."""
+    return (
+        LeanRedis is not None
+        and settings.topology == "single"
+        and not settings.connection.get("ssl")
+    )
+
+
 def bounds_tries_itself(settings: RedisSettings) -> bool:
     """Whether the async twin bounds each try itself (``asyncio.timeout``, Python 3.11+)
     rather than through the client's ``socket_timeout``, with which redis.asyncio wraps every
     write in ``asyncio.wait_for``: a task per command, a fifth of a small session's save.
 
-    Only for a single server: a Sentinel client must see a frozen Sentinel's own timeout to
-    ask the next one, and a Cluster client a node's to move away from it and refresh its slot
-    map; redis-py does neither for a try cancelled from outside.
+    Only for a single server on redis.asyncio (the lean client bounds its own tries): a
+    Sentinel client must see a frozen Sentinel's own timeout to ask the next one, and a
+    Cluster client a node's to move away from it and refresh its slot map; redis-py does
+    neither for a try cancelled from outside.
     """
-    return sys.version_info >= (3, 11) and settings.topology == "single"
+    return sys.version_info >= (3, 11) and settings.topology == "single" and not is_lean(settings)
 
 
 def build(settings: RedisSettings, flavour: Flavour) -> tuple[Any, Any | None]:
     """A client of ``flavour`` for ``settings``, and the Sentinel object behind it (to close)."""
     kwargs = dict(settings.connection)
+    if flavour is ASYNC and is_lean(settings):
+        if "unix_socket_path" not in kwargs:
+            kwargs["host"], kwargs["port"] = settings.nodes[0]
+        return LeanRedis(**kwargs), None
     if flavour is ASYNC and bounds_tries_itself(settings):
         kwargs["socket_timeout"] = None
     no_retry = flavour.retry(NoBackoff(), 0)

@@ -86,7 +86,7 @@ class RedisStore(RedisTwin[SyncClient]):
     # -- capabilities
 
     def async_store(self) -> AsyncRedisStore:
-        """A ``redis.asyncio`` twin with a new client of the same settings.
+        """An async twin with a new client of the same settings (see :mod:`.clients`).
 
         Each call makes a new client, since an async client belongs to the event loop it
         first ran on; close the twin when its loop is done with it.
