@@ -2,14 +2,14 @@
 
 The cookie value is ``<id>.<signature>`` in itsdangerous's format: HMAC-SHA256 under a key
 that itsdangerous derives from the secret and the salt ``sessionkit.cookie``, base64url
-without padding. Signing goes through :class:`itsdangerous.Signer`. Verification, which every
-request pays for, computes the same HMAC (RFC 2104) from two SHA-256 states primed once per key
-with the inner and outer padded key (:class:`PrimedHMAC`), encodes it as ``Signer.sign`` does
-and compares the two encodings with the constant-time :func:`hmac.compare_digest` (which is
-cheaper than decoding the client's base64). It accepts every signature ``Signer.sign``
-writes; it is stricter only in refusing the base64 variants that differ in the unused low bits
-of the last character, which no signer produces. A value that verified is remembered
-(:data:`VERIFIED_KEPT`): the next request with the same cookie costs a dict lookup.
+without padding. Signing and verifying compute that HMAC (RFC 2104) from two SHA-256 states
+primed once per key with the inner and outer padded key (:class:`PrimedHMAC`) and encode it
+as ``Signer.sign`` does; verification compares the two encodings with the constant-time
+:func:`hmac.compare_digest` (which is cheaper than decoding the client's base64). It accepts
+every signature ``Signer.sign`` writes; it is stricter only in refusing the base64 variants
+that differ in the unused low bits of the last character, which no signer produces. A value
+that verified is remembered (:data:`VERIFIED_KEPT`): the next request with the same cookie
+costs a dict lookup.
 
 Why not a copy of an :func:`hmac.new` object, primed once as well: its ``copy`` and
 ``digest`` are Python methods around OpenSSL's context, 19,100 instructions a verification
@@ -122,12 +122,15 @@ class CookieSigner:
         self, secret: Secrets | None, *, allow_short: bool = True, salt: bytes = SALT
     ) -> None:
         keys = normalise_secrets(secret, allow_short=allow_short)
-        self._signer = _signer(keys[0], salt)
         self._macs = [PrimedHMAC(_signer(key, salt).derive_key()) for key in keys]
         self._verified: dict[str, tuple[str, bool]] = {}
 
     def sign(self, sid: str) -> str:
-        return self._signer.sign(sid.encode("ascii")).decode("ascii")
+        """``Signer.sign``'s value, from the primed HMAC of the newest secret (itsdangerous
+        derives its key again on every call: 60,800 instructions a signature, against
+        16,800 here)."""
+        signature = _encode(self._macs[0].digest(sid.encode("ascii")))
+        return f"{sid}.{signature.decode('ascii')}"
 
     def verify(self, value: str) -> tuple[str, bool] | None:
         """``(session id, signed with the newest secret)``, or None if ``value`` is not valid.
