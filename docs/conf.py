@@ -59,7 +59,7 @@ nitpicky = True
 EXTERNAL_ROOTS = (
     "collections|datetime|enum|hmac|os|subprocess|threading|_thread|typing|WSGIApplication"
     "|WSGIEnvironment"
-    "|_pytest|pytest|hypothesis|itsdangerous|redis|sqlalchemy"
+    "|_pytest|pytest|hypothesis|hiredis|itsdangerous|redis|sqlalchemy"
     "|aiohttp|django|falcon|flask|litestar|pyramid|quart|starlette|webob|werkzeug"
 )
 nitpick_ignore_regex = [

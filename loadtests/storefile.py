@@ -8,9 +8,10 @@ save that failed, which may have been written all the same): nothing means the s
 lost, other bytes that it was mixed up. The users of one process share one store object (its
 connection pool), as the workers of a web server would.
 
-Note that the clients run under gevent: those written in Python over sockets (redis-py,
-pymemcache) are cooperative, while libpq (psycopg) and SQLite block the whole process during
-a call, so their latency includes waiting for the other users of the same process.
+Note that the clients run under gevent: those written in Python over sockets (redis-py, the
+memcached store's connections) are cooperative, while libpq (psycopg) and SQLite block the
+whole process during a call, so their latency includes waiting for the other users of the
+same process.
 
     python -m locust -f loadtests/storefile.py --store-url redis://127.0.0.1:6379/0?prefix=lt:
 """

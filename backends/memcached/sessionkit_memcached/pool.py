@@ -1,10 +1,8 @@
 """The connections to one memcached node, shared by threads.
 
-pymemcache's own ``PooledClient`` checks a connection out through a generator context
-manager and a locked pair of deques, which costs more than the memcached command itself
-(a read: ~69k instructions against ~49k for its plain ``Client``). :class:`NodePool` keeps
-idle connections in one ``deque``, whose ``append`` and ``pop`` are thread-safe, and takes no
-lock; only when ``pool_size`` bounds the connections does a semaphore count them.
+:class:`NodePool` keeps idle connections (:class:`~sessionkit_memcached.wire.Connection`) in
+one ``deque``, whose ``append`` and ``pop`` are thread-safe, and takes no lock; only when
+``pool_size`` bounds the connections does a semaphore count them.
 
 A connection that fails is closed and dropped. If it failed on the connection itself
 (refused, reset, closed by the server, timed out) the idle connections are closed too: they
@@ -14,47 +12,21 @@ one failed call per pool, not one per pooled connection.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import deque
 from collections.abc import Callable
-from typing import Concatenate, ParamSpec, Protocol, TypeVar, cast
-
-from pymemcache.client.base import Client  # type: ignore[import-untyped]
-from pymemcache.exceptions import (  # type: ignore[import-untyped]
-    MemcacheUnexpectedCloseError,
-    MemcacheUnknownError,
-)
+from typing import Concatenate, ParamSpec, TypeVar
 
 from .settings import Server, node_name
+from .wire import Connection
 
 P = ParamSpec("P")
 T = TypeVar("T")
 
-#: Failures of the connection itself rather than of one command.
-CONNECTION_FAILURES = (OSError, MemcacheUnexpectedCloseError, MemcacheUnknownError)
-
-
-class Connection(Protocol):
-    """The part of pymemcache's ``Client`` that the store uses, typed (pymemcache is not).
-
-    Every command waits for the server's reply (the client is made with
-    ``default_noreply=False``).
-    """
-
-    def get(self, key: str) -> bytes | None: ...
-    def gets(self, key: str) -> tuple[bytes | None, bytes | None]: ...
-    def set(self, key: str, value: bytes, expire: int) -> bool: ...
-    def add(self, key: str, value: bytes, expire: int) -> bool: ...
-    def replace(self, key: str, value: bytes, expire: int) -> bool: ...
-    def cas(self, key: str, value: bytes, cas: bytes, expire: int) -> bool | None: ...
-    def delete(self, key: str) -> bool: ...
-    def touch(self, key: str, expire: int) -> bool: ...
-    def close(self) -> None: ...
-
-
-#: pymemcache's ``Client`` seen through :class:`Connection`: ``MemcacheClient.get`` is the
-#: client's own unbound ``get``, typed, so a store command is checked by mypy.
-MemcacheClient = cast(type[Connection], Client)
+#: Failures of the connection itself rather than of one command (the socket's errors, a
+#: closed connection, a reply out of protocol: see :mod:`sessionkit_memcached.wire`).
+CONNECTION_FAILURES = (OSError,)
 
 
 class PoolExhaustedError(Exception):
@@ -73,7 +45,10 @@ class NodePool:
     :param pool_size: the most connections at once, None for no bound.
     :param wait: seconds to wait for a free connection when ``pool_size`` are busy.
     :param failure: turns a call's error into the one its caller sees.
-    :param client_options: keyword arguments for each pymemcache ``Client``.
+    :param connect_timeout: seconds a new connection may take to connect.
+    :param key_prefix: put before every key (see :class:`~sessionkit_memcached.wire.Connection`).
+
+    Each send or receive may wait ``wait`` seconds too.
     """
 
     def __init__(
@@ -82,7 +57,9 @@ class NodePool:
         pool_size: int | None,
         wait: float,
         failure: FailureHandler,
-        **client_options: object,
+        *,
+        connect_timeout: float = 1.0,
+        key_prefix: bytes = b"",
     ) -> None:
         self.server = server
         self.name = node_name(server)
@@ -91,7 +68,9 @@ class NodePool:
         self._slots = threading.BoundedSemaphore(pool_size) if pool_size else None
         self._wait = wait
         self._failure = failure
-        self._client_options = client_options
+        self._connect = functools.partial(
+            Connection, server, connect_timeout=connect_timeout, timeout=wait, key_prefix=key_prefix
+        )
         self._closed = False
 
     def run(
@@ -108,7 +87,7 @@ class NodePool:
             try:
                 connection = self._idle.pop()
             except IndexError:
-                connection = Client(self.server, **self._client_options)
+                connection = self._connect()
             result = command(connection, *args, **kwargs)
         except BaseException as exc:
             if connection is not None:

@@ -1,4 +1,5 @@
-"""``memcached://`` and ``memcached+unix://``: sessions in memcached, through pymemcache.
+"""``memcached://`` and ``memcached+unix://``: sessions in memcached, over the text protocol
+(:mod:`sessionkit_memcached.wire`).
 
 What the store does about memcached's pitfalls:
 
@@ -31,15 +32,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from pymemcache.exceptions import MemcacheServerError  # type: ignore[import-untyped]
-
 from sessionkit.errors import SessionKitError, SessionTooLargeError, StoreUnavailableError
 from sessionkit.ids import check_session_id, check_ttl, is_valid_session_id
 from sessionkit.store import GONE, Entry, Swap, Version, new_record
 
-from .pool import CONNECTION_FAILURES, FailureHandler, MemcacheClient, NodePool, PoolExhaustedError
+from .pool import CONNECTION_FAILURES, FailureHandler, NodePool, PoolExhaustedError
 from .ring import NodeRing, Nodes, OneNode
 from .settings import SESSION_ID_LENGTH, MemcachedSettings
+from .wire import Connection, ServerError
 
 log = logging.getLogger("sessionkit.memcached")
 
@@ -92,31 +92,31 @@ class MemcachedStore:
     def get(self, sid: str) -> bytes | None:
         if not is_valid_session_id(sid):
             return None
-        return self._pool_for(sid).run(MemcacheClient.get, sid)
+        return self._pool_for(sid).run(Connection.get, sid)
 
     def set(self, sid: str, data: bytes, ttl: int) -> None:
         data, expire = self._checked(sid, data, ttl)
-        if not self._pool_for(sid).run(MemcacheClient.set, sid, data, expire):
+        if not self._pool_for(sid).run(Connection.set, sid, data, expire):
             raise StoreUnavailableError(self.url, "memcached did not store the session")
 
     def add(self, sid: str, data: bytes, ttl: int) -> bool:
         data, expire = self._checked(sid, data, ttl)
-        return self._pool_for(sid).run(MemcacheClient.add, sid, data, expire)
+        return self._pool_for(sid).run(Connection.add, sid, data, expire)
 
     def replace(self, sid: str, data: bytes, ttl: int) -> bool:
         data, expire = self._checked(sid, data, ttl)
-        return self._pool_for(sid).run(MemcacheClient.replace, sid, data, expire)
+        return self._pool_for(sid).run(Connection.replace, sid, data, expire)
 
     def delete(self, sid: str) -> bool:
         if not is_valid_session_id(sid):
             return False
-        return self._pool_for(sid).run(MemcacheClient.delete, sid)
+        return self._pool_for(sid).run(Connection.delete, sid)
 
     def touch(self, sid: str, ttl: int) -> bool:
         expire = _expiry(check_ttl(ttl))
         if not is_valid_session_id(sid):
             return False
-        return self._pool_for(sid).run(MemcacheClient.touch, sid, expire)
+        return self._pool_for(sid).run(Connection.touch, sid, expire)
 
     def close(self) -> None:
         for pool in self.nodes.pools:
@@ -128,7 +128,7 @@ class MemcachedStore:
         if not is_valid_session_id(sid):
             return None
         pool = self._pool_for(sid)
-        data, cas = pool.run(MemcacheClient.gets, sid)
+        data, cas = pool.run(Connection.gets, sid)
         return None if data is None else new_record(Entry, (data, (pool.name, cas)))
 
     def replace_versioned(self, sid: str, data: bytes, ttl: int, version: Version) -> Swap:
@@ -145,7 +145,7 @@ class MemcachedStore:
                 # replace's False means the session is gone, as cas's None does.
                 stored = self._replace_without_cas(pool, sid, data, expire) or None
             else:
-                stored = pool.run(MemcacheClient.cas, sid, data, cas, expire)
+                stored = pool.run(Connection.cas, sid, data, cas, expire)
             if stored:
                 return new_record(Swap, (True, new_record(Entry, (data, None))))
             if stored is None:
@@ -160,10 +160,10 @@ class MemcachedStore:
     def _failure(self, pool: NodePool, exc: Exception, args: tuple[object, ...]) -> SessionKitError:
         """The sessionkit error for a failed command on ``pool``; ``args`` are the command's,
         the session id first. A failure of the connection itself tells the ring that the
-        node is down. The message never holds the id (pymemcache quotes the key in a few)."""
+        node is down. The message never holds the id."""
         if isinstance(exc, CONNECTION_FAILURES):
             self.nodes.failed(pool)
-        if isinstance(exc, MemcacheServerError) and "too large" in str(exc):
+        if isinstance(exc, ServerError) and "too large" in str(exc):
             size = next((len(arg) for arg in args if isinstance(arg, bytes)), 0)
             return SessionTooLargeError(size, self.data_limit)
         if isinstance(exc, PoolExhaustedError):
@@ -192,7 +192,7 @@ class MemcachedStore:
                 "to one session are not merged, the last save wins",
                 pool.name,
             )
-        return pool.run(MemcacheClient.replace, sid, data, expire)
+        return pool.run(Connection.replace, sid, data, expire)
 
 
 def _expiry(ttl: int) -> int:
@@ -206,15 +206,15 @@ def _expiry(ttl: int) -> int:
 def _nodes(
     settings: MemcachedSettings, failure: FailureHandler, clock: Callable[[], float]
 ) -> Nodes:
-    options: dict[str, object] = {
-        "connect_timeout": settings.connect_timeout,
-        "timeout": settings.timeout,
-        "no_delay": True,
-        "default_noreply": False,
-        "key_prefix": settings.prefix.encode("ascii"),
-    }
     pools = [
-        NodePool(server, settings.pool_size, settings.timeout, failure, **options)
+        NodePool(
+            server,
+            settings.pool_size,
+            settings.timeout,
+            failure,
+            connect_timeout=settings.connect_timeout,
+            key_prefix=settings.prefix.encode("ascii"),
+        )
         for server in settings.servers
     ]
     if len(pools) == 1:

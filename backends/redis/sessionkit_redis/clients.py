@@ -61,14 +61,10 @@ ASYNC = Flavour(
 
 
 def is_lean(settings: RedisSettings) -> bool:
-    """Whether the async twin talks to the server through :class:`~sessionkit_redis.wire.
-    LeanRedis`: one server over TCP or a Unix socket, without TLS, with hiredis installed.
-    TLS, Sentinel and Cluster keep redis.asyncio, which knows them."""
-    return (
-        LeanRedis is not None
-        and settings.topology == "single"
-        and not settings.connection.get("ssl")
-    )
+    """Whether the async twin talks to the server through
+    :class:`~sessionkit_redis.wire.LeanRedis`: one server over TCP or a Unix socket, without
+    TLS. TLS, Sentinel and Cluster keep redis.asyncio, which knows them."""
+    return settings.topology == "single" and not settings.connection.get("ssl")
 
 
 def bounds_tries_itself(settings: RedisSettings) -> bool:
