@@ -151,8 +151,8 @@ class _Connection(asyncio.Protocol):
             future, timer = waiting.popleft()
             if timer is not None:
                 timer.cancel()
-            if not future.done():
-                future.set_exception(error)
+            if not future.done():  # an exception of its own for each waiting task
+                future.set_exception(type(error)(*error.args))
 
 
 class LeanRedis:
