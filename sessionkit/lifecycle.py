@@ -47,6 +47,8 @@ from .store import (
 from .users import EPOCH, SessionInfo, when
 
 if TYPE_CHECKING:
+    from typing_extensions import TypeVarTuple, Unpack
+
     from .breaker import CircuitBreaker
     from .manager import SessionManager
     from .session import Session
@@ -55,6 +57,8 @@ log = logging.getLogger("sessionkit")
 
 P = ParamSpec("P")
 T = TypeVar("T")
+if TYPE_CHECKING:  # a store method's arguments (TypeVarTuple is Python 3.11's)
+    Ts = TypeVarTuple("Ts")
 
 ADD_ATTEMPTS = 3  # a new id per attempt: a collision of 256-bit ids never merges two users
 # Each round of a race stores at least one writer, so n parallel saves need at most n tries.
@@ -72,18 +76,16 @@ def drive(coroutine: Coroutine[Any, Any, T]) -> T:
     raise RuntimeError("a synchronous store call suspended")
 
 
-def guarded(
-    manager: SessionManager, method: Callable[P, T], *args: P.args, **kwargs: P.kwargs
-) -> T:
+def guarded(manager: SessionManager, method: Callable[[Unpack[Ts]], T], *args: Unpack[Ts]) -> T:
     """:func:`call` for a method of the synchronous store, without a coroutine."""
     breaker = manager.breaker
     if breaker is None:
-        return method(*args, **kwargs)
+        return method(*args)
     probe = breaker.before_call()
     if probe is not None:
         breaker.wait(probe)
     try:
-        result = method(*args, **kwargs)
+        result = method(*args)
     except BaseException as error:
         _tell_breaker(breaker, error)
         raise
@@ -382,9 +384,8 @@ async def save(manager: SessionManager, state: SessionState, store: AsyncStore) 
     state.cookie_due = state.cookie_due or send
 
 
-def _meta_changed(manager: SessionManager, state: SessionState) -> bool:
-    if state.meta.user_id != state.base_user:
-        return True
+def _info_changed(manager: SessionManager, state: SessionState) -> bool:
+    """Whether the application's record (``Session.info``, read this request) changed."""
     info = state.info
     return info is not None and (manager.serializer.dumps(info) if info else b"") != state.meta.info
 
@@ -475,7 +476,11 @@ def _to_write(manager: SessionManager, state: SessionState) -> bytes | None:
         write_anyway = manager.resave and not state.saved
     else:
         write_anyway = manager.save_uninitialized
-    rewrite = write_anyway or _meta_changed(manager, state)
+    rewrite = (
+        write_anyway
+        or state.meta.user_id != state.base_user  # bound to another user
+        or (state.info is not None and _info_changed(manager, state))
+    )
     if manager.rolling and not (state.touch or state.max_age_changed):
         rewrite = rewrite or _refresh_due(manager, state)
     data = state.data

@@ -167,8 +167,10 @@ class Session(MutableMapping[str, Any]):
 
     def __getitem__(self, key: str) -> Any:
         data = self._state.data
-        if data is None:
-            data = self._loaded()
+        if data is None:  # _loaded(), without its call: the first access of most requests
+            self._manager.load_session(self)
+            data = self._state.data
+            assert data is not None
         value = data[key]
         if type(value) not in _IMMUTABLE:
             if type(value) is DEFERRED:  # not read from its stored bytes yet

@@ -53,6 +53,7 @@ RawHeaders = list[tuple[bytes, bytes]]
 
 SCOPE_KEY = "session"
 _START = {"http": "http.response.start", "websocket": "websocket.accept"}
+_SECURE_SCHEMES = ("https", "wss")
 
 
 class SessionMiddleware:
@@ -122,7 +123,6 @@ class SessionMiddleware:
                 cookie_header, self.session_class, token=token, load=self.eager
             )
         scope[SCOPE_KEY] = session
-        https = self.is_https(scope, headers)
         committed = started = False
         commit_error: SessionKitError | None = None
 
@@ -135,10 +135,17 @@ class SessionMiddleware:
                     try:
                         if transport is not None:
                             value = await manager.acommit_token(session)
-                        elif inline and manager.runs_inline():  # the breaker may have opened
-                            value = manager.commit(session, https=https)
                         else:
-                            value = await manager.acommit(session, https=https)
+                            https = (
+                                self.is_https(scope, headers)
+                                if self.trust_proxy
+                                else scope.get("scheme") in _SECURE_SCHEMES  # its call spared
+                            )
+                            # Asked again only where a breaker may have opened meanwhile.
+                            if inline and (manager.breaker is None or manager.runs_inline()):
+                                value = manager.commit(session, https=https)
+                            else:
+                                value = await manager.acommit(session, https=https)
                     except (StoreUnavailableError, SessionConflictError) as error:
                         commit_error = error  # answered below, whatever the app makes of it
                         raise
@@ -168,7 +175,7 @@ class SessionMiddleware:
             await send({"type": "http.response.body", "body": answer.body})
 
     def is_https(self, scope: Scope, headers: RawHeaders) -> bool:
-        direct = scope.get("scheme") in ("https", "wss")
+        direct = scope.get("scheme") in _SECURE_SCHEMES
         if self.trust_proxy:
             for name, value in headers:
                 if name == b"x-forwarded-proto":
