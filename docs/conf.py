@@ -64,8 +64,8 @@ EXTERNAL_ROOTS = (
 )
 nitpick_ignore_regex = [
     (r"py:.*", rf"(?:{EXTERNAL_ROOTS})(?:\..+)?"),
-    # Type variables and parameter specifications in signatures (T, P.args, S …).
-    (r"py:(?:class|obj)", r"(?:[\w.]+\.)?(?:[A-Z]|[A-Z]_co|P\.args|P\.kwargs)"),
+    # Type variables, their tuples and parameter specifications in signatures (T, Ts, P.args …).
+    (r"py:(?:class|obj)", r"(?:[\w.]+\.)?(?:[A-Z]|[A-Z]_co|Ts|P\.args|P\.kwargs)"),
     # Private bases shown by show-inheritance.
     (r"py:class", r"sessionkit\.[\w.]*\._\w+"),
 ]
