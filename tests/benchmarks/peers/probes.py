@@ -3,7 +3,8 @@
 ``instruction_parts`` are zero-argument calls (or coroutine functions, run on one event loop)
 whose instructions per call the comparison counts under callgrind, like its request loops:
 a thread hop against a plain await, each serializer and Django's ``SessionBase.encode`` at
-every size, pymemcache's pooled and base clients and sessionkit's memcached store.
+every size, pymemcache's pooled and base clients and sessionkit's memcached store, and a
+Redis GET through redis-py's blocking client, redis.asyncio and the async twin's lean client.
 ``serializer_calls`` counts, without callgrind, how many times each adapter serialises and
 parses a session per request, through a counting serializer (the public ``Serializer``
 protocol) on the memory store.
@@ -67,6 +68,7 @@ def instruction_parts(servers: Servers) -> dict[str, tuple[Part, bool]]:
             f"Django SessionBase.decode {size}": (lambda e=encoded: django.decode(e), False),
         })  # fmt: skip
     parts.update(memcached_parts(servers))
+    parts.update(redis_parts(servers))
     return parts
 
 
@@ -86,6 +88,25 @@ def memcached_parts(servers: Servers) -> dict[str, tuple[Part, bool]]:
         "sessionkit memcached store get 300B": (lambda: store.get(key), False),
         "pymemcache Client.set, replies on, 300B": (lambda: base.set(key, raw, TTL), False),
         "sessionkit memcached store replace 300B": (lambda: store.replace(key, raw, TTL), False),
+    }
+
+
+def redis_parts(servers: Servers) -> dict[str, tuple[Part, bool]]:
+    import redis
+    import redis.asyncio
+
+    raw, key = payload("300B"), f"probe:{secrets.token_urlsafe(32)}"
+    blocking = redis.Redis.from_url(servers.redis_url)
+    blocking.set(key, raw, ex=TTL)
+    asyncio_client = redis.asyncio.Redis.from_url(servers.redis_url)  # connects on first use
+    twin: Any = open_store(servers.redis_url).async_store()  # sessionkit's lean client
+    return {
+        "redis-py Redis GET 300B": (lambda: blocking.execute_command("GET", key), False),
+        "redis.asyncio Redis GET 300B": (lambda: asyncio_client.execute_command("GET", key), True),
+        "sessionkit Redis async twin GET 300B": (
+            lambda: twin.client.execute_command("GET", key),
+            True,
+        ),
     }
 
 
