@@ -122,7 +122,7 @@ class SessionManager:
     ) -> None:
         self.allow_short_secret = allow_short_secret
         normalise_secrets(secret, allow_short=allow_short_secret)  # refused before a store opens
-        check_mode(protect)
+        mode = check_mode(protect)  # refused even for a store it would not apply to
         self.cookie = CookieOptions(
             name=cookie_name,
             path=path,
@@ -156,7 +156,7 @@ class SessionManager:
         self.store_name = mask_url(store) if isinstance(store, str) else repr(self.store)
         #: The protection the store's bytes get: ``protect``, but None for a store whose
         #: sessions stay in this process (``protect.effective_mode``).
-        self.protect = effective_mode(protect, self.store)
+        self.protect = effective_mode(mode, self.store)
         # Bytes are trusted when the protection verified them, or when only this process
         # could have written them.
         trusted = self.protect is not None or in_process(self.store)

@@ -173,13 +173,12 @@ def check_mode(mode: object) -> Mode | None:
     raise ConfigurationError("protect must be 'sign', 'encrypt' or None")
 
 
-def effective_mode(mode: object, store: object) -> Mode | None:
-    """The protection a store gets for ``mode``: none for one that keeps its sessions in
-    this process's memory (:func:`~sessionkit.store.in_process`). Only this process can read
-    or write those, and it holds the secret: sealing them would stop nobody, and costs a MAC
-    per write."""
-    checked = check_mode(mode)  # refused even where it would not apply
-    return None if in_process(store) else checked
+def effective_mode(mode: Mode | None, store: object) -> Mode | None:
+    """The protection a store gets for ``mode`` (checked with :func:`check_mode`): none for
+    one that keeps its sessions in this process's memory (:func:`~sessionkit.store.in_process`).
+    Only this process can read or write those, and it holds the secret: sealing them would
+    stop nobody, and costs a MAC per write."""
+    return None if in_process(store) else mode
 
 
 def protection(mode: Mode | None, secrets: list[bytes]) -> Protection | None:

@@ -248,13 +248,13 @@ class MemoryStore:
         since are skipped, those of entries written since are pushed at their expiry."""
         heap, entries = self._table.heap, self._table.entries
         while heap and heap[0][0] <= now:
-            expires, sid = heapq.heappop(heap)
+            _, sid = heapq.heappop(heap)
             entry = entries.get(sid)
             if entry is None:
                 continue
             if entry[0] <= now:
                 del entries[sid]
-            elif entry[0] != expires:
+            else:  # written since, due later than this item
                 heapq.heappush(heap, (entry[0], sid))
 
     def _evict_soonest(self) -> None:
