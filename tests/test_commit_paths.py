@@ -8,11 +8,12 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
-from sessionkit import SessionManager, lifecycle
+from sessionkit import SessionManager, cookies, lifecycle
 from sessionkit.codec import SessionCodec
 from sessionkit.protect import Mode
 from sessionkit.session import Session
@@ -168,6 +169,13 @@ def inline_commit(manager: SessionManager, session: Session) -> str | None:
 def async_inline_commit(manager: SessionManager, session: Session) -> str | None:
     """``acommit`` on a store that never blocks, which takes the direct path too."""
     return asyncio.run(manager.acommit(session))
+
+
+@pytest.fixture(autouse=True)
+def frozen_wall_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cookie's Expires follows the real clock (the browser's), not the manager's: held
+    still, so that the runs compared cannot straddle a second."""
+    monkeypatch.setattr(cookies, "time", SimpleNamespace(time=lambda: 1_800_000_000.5))
 
 
 @pytest.mark.parametrize(
