@@ -1,16 +1,16 @@
 """What a framework's own session machinery costs, measured with a session that does nothing.
 
-For the peer comparison's cells that stay above 0.5x (see docs/performance/benchmarks.md),
-this separates the framework's part of a request's session cost from the session library's.
-Each figure is CPU instructions per request (callgrind, the measured loop only; see
+For the peer comparison's closest cells (see docs/performance/benchmarks.md), this
+separates the framework's part of a request's session cost from the session library's. Each
+figure is CPU instructions per request (callgrind, the measured loop only; see
 ``scripts/callgrind.py``), with a 300 B session on ``memory://``:
 
 - Django: the same project with sessionkit's middleware, on sessionkit's engine and on an
   engine that does nothing (``load`` returns a copy of the session, ``save`` nothing), for
   ``/read`` and ``/modify``; and the project without the session middleware (``/bare``).
 - Flask: the app on sessionkit (``json`` serializer, as in the peer comparison), on a session
-  interface that hands out a dict and adds the
-  two headers a saved session adds, and without a session, for ``/modify`` (``/bare``).
+  interface that hands out a dict and adds the two headers a saved session adds, and without
+  a session, for ``/modify`` (``/bare``).
 
 Usage::
 
@@ -59,6 +59,11 @@ def django_loops() -> dict[str, Callable[[], object]]:
     from sessionkit.adapters.django import SessionStore
 
     class NothingStore(SessionBase):  # type: ignore[misc]
+        def __init__(self, session_key: str | None = None) -> None:
+            # SessionBase's, but for importing SESSION_SERIALIZER, as sessionkit's engine
+            self._session_key = session_key
+            self.accessed = self.modified = False
+
         def load(self) -> dict[str, Any]:
             return dict(DATA)
 

@@ -87,7 +87,9 @@ from ..serializers import (
 from ..signing import normalise_secrets
 from ..store import Store, SupportsPurge, SupportsUserIndex, SupportsVersions, Version, new_record
 from ..users import EPOCH, SessionInfo, when
+from ._django_cookies import session_key, set_session_cookie
 from ._django_data import DeferredValues
+from ._django_settings import session_settings
 from ._http import FailureLog, answer_for
 
 log = logging.getLogger("sessionkit")
@@ -241,12 +243,32 @@ class SessionStore(SessionBase):  # type: ignore[misc]
             return age
         return super().get_expiry_age(**kwargs)  # type: ignore[no-any-return]
 
+    def get_session_cookie_age(self) -> int:
+        return session_settings().cookie_age
+
+    def get_expire_at_browser_close(self) -> bool:
+        expiry = self.get("_session_expiry")
+        if expiry is None:
+            return session_settings().expire_at_browser_close
+        return expiry == 0  # type: ignore[no-any-return]
+
     def _ttl(self) -> int | None:
         """The store TTL, or None if the session has already expired."""
         age = self.get_expiry_age()
         return age if age >= 1 else None
 
     # -- reading
+
+    def _get_session(self, no_load: bool = False) -> dict[str, Any]:
+        # SessionBase's, but for the AttributeError that it raises and catches on its first
+        # call of a request (4,000 instructions): getattr with a default creates none.
+        self.accessed = True
+        data: dict[str, Any] | None = getattr(self, "_session_cache", None)
+        if data is None:
+            data = self._session_cache = {} if no_load or self.session_key is None else self.load()
+        return data
+
+    _session = property(_get_session)
 
     def load(self) -> dict[str, Any]:
         key = self.session_key
@@ -426,13 +448,26 @@ class SessionMiddleware(DjangoSessionMiddleware):  # type: ignore[misc]
     """Django's session middleware, answering 503 (with Retry-After) when the store is
     unavailable and 409 for a refused merge, in place of a 500.
 
-    Its response step does what Django's (5.2) does, at a fraction of the cost: the ``Vary:
-    Cookie`` header is set directly on a response that has no ``Vary`` yet (Django's
-    ``patch_vary_headers`` parses and rebuilds it, 17,000 instructions), and the cookie's
-    ``expires`` date is formatted once a second, not on every save (``http_date``, 27,000).
+    Its steps do what Django's (5.2) do, at a fraction of the cost: the session cookie is
+    found without parsing every cookie, and set without rendering it afresh (see
+    ``sessionkit.adapters._django_cookies``); the ``SESSION_*`` settings are read once
+    per configuration; the ``Vary: Cookie`` header is set directly on a response that has no
+    ``Vary`` yet (Django's ``patch_vary_headers`` parses and rebuilds it, 17,000
+    instructions), and the cookie's ``expires`` date is formatted once a second, not on every
+    save (``http_date``, 27,000).
     """
 
     failures = FailureLog()
+
+    def __call__(self, request: HttpRequest) -> Any:
+        # MiddlewareMixin's, without what it asks of a middleware that may lack a step.
+        if self.async_mode:
+            return self.__acall__(request)
+        self.process_request(request)
+        return self.process_response(request, self.get_response(request))
+
+    def process_request(self, request: HttpRequest) -> None:
+        request.session = self.SessionStore(session_key(request, session_settings().cookie_name))
 
     def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
         try:
@@ -454,16 +489,17 @@ class SessionMiddleware(DjangoSessionMiddleware):  # type: ignore[misc]
         except AttributeError:  # a middleware before this one answered: no session
             return response
         vary = accessed
+        options = session_settings()
         if empty:
-            if settings.SESSION_COOKIE_NAME in request.COOKIES:
+            if session_key(request, options.cookie_name) is not None:
                 response.delete_cookie(
-                    settings.SESSION_COOKIE_NAME,
-                    path=settings.SESSION_COOKIE_PATH,
-                    domain=settings.SESSION_COOKIE_DOMAIN,
-                    samesite=settings.SESSION_COOKIE_SAMESITE,
+                    options.cookie_name,
+                    path=options.cookie["path"],
+                    domain=options.cookie["domain"],
+                    samesite=options.cookie["samesite"],
                 )
                 vary = True
-        elif (modified or settings.SESSION_SAVE_EVERY_REQUEST) and response.status_code < 500:
+        elif (modified or options.save_every_request) and response.status_code < 500:
             if session.get_expire_at_browser_close():
                 max_age, expires = None, None
             else:
@@ -477,16 +513,13 @@ class SessionMiddleware(DjangoSessionMiddleware):  # type: ignore[misc]
                     "The request's session was deleted before the request completed. "
                     "The user may have logged out in a concurrent request, for example."
                 ) from error
-            response.set_cookie(
-                settings.SESSION_COOKIE_NAME,
+            set_session_cookie(
+                response,
+                options.cookie_name,
                 session.session_key,
                 max_age=max_age,
                 expires=expires,
-                domain=settings.SESSION_COOKIE_DOMAIN,
-                path=settings.SESSION_COOKIE_PATH,
-                secure=settings.SESSION_COOKIE_SECURE or None,
-                httponly=settings.SESSION_COOKIE_HTTPONLY or None,
-                samesite=settings.SESSION_COOKIE_SAMESITE,
+                **options.cookie,
             )
             vary = True
         if vary:
