@@ -460,14 +460,15 @@ class SessionMiddleware(DjangoSessionMiddleware):  # type: ignore[misc]
     failures = FailureLog()
 
     def __call__(self, request: HttpRequest) -> Any:
-        # MiddlewareMixin's, without what it asks of a middleware that may lack a step.
+        # MiddlewareMixin's, without asking whether the middleware has each step.
         if self.async_mode:
             return self.__acall__(request)
-        self.process_request(request)
-        return self.process_response(request, self.get_response(request))
+        response = self.process_request(request) or self.get_response(request)
+        return self.process_response(request, response)
 
-    def process_request(self, request: HttpRequest) -> None:
+    def process_request(self, request: HttpRequest) -> HttpResponse | None:
         request.session = self.SessionStore(session_key(request, session_settings().cookie_name))
+        return None
 
     def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
         try:

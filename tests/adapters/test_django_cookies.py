@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import pickle
 from typing import Any
 
 import pytest
@@ -91,6 +92,13 @@ def test_a_cookie_changed_after_it_is_set_renders_the_change() -> None:
     assert response.cookies["sessionid"].OutputString().endswith("; Secure")
     response.cookies["sessionid"].set("sessionid", "other", "other")
     assert response.cookies["sessionid"].OutputString().startswith("sessionid=other;")
+
+
+def test_a_response_with_the_cookie_pickles_as_django_caches_it() -> None:
+    response = HttpResponse()
+    set_session_cookie(response, "sessionid", KEY, max_age=None, path="/", samesite="Lax")
+    copy = pickle.loads(pickle.dumps(response))
+    assert copy.cookies.output() == response.cookies.output()
 
 
 def test_a_cookie_the_view_made_keeps_what_it_gave_it() -> None:
