@@ -14,7 +14,8 @@ expiry (``SESSION_COOKIE_AGE``, ``set_expiry``). What is stored is sessionkit's 
 serialised by a sessionkit serializer, with a small header (created and last-active times, the
 user id Django's auth put in the session), sealed as ``SESSIONKIT_PROTECT`` says with keys
 derived from ``SECRET_KEY`` and ``SECRET_KEY_FALLBACKS`` (so rotating Django's key rotates
-them), under the session key, with a TTL of ``get_expiry_age()``: the store enforces expiry.
+them; a store in this process's memory, ``memory://``, is not sealed, as with a manager),
+under the session key, with a TTL of ``get_expiry_age()``: the store enforces expiry.
 Django's ``SESSION_SERIALIZER`` and ``SessionBase.encode`` are not used for that (they cost
 several times more); ``encode``/``decode`` still work as Django documents them.
 
@@ -73,7 +74,7 @@ from ..errors import (
 )
 from ..ids import is_valid_session_id, new_session_id
 from ..merge import merge
-from ..protect import Mode, protection
+from ..protect import Protection, check_mode, protection
 from ..registry import open_store
 from ..serializers import (
     LAZY_FROM,
@@ -85,7 +86,15 @@ from ..serializers import (
     stored_reader,
 )
 from ..signing import normalise_secrets
-from ..store import Store, SupportsPurge, SupportsUserIndex, SupportsVersions, Version, new_record
+from ..store import (
+    Store,
+    SupportsPurge,
+    SupportsUserIndex,
+    SupportsVersions,
+    Version,
+    in_process,
+    new_record,
+)
 from ..users import EPOCH, SessionInfo, when
 from ._django_cookies import session_key, set_session_cookie
 from ._django_data import DeferredValues
@@ -100,24 +109,45 @@ MERGE_ATTEMPTS = 32
 
 
 class Engine:
-    """What the engine needs from the settings, made once per configuration."""
+    """What the engine needs from the settings, made once per configuration: the store, and
+    how sessions are sealed and read.
 
-    def __init__(self) -> None:
+    As with a :class:`~sessionkit.SessionManager`, a store that keeps its sessions in this
+    process's memory (``memory://``) gets them unsealed whatever ``SESSIONKIT_PROTECT`` says,
+    and read as trusted (see :func:`sessionkit.protect.effective_mode`): :attr:`in_process`
+    is how, for such a store (the configured one, or one a subclass's ``get_store`` gives).
+    """
+
+    def __init__(
+        self, store: Store, serializer: Serializer, sealing: Protection | None, *, trusted: bool
+    ) -> None:
+        self.store = store
+        self.serializer = serializer
+        self.codec = SessionCodec(sealing)
+        self.loads_stored = stored_reader(serializer, protected=trusted)
+        self.loads_session = session_reader(serializer, protected=trusted)
+        self.lazy = reads_lazily(serializer, protected=trusted)
+        self.in_process: Engine = (
+            self if sealing is None and trusted else Engine(store, serializer, None, trusted=True)
+        )
+
+    @classmethod
+    def from_settings(cls) -> Engine:
         url = getattr(settings, "SESSIONKIT_STORE", None)
         if not url:
             raise ImproperlyConfigured(
                 "set SESSIONKIT_STORE to a store URL to use the sessionkit session engine"
             )
-        self.store: Store = open_store(url, **getattr(settings, "SESSIONKIT_STORE_OPTIONS", {}))
-        self.serializer: Serializer = get_serializer(
-            getattr(settings, "SESSIONKIT_SERIALIZER", "json")
-        )
+        mode = check_mode(getattr(settings, "SESSIONKIT_PROTECT", "sign"))
+        serializer = get_serializer(getattr(settings, "SESSIONKIT_SERIALIZER", "json"))
+        store = open_store(url, **getattr(settings, "SESSIONKIT_STORE_OPTIONS", {}))
         secrets = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", ())]
-        mode: Mode | None = getattr(settings, "SESSIONKIT_PROTECT", "sign")
-        self.codec = SessionCodec(protection(mode, normalise_secrets(secrets, allow_short=True)))
-        self.loads_stored = stored_reader(self.serializer, protected=mode is not None)
-        self.loads_session = session_reader(self.serializer, protected=mode is not None)
-        self.lazy = reads_lazily(self.serializer, protected=mode is not None)
+        sealing = protection(mode, normalise_secrets(secrets, allow_short=True))
+        return cls(store, serializer, sealing, trusted=mode is not None)
+
+    def for_store(self, store: Store) -> Engine:
+        """How sessions are sealed and read in ``store``."""
+        return self.in_process if capabilities(store)[2] else self
 
     def load_value(self, value: Any) -> Any:
         """Read a value that a lazy load left as stored (see ``SessionManager.load_value``)."""
@@ -162,7 +192,7 @@ def get_engine() -> Engine:
         key = Engine.key()
         engine = _engines.get(key)
         if engine is None:
-            engine = _engines[key] = Engine()
+            engine = _engines[key] = Engine.from_settings()
         _current = engine
         return engine
 
@@ -179,17 +209,19 @@ def _settings_changed(*, setting: str, **_: Any) -> None:
 setting_changed.connect(_settings_changed)
 
 
-_capabilities: dict[type, tuple[bool, bool]] = {}
+_capabilities: dict[type, tuple[bool, bool, bool]] = {}
 
 
-def capabilities(store: Store) -> tuple[bool, bool]:
-    """``(versioned writes, per-user index)`` of a store, asked once per store class."""
+def capabilities(store: Store) -> tuple[bool, bool, bool]:
+    """``(versioned writes, per-user index, in this process)`` of a store, asked once per
+    store class."""
     kind = type(store)
     found = _capabilities.get(kind)
     if found is None:
         found = _capabilities[kind] = (
             isinstance(store, SupportsVersions),
             isinstance(store, SupportsUserIndex),
+            in_process(store),
         )
     return found
 
@@ -211,9 +243,10 @@ class SessionStore(SessionBase):  # type: ignore[misc]
         self._session_key = session_key
         self.accessed = False
         self.modified = False
-        self.engine = get_engine()
-        self.store = self.get_store()
-        self._versioned, self._user_index = capabilities(self.store)
+        engine = get_engine()
+        self.store = store = self.get_store()
+        self._versioned, self._user_index, local = capabilities(store)
+        self.engine = engine.in_process if local else engine  # for_store, without its call
         self._base: tuple[bytes, Version | None, Meta] | None = None  # as loaded or saved
         self._meta = NO_META  # what the last save stored beside the data
 
@@ -418,6 +451,7 @@ class SessionStore(SessionBase):  # type: ignore[misc]
 def user_sessions(user_id: object) -> list[SessionInfo]:
     """The live sessions of a Django user (``request.user.pk``), most recently active first."""
     engine = get_engine()
+    engine = engine.for_store(engine.store)
     index = _index(engine.store)
     listed = []
     for sid, raw in index.user_sessions(str(user_id)).items():

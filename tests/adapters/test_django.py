@@ -51,6 +51,19 @@ def engine(clock: FrozenClock) -> type[SessionStore]:
     return ClockedSessionStore
 
 
+@pytest.fixture
+def file_engine(tmp_path: Path, clock: FrozenClock) -> type[SessionStore]:
+    """The engine on a file store of its own: one whose sessions leave the process."""
+    store = FileStore(tmp_path, clock=clock)
+
+    class FileSessionStore(SessionStore):
+        @classmethod
+        def get_store(cls) -> Store:
+            return store
+
+    return FileSessionStore
+
+
 def test_new_keys_are_sessionkit_ids(engine: type[SessionStore]) -> None:
     session = engine()
     session["a"] = 1
@@ -285,7 +298,10 @@ def test_a_request_racing_a_logout_gets_a_400_not_a_resurrected_session(client: 
     assert not SessionStore().exists(key)
 
 
-def test_what_is_stored_is_sessionkits_own_sealed_bytes(engine: type[SessionStore]) -> None:
+def test_what_is_stored_is_sessionkits_own_sealed_bytes(
+    file_engine: type[SessionStore],
+) -> None:
+    engine = file_engine
     session = engine()
     session["cart"] = ["apple"]
     session.save()
@@ -298,7 +314,24 @@ def test_what_is_stored_is_sessionkits_own_sealed_bytes(engine: type[SessionStor
     assert engine(moved).load() == {}
 
 
-def test_a_request_reads_only_the_values_it_uses(engine: type[SessionStore]) -> None:
+def test_a_memory_store_keeps_its_sessions_unsealed(engine: type[SessionStore]) -> None:
+    """As with a manager: only this process reaches them, and it holds the secret."""
+    session = engine()
+    session["cart"] = ["apple"]
+    session.save()
+    raw = engine.get_store().get(session.session_key)
+    assert raw is not None
+    assert raw[:1] == b"\x01"  # the header's unsealed version
+    assert raw.endswith(b'{"cart":["apple"]}')
+    with override_settings(SECRET_KEY="another-secret-key-for-this-test-only"):
+        assert engine(session.session_key)["cart"] == ["apple"]
+
+
+@pytest.mark.parametrize("kind", ["memory", "file"])
+def test_a_request_reads_only_the_values_it_uses(
+    kind: str, engine: type[SessionStore], file_engine: type[SessionStore]
+) -> None:
+    engine = engine if kind == "memory" else file_engine
     history = [{"path": f"/item/{n}"} for n in range(100)]
     session = engine()
     session.update({"_auth_user_id": "7", "views": 1, "history": history})
@@ -316,7 +349,8 @@ def test_a_request_reads_only_the_values_it_uses(engine: type[SessionStore]) -> 
     }
 
 
-def test_an_unsealed_session_is_read_whole(engine: type[SessionStore]) -> None:
+def test_an_unsealed_session_is_read_whole(file_engine: type[SessionStore]) -> None:
+    engine = file_engine
     history = [{"path": f"/item/{n}"} for n in range(100)]
     with override_settings(SESSIONKIT_PROTECT=None):
         session = engine()
@@ -430,8 +464,8 @@ def test_our_middleware_turns_a_lost_race_into_djangos_400(client: Client) -> No
     assert client.get("/slow-write").status_code == 400  # SessionInterrupted
 
 
-def test_the_engine_follows_overridden_settings() -> None:
-    first, second = (f"memory://django-settings-{uuid.uuid4().hex}" for _ in range(2))
+def test_the_engine_follows_overridden_settings(tmp_path: Path) -> None:
+    first, second = (f"file://{tmp_path}/{name}" for name in ("first", "second"))
     with override_settings(SESSIONKIT_STORE=first):
         session = SessionStore()
         session["a"] = 1
