@@ -21,8 +21,11 @@ A session's cost is what it adds beyond the framework and the raw store client::
 
     cost = request with the session - same request on the bare app - raw client calls
 
-where the raw calls are a get (read) or a get and a set (modify) of the same bytes with the
-store's plain client, all measured in the same process. Each cell reports the peer's cost,
+where the bare app is the same app, routes and views with no session library: its views use
+a dict the app holds in place of the session (so the cost leaves out the route's own
+matching and the view's response, which differ from route to route), and the raw calls are
+a get (read) or a get and a set (modify) of the same bytes with the store's plain client, all
+measured in the same process. Each cell reports the peer's cost,
 sessionkit's (json, orjson) and sessionkit / peer; the target is at most 0.5x.
 
 Usage (with the peers installed: ``pip install -r tests/benchmarks/peers/requirements.txt``;
@@ -74,7 +77,7 @@ import callgrind
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.benchmarks.peers.matrix import BACKENDS, FRAMEWORKS, impls  # noqa: E402
+from tests.benchmarks.peers.matrix import BACKENDS, FRAMEWORKS, OPERATIONS, impls  # noqa: E402
 from tests.benchmarks.peers.measure import Measurement, Plan, Timer  # noqa: E402
 from tests.benchmarks.peers.servers import ServerProcesses, Servers  # noqa: E402
 from tests.benchmarks.peers.sessions import SIZES  # noqa: E402
@@ -135,7 +138,8 @@ class Runner:
         plan = Plan(requests=self.args.callgrind_requests, warmup=CALLGRIND_WARMUP)
         dumps = self.out / "callgrind" / "-".join(job)
         result_file = dumps / "segments.json"
-        expected = 2 + 4 * len(plan.requests)
+        # bare, untouched, bare per operation; each operation and its raw calls per size
+        expected = 2 + len(OPERATIONS) + 4 * len(plan.requests)
         done = self.args.resume and result_file.exists()
         if not done:
             shutil.rmtree(dumps, ignore_errors=True)

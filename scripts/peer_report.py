@@ -54,7 +54,7 @@ def instruction_cost(record: dict[str, Any], op: str, size: str) -> float | None
     ins = record.get("instructions") or {}
     if f"{op} {size}" not in ins:
         return None
-    return float(ins[f"{op} {size}"] - ins["bare"] - ins[f"raw {op} {size}"])
+    return float(ins[f"{op} {size}"] - ins[f"bare {op}"] - ins[f"raw {op} {size}"])
 
 
 def wall_costs(record: dict[str, Any], op: str, size: str) -> list[float]:
@@ -62,7 +62,7 @@ def wall_costs(record: dict[str, Any], op: str, size: str) -> list[float]:
     s = record.get("seconds") or {}
     if f"{op} {size}" not in s:
         return []
-    rows = zip(s[f"{op} {size}"], s["bare"], s[f"raw {op} {size}"], strict=True)
+    rows = zip(s[f"{op} {size}"], s[f"bare {op}"], s[f"raw {op} {size}"], strict=True)
     return [(request - bare - raw) * 1e6 for request, bare, raw in rows]
 
 
@@ -213,7 +213,8 @@ def markdown(results: dict[str, Any]) -> str:
         f"`{meta['command']}` ({meta['minutes']} min). {packages}.",
         "",
         f"sessionkit through its adapters ({adapters}). Cost = request with the session - the "
-        "bare app's request - the raw client's get (read) or get + set (modify), in thousands "
+        "bare app's same request (same route and view, a dict held by the app for the "
+        "session) - the raw client's get (read) or get + set (modify), in thousands "
         f"of CPU instructions per request (callgrind; loops of {meta['callgrind_requests']} "
         "requests), all in one process. Wall clock: the same cost in µs, median and min-max "
         f"over {meta['reps']} repetitions alternating between the implementations (loops of "

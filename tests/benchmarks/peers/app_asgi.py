@@ -40,7 +40,9 @@ def peer_middleware(store: Store) -> tuple[type, dict[str, Any]]:
 
 
 def session_endpoints(impl: str) -> dict[str, Any]:
-    """The endpoints, as ``async def (request)`` functions returning a plain-text response."""
+    """The endpoints, as ``async def (request)`` functions returning a plain-text response.
+    The bare app (no middleware) has a session of its own: a dict, held by the app."""
+    plain = contents("300B")
 
     async def load(request: Request) -> None:
         if impl == "peer":
@@ -53,12 +55,14 @@ def session_endpoints(impl: str) -> dict[str, Any]:
 
     async def read(request: Request) -> PlainTextResponse:
         await load(request)
-        return PlainTextResponse(str(request.session["user"]["id"]))
+        session = request.scope.get("session", plain)  # request.session, or the bare app's
+        return PlainTextResponse(str(session["user"]["id"]))
 
     async def modify(request: Request) -> PlainTextResponse:
         await load(request)
-        request.session["views"] = request.session["views"] + 1
-        return PlainTextResponse(str(request.session["views"]))
+        session = request.scope.get("session", plain)
+        session["views"] = session["views"] + 1
+        return PlainTextResponse(str(session["views"]))
 
     async def seed(request: Request) -> PlainTextResponse:
         await load(request)

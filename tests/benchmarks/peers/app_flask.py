@@ -24,11 +24,19 @@ from .drive import WSGIDriver
 from .sessions import SECRET, TTL, contents
 
 
-class NoSession(SessionInterface):
-    """The bare app has no session at all: not even Flask's signed-cookie one."""
+class PlainSession(dict[str, Any], SessionMixin):
+    """A dict as Flask's session."""
 
-    def open_session(self, app: Flask, request: Request) -> None:
-        return None
+
+class NoSession(SessionInterface):
+    """The bare app's sessions: not even Flask's signed-cookie one, but one dict, held by the
+    app, that every request uses and nothing saves."""
+
+    def __init__(self) -> None:
+        self.plain = PlainSession(contents("300B"))
+
+    def open_session(self, app: Flask, request: Request) -> PlainSession:
+        return self.plain
 
     def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
         return None

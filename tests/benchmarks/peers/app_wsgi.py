@@ -16,11 +16,16 @@ from .sessions import SECRET, TTL, contents
 
 
 def make_app(session_key: str | None, explicit_save: bool) -> Callable[..., list[bytes]]:
+    """The app; without ``session_key`` (the bare app), its session is a dict of its own."""
+    plain = contents("300B")
+
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
         path: str = environ["PATH_INFO"]
         body = b"ok"
-        if path != "/bare" and session_key is not None:
-            session: MutableMapping[str, Any] = environ[session_key]
+        if path != "/bare":
+            session: MutableMapping[str, Any] = (
+                plain if session_key is None else environ[session_key]
+            )
             if path == "/read":
                 body = str(session["user"]["id"]).encode()
             elif path == "/modify":

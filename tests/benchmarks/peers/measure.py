@@ -6,6 +6,8 @@ these segments, each a warm-up followed by a loop of requests between a ``before
 ``after()`` call:
 
 - ``bare``: the bare app's ``/bare`` with the smallest session's Cookie header;
+- ``bare read`` / ``bare modify``: the bare app's ``/read`` and ``/modify``, same cookie: the
+  same views, routes and responses, on a dict the app holds in place of a session;
 - ``untouched``: the session app's ``/bare`` (a route that never uses the session), same cookie;
 - ``read SIZE`` / ``modify SIZE``: the session app's ``/read`` (reads ``session["user"]``) and
   ``/modify`` (``session["views"] += 1``) with that size's cookie;
@@ -78,9 +80,10 @@ def seed(built: Built, size: str) -> str:
 def check(name: str, response: Response, previous: Response | None) -> None:
     """The warm-up's last response shows the request did what the segment says."""
     assert response.status == 200, f"{name}: status {response.status}: {response.body[:300]!r}"
-    if name.startswith("read"):
+    op = name.removeprefix("bare ")
+    if op.startswith("read"):
         assert response.body == b"4211", f"{name}: {response.body!r}"
-    elif name.startswith("modify"):
+    elif op.startswith("modify"):
         assert previous is None or int(response.body) == int(previous.body) + 1, name
     else:
         assert response.body == b"ok", f"{name}: {response.body!r}"
@@ -124,6 +127,8 @@ class Measurement:
             out.append((name, size, run, lambda: driver.request(path, cookie)))
 
         add("bare", first, self.bare, "/bare", small)
+        for op in OPERATIONS:
+            add(f"bare {op}", first, self.bare, f"/{op}", small)
         add("untouched", first, self.app, "/bare", small)
         for size in self.sizes:
             for op in OPERATIONS:
@@ -164,7 +169,7 @@ class Measurement:
             result["roundtrips"] = {
                 name: per_request(counter, one, plan.count)
                 for name, _, _, one in segments
-                if name != "bare"
+                if not name.startswith("bare")
             }
         return result
 
