@@ -464,6 +464,29 @@ def test_our_middleware_turns_a_lost_race_into_djangos_400(client: Client) -> No
     assert client.get("/slow-write").status_code == 400  # SessionInterrupted
 
 
+def test_a_subclass_uses_the_store_its_get_store_gives(tmp_path: Path) -> None:
+    store = FileStore(tmp_path)
+
+    class Plain(SessionStore):
+        pass
+
+    class WithMethod(SessionStore):
+        @classmethod
+        def get_store(cls) -> Store:
+            return store
+
+    class WithStatic(SessionStore):
+        get_store = staticmethod(lambda: store)
+
+    assert Plain().store is SessionStore().store is SessionStore.get_store()
+    for kind in (WithMethod, WithStatic):
+        session = kind()
+        session["a"] = 1
+        session.save()
+        assert session.store is store
+        assert store.get(session.session_key) is not None
+
+
 def test_the_engine_follows_overridden_settings(tmp_path: Path) -> None:
     first, second = (f"file://{tmp_path}/{name}" for name in ("first", "second"))
     with override_settings(SESSIONKIT_STORE=first):
