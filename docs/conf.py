@@ -57,7 +57,7 @@ autodoc_default_options = {"members": True, "undoc-members": True, "show-inherit
 # library, redis-py, Flask …) are not linked: the build runs offline, without intersphinx.
 nitpicky = True
 EXTERNAL_ROOTS = (
-    "collections|datetime|enum|hmac|os|subprocess|threading|_thread|typing|WSGIApplication"
+    "collections|datetime|enum|hmac|os|ssl|subprocess|threading|_thread|typing|WSGIApplication"
     "|WSGIEnvironment"
     "|_pytest|pytest|hypothesis|hiredis|itsdangerous|redis|sqlalchemy"
     "|aiohttp|django|falcon|flask|litestar|pyramid|quart|starlette|webob|werkzeug"

@@ -5,18 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from functools import cached_property
 from typing import TypeVar
-
-from redis import exceptions
 
 from sessionkit.store import Entry, Swap, Version
 
 from .base import RedisTwin
-from .clients import ASYNC, AsyncClient, bounds_tries_itself
+from .clients import ASYNC, AsyncClient
 from .errors import CLIENT_ERRORS, torn_connection
 from .operations import Running, Single, Steps
-from .requests import Answer, Request
+from .requests import Answer
 
 T = TypeVar("T")
 
@@ -88,7 +85,7 @@ class AsyncRedisStore(RedisTwin[AsyncClient]):
         retry, started = 0, time.monotonic() if started is None else started
         while True:
             try:
-                return request.read(await self._reply(request))
+                return request.read(await request.send(self))
             except CLIENT_ERRORS as exc:
                 retry += 1
                 await asyncio.sleep(self._retry_after(exc, retry, started))
@@ -98,20 +95,3 @@ class AsyncRedisStore(RedisTwin[AsyncClient]):
                     raise
                 retry += 1
                 await asyncio.sleep(self._retry_after(broken, retry, started))
-
-    @cached_property
-    def _try_limit(self) -> float | None:
-        """How long a try may take, when this store bounds it (see ``bounds_tries_itself``);
-        None when the client's socket timeouts do."""
-        return self.settings.policy.try_timeout if bounds_tries_itself(self.settings) else None
-
-    async def _reply(self, request: Request[T]) -> object:
-        """Send ``request`` and await its reply within a try's share of the timeout."""
-        limit = self._try_limit
-        if limit is None:
-            return await request.send(self)
-        try:
-            async with asyncio.timeout(limit):  # type: ignore[attr-defined,unused-ignore]
-                return await request.send(self)
-        except TimeoutError:  # the client dropped the connection it was cancelled on
-            raise exceptions.TimeoutError(f"no reply within {limit:g} s") from None

@@ -1,8 +1,8 @@
 """Building a redis-py client, sync or async, from the store's settings.
 
 One builder serves both: redis-py's sync and asyncio clients take the same arguments, so
-only the classes differ (a :class:`Flavour`). The async twin of one plain server (TCP or Unix
-socket, no TLS) gets the lean client of :mod:`sessionkit_redis.wire` instead, built from the
+only the classes differ (a :class:`Flavour`). The async twin of one server (TCP, TLS or a
+Unix socket) gets the lean client of :mod:`sessionkit_redis.wire` instead, built from the
 same arguments. A client holds its own connection pool; the
 async twin always gets a new client, since a ``redis.asyncio`` client belongs to the event
 loop it first ran on. redis-py never retries a command itself (:mod:`sessionkit_redis.policy`
@@ -11,7 +11,6 @@ does, within the operation's ``timeout``).
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -62,22 +61,11 @@ ASYNC = Flavour(
 
 def is_lean(settings: RedisSettings) -> bool:
     """Whether the async twin talks to the server through
-    :class:`~sessionkit_redis.wire.LeanRedis`: one server over TCP or a Unix socket, without
-    TLS. TLS, Sentinel and Cluster keep redis.asyncio, which knows them."""
-    return settings.topology == "single" and not settings.connection.get("ssl")
-
-
-def bounds_tries_itself(settings: RedisSettings) -> bool:
-    """Whether the async twin bounds each try itself (``asyncio.timeout``, Python 3.11+)
-    rather than through the client's ``socket_timeout``, with which redis.asyncio wraps every
-    write in ``asyncio.wait_for``: a task per command, a fifth of a small session's save.
-
-    Only for a single server on redis.asyncio (the lean client bounds its own tries): a
-    Sentinel client must see a frozen Sentinel's own timeout to ask the next one, and a
-    Cluster client a node's to move away from it and refresh its slot map; redis-py does
-    neither for a try cancelled from outside.
-    """
-    return sys.version_info >= (3, 11) and settings.topology == "single" and not is_lean(settings)
+    :class:`~sessionkit_redis.wire.LeanRedis`: one server, over TCP, TLS or a Unix socket.
+    Sentinel and Cluster keep redis.asyncio, which knows them (with the client's
+    ``socket_timeout`` bounding each try: a Sentinel client must see a frozen Sentinel's own
+    timeout to ask the next one, and a Cluster client a node's to move away from it)."""
+    return settings.topology == "single"
 
 
 def build(settings: RedisSettings, flavour: Flavour) -> tuple[Any, Any | None]:
@@ -87,8 +75,6 @@ def build(settings: RedisSettings, flavour: Flavour) -> tuple[Any, Any | None]:
         if "unix_socket_path" not in kwargs:
             kwargs["host"], kwargs["port"] = settings.nodes[0]
         return LeanRedis(**kwargs), None
-    if flavour is ASYNC and bounds_tries_itself(settings):
-        kwargs["socket_timeout"] = None
     no_retry = flavour.retry(NoBackoff(), 0)
     if settings.topology == "cluster":
         nodes = [flavour.node(host, port) for host, port in settings.nodes]

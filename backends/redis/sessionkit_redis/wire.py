@@ -1,5 +1,5 @@
-"""A lean asyncio client for one Redis server over TCP or a Unix socket: what the async twin
-sends, on one connection per event loop, replies parsed by hiredis.
+"""A lean asyncio client for one Redis server over TCP, TLS or a Unix socket: what the async
+twin sends, on one connection per event loop, replies parsed by hiredis.
 
 redis.asyncio spends some 312,000 instructions on a GET (callgrind) against 141,000 for
 redis-py's blocking client: a pool checkout under an asyncio lock, a stream reader and a
@@ -13,16 +13,19 @@ request connects anew. A request whose awaiting task is cancelled leaves its rep
 read and dropped when it comes.
 
 Errors are redis-py's exception classes, as redis-py would raise them, so the store's retry
-policy and error messages (:mod:`sessionkit_redis.errors`) are one for both clients. TLS,
+policy and error messages (:mod:`sessionkit_redis.errors`) are one for both clients. TLS
+takes the same options as redis-py's, with the same meanings (see :func:`tls_context`).
 Sentinel and Cluster stay with redis.asyncio (:func:`sessionkit_redis.clients.is_lean`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import ssl
 import time
 from collections import deque
 from collections.abc import Sequence
+from ssl import SSLContext
 from typing import Any
 
 import hiredis
@@ -66,6 +69,26 @@ def reply_error(reply: hiredis.ReplyError) -> exceptions.RedisError:
         return exceptions.ResponseError(rest)
     coded = _CODES.get(code)
     return exceptions.ResponseError(message) if coded is None else coded(rest)
+
+
+_CERT_REQS = {"none": ssl.CERT_NONE, "optional": ssl.CERT_OPTIONAL, "required": ssl.CERT_REQUIRED}
+
+
+def tls_context(
+    ca_certs: str | None, certfile: str | None, keyfile: str | None, cert_reqs: str, check: bool
+) -> SSLContext:
+    """The TLS context redis-py makes of the same options: the system's defaults, the
+    certificate check ``cert_reqs`` asks for (the host name checked only if ``check`` and
+    certificates are checked at all), a client certificate, and ``ca_certs`` trusted too."""
+    context = ssl.create_default_context()
+    mode = _CERT_REQS[cert_reqs]
+    context.check_hostname = check and mode != ssl.CERT_NONE
+    context.verify_mode = mode
+    if certfile or keyfile:
+        context.load_cert_chain(certfile=certfile, keyfile=keyfile)  # type: ignore[arg-type]
+    if ca_certs:
+        context.load_verify_locations(cafile=ca_certs)
+    return context
 
 
 def _pack(args: tuple[EncodableT, ...]) -> bytes:
@@ -163,6 +186,7 @@ class LeanRedis:
     :param socket_connect_timeout: how long connecting, with the handshake, may take.
     :param health_check_interval: before a request on a connection idle this many seconds,
         a PING checks it (0: never).
+    :param ssl: connect over TLS, with the ``ssl_*`` options (see :func:`tls_context`).
     """
 
     def __init__(
@@ -177,8 +201,18 @@ class LeanRedis:
         socket_timeout: float | None = None,
         socket_connect_timeout: float | None = None,
         health_check_interval: int = 0,
+        ssl: bool = False,
+        ssl_ca_certs: str | None = None,
+        ssl_certfile: str | None = None,
+        ssl_keyfile: str | None = None,
+        ssl_cert_reqs: str = "required",
+        ssl_check_hostname: bool = True,
     ) -> None:
         self.host, self.port, self.unix_socket_path = host, port, unix_socket_path
+        # made at the first connection, whose failure it is if a file cannot be read
+        self._tls = (ssl_ca_certs, ssl_certfile, ssl_keyfile, ssl_cert_reqs, ssl_check_hostname)
+        self._tls_context: SSLContext | None = None
+        self.ssl = ssl
         self.db = db
         self._credentials = (username, password)
         self.socket_timeout = socket_timeout
@@ -269,8 +303,10 @@ class LeanRedis:
                     lambda: _Connection(timeout), self.unix_socket_path
                 )
             else:
+                if self.ssl and self._tls_context is None:
+                    self._tls_context = tls_context(*self._tls)
                 _, connection = await loop.create_connection(
-                    lambda: _Connection(timeout), self.host, self.port
+                    lambda: _Connection(timeout), self.host, self.port, ssl=self._tls_context
                 )
         except OSError as exc:
             where = self.unix_socket_path or f"{self.host}:{self.port}"

@@ -47,9 +47,18 @@ def test_the_host_name_check_can_be_turned_off(tls_server: Any, certificates: An
         "&prefix=tls-hostname:"
     )
     sid = new_session_id()
+
+    async def read_through_the_twin() -> bytes | None:
+        astore = store.async_store()
+        try:
+            return await astore.get(sid)
+        finally:
+            await astore.close()
+
     try:
         store.set(sid, b"over TLS", 60)
         assert store.get(sid) == b"over TLS"
+        assert asyncio.run(read_through_the_twin()) == b"over TLS"
     finally:
         store.delete(sid)
         store.close()

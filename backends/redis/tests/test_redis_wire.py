@@ -1,4 +1,4 @@
-"""The lean asyncio client of one plain Redis server (:mod:`sessionkit_redis.wire`): what it
+"""The lean asyncio client of one Redis server (:mod:`sessionkit_redis.wire`): what it
 does beyond what the contract, error and fault tests show through the async twin."""
 
 from __future__ import annotations
@@ -23,13 +23,13 @@ from sessionkit.ids import new_session_id
     [
         ("redis://127.0.0.1:6379/0", True),
         ("redis+unix:///run/redis.sock?db=2", True),
-        ("rediss://127.0.0.1:6379/0", False),
-        ("redis://127.0.0.1:6379/0?ssl=true", False),
+        ("rediss://127.0.0.1:6379/0", True),
+        ("redis://127.0.0.1:6379/0?ssl=true", True),
         ("redis+sentinel://127.0.0.1:26379/mymaster", False),
         ("redis+cluster://127.0.0.1:7000", False),
     ],
 )
-def test_only_one_plain_server_gets_the_lean_client(url: str, lean: bool) -> None:
+def test_one_server_gets_the_lean_client(url: str, lean: bool) -> None:
     assert is_lean(RedisSettings.from_url(url)) is lean
 
 
