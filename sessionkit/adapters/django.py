@@ -505,7 +505,9 @@ class SessionMiddleware(DjangoSessionMiddleware):  # type: ignore[misc]
     failures = FailureLog()
 
     def __call__(self, request: HttpRequest) -> Any:
-        # MiddlewareMixin's, without asking whether the middleware has each step.
+        # MiddlewareMixin's, without asking whether the middleware has each step. async_mode
+        # and __acall__ are the mixin's own (Django 3.1 and up), so the async path stays
+        # Django's; tests/adapters/test_django_cookies.py runs it through AsyncClient.
         if self.async_mode:
             return self.__acall__(request)
         response = self.process_request(request) or self.get_response(request)
