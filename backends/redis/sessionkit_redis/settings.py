@@ -103,6 +103,8 @@ class RedisSettings:
             known = {name: value for name, value in OPTION_DEFAULTS.items() if name != "db"}
         options = StoreOptions(parsed, overrides, known)
         tls = scheme == "rediss" or options.flag("ssl")
+        if tls and scheme == "redis+unix":  # redis-py would connect without it, silently
+            raise ConfigurationError(f"{parsed.masked}: TLS does not apply to a Unix socket")
         if not tls and any(options.given(name) for name in _TLS_ONLY):
             raise ConfigurationError(f"{parsed.masked}: ssl_* options need rediss:// or ssl=true")
         if scheme != "redis+sentinel" and any(options.given(name) for name in _SENTINEL_ONLY):

@@ -193,6 +193,7 @@ def test_empty_prefix_is_allowed() -> None:
         "redis://h?retries=-1",
         "redis+unix://host/run/redis.sock",
         "redis+unix://",
+        "redis+unix:///run/redis.sock?ssl=true",  # TLS on a Unix socket
         "redis+sentinel://s1:26379",  # no service name
         "redis+sentinel://s1:26379/a/b/c",
         "redis+cluster://n1:7000/2",
