@@ -61,8 +61,10 @@ if TYPE_CHECKING:  # a store method's arguments (TypeVarTuple is Python 3.11's)
     Ts = TypeVarTuple("Ts")
 
 ADD_ATTEMPTS = 3  # a new id per attempt: a collision of 256-bit ids never merges two users
-# Each round of a race stores at least one writer, so n parallel saves need at most n tries.
-MERGE_ATTEMPTS = 32
+# Each round of a race stores at least one writer, so n parallel saves need at most n tries:
+# 128 covers a burst of one client's requests over HTTP/2, whose servers allow some 100
+# streams at once. A save beaten that often raises SessionConflictError (a 409), lost to no one.
+MERGE_ATTEMPTS = 128
 
 
 def drive(coroutine: Coroutine[Any, Any, T]) -> T:

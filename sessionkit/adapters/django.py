@@ -73,6 +73,7 @@ from ..errors import (
     UnsupportedOperationError,
 )
 from ..ids import is_valid_session_id, new_session_id
+from ..lifecycle import MERGE_ATTEMPTS
 from ..merge import merge
 from ..protect import Protection, check_mode, protection
 from ..registry import open_store
@@ -105,7 +106,6 @@ log = logging.getLogger("sessionkit")
 security_log = logging.getLogger("django.security.SuspiciousSession")
 
 AUTH_USER_KEY = "_auth_user_id"  # where django.contrib.auth keeps the logged-in user's id
-MERGE_ATTEMPTS = 32
 
 
 class Engine:
