@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from sessionkit.store import Swap, Version
 from sessionkit.stores.memory import MemoryStore
 
 _OPERATIONS = (
@@ -50,3 +51,21 @@ def attributes_of(set_cookie: str) -> dict[str, str]:
         name, _, value = part.strip().partition("=")
         result[name.lower()] = value
     return result
+
+
+class Contended(MemoryStore):
+    """Before each of the next ``rivals`` compare-and-sets, ``rival()`` saves first."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rivals = 0
+        self.rival: Callable[[], object] | None = None
+
+    def replace_versioned(self, sid: str, data: bytes, ttl: int, version: Version) -> Swap:
+        rival = self.rival
+        if self.rivals > 0 and rival is not None:
+            self.rivals -= 1
+            self.rival = None  # the rival's own save is not beaten
+            rival()
+            self.rival = rival
+        return super().replace_versioned(sid, data, ttl, version)

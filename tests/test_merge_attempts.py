@@ -11,28 +11,9 @@ import pytest
 
 from sessionkit import SessionConflictError, SessionManager
 from sessionkit.lifecycle import MERGE_ATTEMPTS
-from sessionkit.store import Swap, Version
-from sessionkit.stores.memory import MemoryStore
+from tests.helpers import Contended
 
 SECRET = "a-secret-for-the-merge-attempt-tests-0123456789"
-
-
-class Contended(MemoryStore):
-    """Before each of the next ``rivals`` compare-and-sets, ``rival()`` saves first."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.rivals = 0
-        self.rival: Callable[[], object] | None = None
-
-    def replace_versioned(self, sid: str, data: bytes, ttl: int, version: Version) -> Swap:
-        rival = self.rival
-        if self.rivals > 0 and rival is not None:
-            self.rivals -= 1
-            self.rival = None  # the rival's own save is not beaten
-            rival()
-            self.rival = rival
-        return super().replace_versioned(sid, data, ttl, version)
 
 
 def burst(rivals: int, commit: Callable[[SessionManager, object], object]) -> list[str]:

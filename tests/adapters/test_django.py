@@ -30,7 +30,7 @@ from sessionkit.store import Store
 from sessionkit.stores.file import FileStore
 from sessionkit.stores.memory import MemoryStore
 from sessionkit.testing import FrozenClock
-from tests.helpers import CountingStore
+from tests.helpers import Contended, CountingStore
 
 
 @pytest.fixture
@@ -462,6 +462,33 @@ def test_our_middleware_deletes_the_cookie_of_an_emptied_session(client: Client)
 def test_our_middleware_turns_a_lost_race_into_djangos_400(client: Client) -> None:
     client.get("/")
     assert client.get("/slow-write").status_code == 400  # SessionInterrupted
+
+
+def test_a_save_beaten_by_a_hundred_parallel_saves_keeps_every_item() -> None:
+    store = Contended()
+
+    class ContendedSessionStore(SessionStore):
+        @classmethod
+        def get_store(cls) -> Store:
+            return store
+
+    first = ContendedSessionStore()
+    first["cart"] = []
+    first.save()
+    key = first.session_key
+    count = iter(range(100))
+
+    def rival() -> None:
+        other = ContendedSessionStore(key)
+        other["cart"] = [*other["cart"], f"rival-{next(count)}"]
+        other.save()
+
+    mine = ContendedSessionStore(key)
+    mine["cart"] = [*mine["cart"], "mine"]
+    store.rival, store.rivals = rival, 100
+    mine.save()
+    cart = ContendedSessionStore(key)["cart"]
+    assert sorted(cart) == sorted(["mine", *(f"rival-{n}" for n in range(100))])
 
 
 def test_a_subclass_uses_the_store_its_get_store_gives(tmp_path: Path) -> None:
