@@ -12,7 +12,8 @@ instructions. :func:`set_session_cookie` makes the cookie with ``set_cookie`` on
 distinct set of attributes (the expiry date changes once a second), and gives each response a
 ``Morsel`` with those attributes, whose rendering is the one computed then: the response's
 ``cookies`` hold the same ``Morsel`` as ``set_cookie`` would have made, and it renders the
-same header, until someone changes one of its attributes.
+same header while its attributes are still those (it compares them, so that any change, by
+any means, is rendered). A response class with a ``set_cookie`` of its own gets that called.
 """
 
 from __future__ import annotations
@@ -41,31 +42,20 @@ def session_key(request: HttpRequest, name: str) -> str | None:
 
 
 class _SessionMorsel(Morsel[str]):
-    """A ``Morsel`` that renders its attributes as given, until one of them changes."""
+    """A ``Morsel`` that renders its attributes as given while they are still those."""
 
-    _attributes: str | None = None
+    _made: tuple[dict[str, Any], str] | None = None  # the attributes, and their rendering
 
     def __init__(self, attributes: dict[str, Any], rendered: str) -> None:
         super().__init__()
         dict.update(self, attributes)  # a Morsel's own, checked when set_cookie made them
-        self._attributes = rendered
+        self._made = (attributes, rendered)
 
     def OutputString(self, attrs: Container[str] | None = None) -> str:
-        if attrs is None and self._attributes is not None:
-            return f"{self.key}={self.coded_value}{self._attributes}"
+        made = self._made
+        if attrs is None and made is not None and dict.__eq__(self, made[0]):
+            return f"{self.key}={self.coded_value}{made[1]}"
         return super().OutputString(attrs)
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self._attributes = None
-        super().__setitem__(key, value)
-
-    def setdefault(self, key: str, value: Any = None) -> Any:
-        self._attributes = None
-        return super().setdefault(key, value)
-
-    def update(self, *args: Any, **kwargs: Any) -> None:
-        self._attributes = None
-        super().update(*args, **kwargs)
 
 
 @functools.lru_cache(maxsize=8)
@@ -77,9 +67,13 @@ def _made_by_django(name: str, **attributes: Any) -> tuple[dict[str, Any], str]:
     return dict(morsel), morsel.OutputString()[len(name) + 2 :]
 
 
+_SET_COOKIE = HttpResponse.set_cookie
+
+
 def set_session_cookie(response: HttpResponse, name: str, value: str, **attributes: Any) -> None:
     """``response.set_cookie(name, value, **attributes)``, for the session cookie."""
-    if name in response.cookies:  # set_cookie would keep what the morsel had: let it
+    if name in response.cookies or type(response).set_cookie is not _SET_COOKIE:
+        # set_cookie would keep what the morsel had, or is the response class's own: call it
         response.set_cookie(name, value, **attributes)
         return
     morsel = _SessionMorsel(*_made_by_django(name, **attributes))

@@ -7,6 +7,7 @@ instructions), and a request that saves its session reads a dozen. They are read
 
 from __future__ import annotations
 
+import threading
 from typing import Any, NamedTuple
 
 from django.conf import settings  # type: ignore[import-untyped]
@@ -23,13 +24,23 @@ class SessionSettings(NamedTuple):
 
 
 _current: SessionSettings | None = None
+# Held while the settings are read and while they are forgotten, so that a change cannot
+# come between a read and its being kept.
+_lock = threading.Lock()
 
 
 def session_settings() -> SessionSettings:
     """The settings as they are now."""
-    global _current
     current = _current
-    if current is None:
+    return _read() if current is None else current
+
+
+def _read() -> SessionSettings:
+    global _current
+    with _lock:
+        current = _current
+        if current is not None:
+            return current
         current = _current = SessionSettings(
             cookie_name=settings.SESSION_COOKIE_NAME,
             cookie_age=settings.SESSION_COOKIE_AGE,
@@ -49,7 +60,8 @@ def session_settings() -> SessionSettings:
 def _settings_changed(*, setting: str, **_: Any) -> None:
     global _current
     if setting.startswith("SESSION_"):
-        _current = None
+        with _lock:
+            _current = None
 
 
 setting_changed.connect(_settings_changed)

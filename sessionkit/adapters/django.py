@@ -237,12 +237,6 @@ class SessionStore(SessionBase):  # type: ignore[misc]
 
     _session_key: str | None  # a property of SessionBase that validates what it is given
     _clock: Callable[[], float] = time.time
-    _custom_store = False  # whether the class overrides get_store
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        own = SessionStore.__dict__["get_store"].__func__
-        cls._custom_store = getattr(cls.get_store, "__func__", None) is not own
 
     def __init__(self, session_key: str | None = None) -> None:
         # What SessionBase.__init__ does, but for importing SESSION_SERIALIZER on every
@@ -251,12 +245,13 @@ class SessionStore(SessionBase):  # type: ignore[misc]
         self.accessed = False
         self.modified = False
         engine = get_engine()
-        if self._custom_store:
-            self.store = store = self.get_store()
-            self._versioned, self._user_index, local = capabilities(store)
-        else:  # get_store() and capabilities() as the engine has them, without their calls
+        if getattr(type(self).get_store, "__func__", None) is _default_get_store:
+            # get_store() and capabilities() as the engine has them, without their calls
             self.store = engine.store
             self._versioned, self._user_index, local = engine.capabilities
+        else:  # a subclass's, or one patched in
+            self.store = store = self.get_store()
+            self._versioned, self._user_index, local = capabilities(store)
         self.engine = engine.in_process if local else engine  # for_store, without its call
         self._base: tuple[bytes, Version | None, Meta] | None = None  # as loaded or saved
         self._meta = NO_META  # what the last save stored beside the data
@@ -454,6 +449,10 @@ class SessionStore(SessionBase):  # type: ignore[misc]
         store = cls.get_store()
         if isinstance(store, SupportsPurge):
             store.purge_expired()
+
+
+# SessionStore's own get_store, which SessionStore() answers without calling it.
+_default_get_store = SessionStore.__dict__["get_store"].__func__
 
 
 # -- a user's sessions

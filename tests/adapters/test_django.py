@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from django.contrib.sessions.backends.base import CreateError, SessionBase, UpdateError
@@ -506,6 +507,8 @@ def test_a_subclass_uses_the_store_its_get_store_gives(tmp_path: Path) -> None:
         get_store = staticmethod(lambda: store)
 
     assert Plain().store is SessionStore().store is SessionStore.get_store()
+    with mock.patch.object(SessionStore, "get_store", classmethod(lambda cls: store)):
+        assert SessionStore().store is Plain().store is store  # patched in, as tests do
     for kind in (WithMethod, WithStatic):
         session = kind()
         session["a"] = 1
