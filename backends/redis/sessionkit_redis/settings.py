@@ -103,9 +103,10 @@ class RedisSettings:
             known = {name: value for name, value in OPTION_DEFAULTS.items() if name != "db"}
         options = StoreOptions(parsed, overrides, known)
         tls = scheme == "rediss" or options.flag("ssl")
-        if tls and scheme == "redis+unix":  # redis-py would connect without it, silently
+        tls_given = any(options.given(name) for name in _TLS_ONLY)
+        if scheme == "redis+unix" and (tls or tls_given):  # redis-py would drop it, silently
             raise ConfigurationError(f"{parsed.masked}: TLS does not apply to a Unix socket")
-        if not tls and any(options.given(name) for name in _TLS_ONLY):
+        if not tls and tls_given:
             raise ConfigurationError(f"{parsed.masked}: ssl_* options need rediss:// or ssl=true")
         if scheme != "redis+sentinel" and any(options.given(name) for name in _SENTINEL_ONLY):
             raise ConfigurationError(f"{parsed.masked}: sentinel_* options need redis+sentinel://")
@@ -187,6 +188,8 @@ def _tls_options(options: StoreOptions, parsed: StoreURL) -> dict[str, Any]:
         raise ConfigurationError(
             f"{parsed.masked}: ssl_cert_reqs must be one of {', '.join(_CERT_REQS)}"
         )
+    if options.given("ssl_keyfile") and not options.given("ssl_certfile"):
+        raise ConfigurationError(f"{parsed.masked}: ssl_keyfile needs ssl_certfile")
     return {
         "ssl": True,
         "ssl_ca_certs": options.text("ssl_ca_certs"),

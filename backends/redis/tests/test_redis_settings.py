@@ -194,6 +194,8 @@ def test_empty_prefix_is_allowed() -> None:
         "redis+unix://host/run/redis.sock",
         "redis+unix://",
         "redis+unix:///run/redis.sock?ssl=true",  # TLS on a Unix socket
+        "redis+unix:///run/redis.sock?ssl_ca_certs=/ca.pem",
+        "rediss://h?ssl_keyfile=/client.key",  # a key without its certificate
         "redis+sentinel://s1:26379",  # no service name
         "redis+sentinel://s1:26379/a/b/c",
         "redis+cluster://n1:7000/2",
