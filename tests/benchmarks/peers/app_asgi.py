@@ -20,7 +20,7 @@ from sessionkit import SessionManager
 
 from .apps import Built, Store, sessionkit_manager
 from .drive import ASGIDriver
-from .sessions import TTL, contents
+from .sessions import TTL, contents, stand_in
 
 
 def peer_middleware(store: Store) -> tuple[type, dict[str, Any]]:
@@ -42,7 +42,7 @@ def peer_middleware(store: Store) -> tuple[type, dict[str, Any]]:
 def session_endpoints(impl: str) -> dict[str, Any]:
     """The endpoints, as ``async def (request)`` functions returning a plain-text response.
     The bare app (no middleware) has a session of its own: a dict, held by the app."""
-    plain = contents("300B")
+    plain = stand_in()
 
     async def load(request: Request) -> None:
         if impl == "peer":

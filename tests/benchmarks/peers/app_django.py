@@ -18,7 +18,7 @@ from django.urls import path
 
 from .apps import Built, Store, serializer_of
 from .drive import WSGIDriver
-from .sessions import SECRET, TTL, contents
+from .sessions import SECRET, TTL, contents, stand_in
 
 SESSION_MIDDLEWARE = "django.contrib.sessions.middleware.SessionMiddleware"
 # What sessionkit's Django page tells a project to use in place of Django's.
@@ -110,7 +110,7 @@ def bare(request: HttpRequest) -> HttpResponse:
 
 
 # The bare handler's session (it has no session middleware): a dict, held by the project.
-PLAIN = contents("300B")
+PLAIN = stand_in()
 
 
 def read(request: HttpRequest) -> HttpResponse:

@@ -21,7 +21,7 @@ from sessionkit import SessionManager
 
 from .apps import Built, Store, serializer_of
 from .drive import WSGIDriver
-from .sessions import SECRET, TTL, contents
+from .sessions import SECRET, TTL, contents, stand_in
 
 
 class PlainSession(dict[str, Any], SessionMixin):
@@ -33,7 +33,7 @@ class NoSession(SessionInterface):
     app, that every request uses and nothing saves."""
 
     def __init__(self) -> None:
-        self.plain = PlainSession(contents("300B"))
+        self.plain = PlainSession(stand_in())
 
     def open_session(self, app: Flask, request: Request) -> PlainSession:
         return self.plain

@@ -12,12 +12,12 @@ from sessionkit import SessionManager
 
 from .apps import Built, Store, sessionkit_manager
 from .drive import WSGIDriver
-from .sessions import SECRET, TTL, contents
+from .sessions import SECRET, TTL, contents, stand_in
 
 
 def make_app(session_key: str | None, explicit_save: bool) -> Callable[..., list[bytes]]:
     """The app; without ``session_key`` (the bare app), its session is a dict of its own."""
-    plain = contents("300B")
+    plain = stand_in()
 
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
         path: str = environ["PATH_INFO"]

@@ -39,3 +39,15 @@ def contents(size: str) -> dict[str, Any]:
         data["history"] = history
         n += 1
     return data
+
+
+#: The user id the bare app's stand-in session holds (the sessions' own is 4211).
+STAND_IN_ID = 1234
+
+
+def stand_in() -> dict[str, Any]:
+    """The bare app's session: a dict the app holds, with the 300 B session's contents but
+    another user id of as many digits, so that a check can tell which app answered."""
+    data = contents("300B")
+    data["user"] = {**data["user"], "id": STAND_IN_ID}
+    return data
