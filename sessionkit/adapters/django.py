@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import threading
 import time
 from collections.abc import Callable
 from functools import cached_property
@@ -59,7 +58,6 @@ from django.contrib.sessions.middleware import (  # type: ignore[import-untyped]
     SessionMiddleware as DjangoSessionMiddleware,
 )
 from django.core.exceptions import ImproperlyConfigured  # type: ignore[import-untyped]
-from django.core.signals import setting_changed  # type: ignore[import-untyped]
 from django.http import HttpRequest, HttpResponse  # type: ignore[import-untyped]
 from django.utils.cache import patch_vary_headers  # type: ignore[import-untyped]
 from django.utils.http import http_date  # type: ignore[import-untyped]
@@ -99,7 +97,7 @@ from ..store import (
 from ..users import EPOCH, SessionInfo, when
 from ._django_cookies import session_key, set_session_cookie
 from ._django_data import DeferredValues
-from ._django_settings import session_settings
+from ._django_settings import FromSettings, session_settings
 from ._http import FailureLog, answer_for
 
 log = logging.getLogger("sessionkit")
@@ -167,10 +165,6 @@ class Engine:
 
 
 _engines: dict[tuple[Any, ...], Engine] = {}
-_lock = threading.Lock()
-# The engine for the settings as they are: reading a setting per request costs a Python call,
-# and one the project lacks an exception too, so they are read again only when they change.
-_current: Engine | None = None
 ENGINE_SETTINGS = frozenset(
     {
         "SESSIONKIT_STORE",
@@ -183,31 +177,19 @@ ENGINE_SETTINGS = frozenset(
 )
 
 
-def get_engine() -> Engine:
-    """The engine for the current settings, made once per configuration."""
-    global _current
-    engine = _current
-    if engine is not None:
-        return engine
-    with _lock:  # the settings are read under the lock that _settings_changed takes
-        key = Engine.key()
-        engine = _engines.get(key)
-        if engine is None:
-            engine = _engines[key] = Engine.from_settings()
-        _current = engine
-        return engine
+def _engine_for_settings() -> Engine:
+    """The engine for the settings as they are: one per configuration, kept for when
+    ``override_settings`` brings that configuration back."""
+    key = Engine.key()
+    engine = _engines.get(key)
+    if engine is None:
+        engine = _engines[key] = Engine.from_settings()
+    return engine
 
 
-def _settings_changed(*, setting: str, **_: Any) -> None:
-    """Forget the current engine when ``override_settings`` (or pytest-django's ``settings``)
-    changes a setting it is made from, as Django's own caches and storages do."""
-    global _current
-    if setting in ENGINE_SETTINGS:
-        with _lock:
-            _current = None
-
-
-setting_changed.connect(_settings_changed)
+#: The engine for the current settings, made once per configuration (a bound method: a call
+#: less per request).
+get_engine = FromSettings(_engine_for_settings, ENGINE_SETTINGS.__contains__).get
 
 
 _capabilities: dict[type, tuple[bool, bool, bool]] = {}
